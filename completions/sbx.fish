@@ -1,0 +1,53 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sbx_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_sbx_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sbx_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sbx_using_subcommand
+    set -l cmd (__fish_sbx_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c sbx -n "__fish_sbx_needs_command" -s V -l version -d 'Print version'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "run" -d 'Run a command in a sandbox'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "check" -d 'Validate profiles and print every finding with file:line'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "profiles" -d 'List the built-in profiles and the search path'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "show" -d 'Print the merged profile in unit-file syntax'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "generate" -d 'Write the man page or shell completions (for packagers)'
+complete -c sbx -n "__fish_sbx_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l profile -d 'A profile name (searched in $XDG_CONFIG_HOME/sbx/profiles, /etc/sbx/profiles, then the built-in ones) or a path to a .conf file; repeat to stack profiles like drop-ins. Without it, the built-in "default" profile applies' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -s p -l property -d 'Set a directive after all profiles, like systemd-run -p (e.g. -p PrivateNetwork=yes)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l name -d 'The unit-like name for %N/%n and the state directory names [default: the command\'s basename]' -r
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l dry-run -d 'Print the resolved plan and start nothing'
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l json -d 'With --dry-run, print the plan as JSON'
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l pty -d 'Give the payload a terminal of its own, relayed by sbx (for interactive programs)'
+complete -c sbx -n "__fish_sbx_using_subcommand run" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand check" -s p -l property -d 'Overrides to check with them' -r
+complete -c sbx -n "__fish_sbx_using_subcommand check" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand profiles" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand show" -s p -l property -r
+complete -c sbx -n "__fish_sbx_using_subcommand show" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand generate" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run check profiles show generate help" -f -a "run" -d 'Run a command in a sandbox'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run check profiles show generate help" -f -a "check" -d 'Validate profiles and print every finding with file:line'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run check profiles show generate help" -f -a "profiles" -d 'List the built-in profiles and the search path'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run check profiles show generate help" -f -a "show" -d 'Print the merged profile in unit-file syntax'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run check profiles show generate help" -f -a "generate" -d 'Write the man page or shell completions (for packagers)'
+complete -c sbx -n "__fish_sbx_using_subcommand help; and not __fish_seen_subcommand_from run check profiles show generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,97 @@
+//! The command line, as clap definitions only.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "sbx",
+    version,
+    about = "Run a program in a Linux sandbox described with systemd's hardening directives",
+    long_about = "sbx runs one program in fresh namespaces on a tmpfs root, confined as a profile says. \
+Profiles are systemd unit-file drop-ins: the same ProtectSystem=, PrivateTmp=, User=, \
+CapabilityBoundingSet= ... that harden a systemd service, applied without systemd. sbx needs no \
+setuid bit: unprivileged users get a user namespace, root gets real id switches.",
+    after_help = "Exit status: the payload's own, or 128+N when signal N killed it; 125 when sbx itself \
+failed (the message says which step), 126 when the command cannot be executed, 127 when it is not found."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a command in a sandbox
+    Run(RunArgs),
+    /// Validate profiles and print every finding with file:line
+    Check(CheckArgs),
+    /// List the built-in profiles and the search path
+    Profiles,
+    /// Print the merged profile in unit-file syntax
+    Show(ShowArgs),
+    /// Write the man page or shell completions (for packagers)
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ProfileArgs {
+    /// A profile name (searched in $XDG_CONFIG_HOME/sbx/profiles, /etc/sbx/profiles, then the
+    /// built-in ones) or a path to a .conf file; repeat to stack profiles like drop-ins.
+    /// Without it, the built-in "default" profile applies
+    #[arg(long = "profile", value_name = "NAME|PATH")]
+    pub profiles: Vec<String>,
+    /// Set a directive after all profiles, like systemd-run -p (e.g. -p PrivateNetwork=yes)
+    #[arg(short = 'p', long = "property", value_name = "DIRECTIVE=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// The unit-like name for %N/%n and the state directory names [default: the command's basename]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Print the resolved plan and start nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --dry-run, print the plan as JSON
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+    /// Give the payload a terminal of its own, relayed by sbx (for interactive programs)
+    #[arg(long)]
+    pub pty: bool,
+    /// The command and its arguments
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Profiles to check (names or paths); stacked in order like `run --profile`
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// Overrides to check with them
+    #[arg(short = 'p', long = "property", value_name = "DIRECTIVE=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Profiles to merge (names or paths), in order
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    #[arg(short = 'p', long = "property", value_name = "DIRECTIVE=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// What to write: man, bash, zsh, fish, or all (into DIR)
+    #[arg(value_parser = ["man", "bash", "zsh", "fish", "all"])]
+    pub what: String,
+    /// With "all": the directory holding man/ and completions/
+    #[arg(default_value = ".")]
+    pub dir: String,
+}

@@ -1,0 +1,22 @@
+//! One module per subcommand, and what they share: turning profile names and `-p`
+//! overrides into Settings.
+
+mod check;
+mod common;
+mod generate;
+mod profiles;
+mod run;
+mod show;
+
+use crate::cli::Command;
+use crate::error::Error;
+
+pub fn dispatch(command: Command) -> Result<i32, Error> {
+    match command {
+        Command::Run(args) => run::run(args),
+        Command::Check(args) => check::check(args),
+        Command::Profiles => profiles::profiles(),
+        Command::Show(args) => show::show(args),
+        Command::Generate(args) => generate::generate(args),
+    }
+}

@@ -1,0 +1,414 @@
+//! HostFacts: what the plan needs to know about this machine, probed once before planning.
+//!
+//! Invariant: this is the only input to `plan::build` besides Settings, and the file-system
+//! and user-database parts sit behind small traits so plans can be tested against a fake
+//! host. Probing reads files and calls getuid and friends; it changes nothing.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// What a path on the host is, after resolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum FileKind {
+    Dir,
+    File,
+    /// A device, fifo or socket: bound like a file.
+    Other,
+}
+
+/// A host path with every symlink expanded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub path: String,
+    pub kind: FileKind,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("no such file or directory: {0}")]
+    NotFound(String),
+    #[error("{link} is a symlink owned by uid {owner}; sbx follows only symlinks owned by root, since another user could have planted it (name the target instead)")]
+    UntrustedSymlink { link: String, owner: u32 },
+    #[error("too many levels of symlinks resolving {0}")]
+    Loop(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: io::Error },
+}
+
+/// Entry kinds at the top of the host's root directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RootEntry {
+    Dir(String),
+    File(String),
+    Symlink { name: String, target: String },
+}
+
+/// A host file system as the planner sees it.
+pub trait HostFs {
+    /// Lstat one path: kind, symlink owner and target. `None` when it does not exist.
+    fn lstat(&self, path: &str) -> Result<Option<Node>, io::Error>;
+    fn root_entries(&self) -> Vec<RootEntry>;
+    fn read_to_string(&self, path: &str) -> Result<String, io::Error>;
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Dir,
+    File,
+    Other,
+    Symlink { owner: u32, target: String },
+}
+
+/// Resolves an absolute, normalised path on the host, following only root-owned symlinks.
+pub fn resolve(fs: &dyn HostFs, path: &str) -> Result<Resolved, ResolveError> {
+    let mut pending: Vec<String> = components(path).into_iter().rev().collect();
+    let mut done = String::new();
+    let mut hops = 0;
+    let mut kind = FileKind::Dir;
+    while let Some(c) = pending.pop() {
+        if c == ".." {
+            if let Some(i) = done.rfind('/') {
+                done.truncate(i);
+            }
+            continue;
+        }
+        let candidate = format!("{done}/{c}");
+        let io_err = |source| ResolveError::Io { path: candidate.clone(), source };
+        match fs.lstat(&candidate).map_err(io_err)? {
+            None => return Err(ResolveError::NotFound(path.to_string())),
+            Some(Node::Symlink { owner, target }) => {
+                if owner != 0 {
+                    return Err(ResolveError::UntrustedSymlink { link: candidate, owner });
+                }
+                hops += 1;
+                if hops > 40 {
+                    return Err(ResolveError::Loop(path.to_string()));
+                }
+                if target.starts_with('/') {
+                    done.clear();
+                }
+                pending.extend(components(&target).into_iter().rev());
+            }
+            Some(node) => {
+                kind = match node {
+                    Node::Dir => FileKind::Dir,
+                    Node::File => FileKind::File,
+                    _ => FileKind::Other,
+                };
+                done = candidate;
+            }
+        }
+    }
+    if done.is_empty() {
+        done.push('/');
+    }
+    Ok(Resolved { path: done, kind })
+}
+
+fn components(path: &str) -> Vec<String> {
+    path.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect()
+}
+
+/// The real host.
+pub struct RealFs;
+
+impl HostFs for RealFs {
+    fn lstat(&self, path: &str) -> Result<Option<Node>, io::Error> {
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let ft = meta.file_type();
+        Ok(Some(if ft.is_symlink() {
+            let target = std::fs::read_link(path)?.to_string_lossy().into_owned();
+            Node::Symlink { owner: meta.uid(), target }
+        } else if ft.is_dir() {
+            Node::Dir
+        } else if ft.is_file() {
+            Node::File
+        } else {
+            Node::Other
+        }))
+    }
+
+    fn root_entries(&self) -> Vec<RootEntry> {
+        let mut out = Vec::new();
+        let Ok(entries) = std::fs::read_dir("/") else { return out };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_symlink() {
+                if let Ok(t) = std::fs::read_link(e.path()) {
+                    out.push(RootEntry::Symlink { name, target: t.to_string_lossy().into_owned() });
+                }
+            } else if ft.is_dir() {
+                out.push(RootEntry::Dir(name));
+            } else {
+                out.push(RootEntry::File(name));
+            }
+        }
+        out.sort_by(|a, b| root_entry_name(a).cmp(root_entry_name(b)));
+        out
+    }
+
+    fn read_to_string(&self, path: &str) -> Result<String, io::Error> {
+        std::fs::read_to_string(path)
+    }
+}
+
+pub fn root_entry_name(e: &RootEntry) -> &str {
+    match e {
+        RootEntry::Dir(n) | RootEntry::File(n) => n,
+        RootEntry::Symlink { name, .. } => name,
+    }
+}
+
+/// A user account from the host's /etc/passwd.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+    pub shell: String,
+}
+
+/// The host's user and group databases (files only; sbx does not load NSS modules).
+#[derive(Clone, Debug, Default)]
+pub struct UserDb {
+    pub users: Vec<Account>,
+    pub groups: BTreeMap<String, u32>,
+    /// Group name → member user names (the fourth field of /etc/group).
+    pub members: BTreeMap<String, Vec<String>>,
+}
+
+impl UserDb {
+    pub fn parse(passwd: &str, group: &str) -> UserDb {
+        let users = passwd.lines().filter_map(parse_passwd_line).collect();
+        let mut db = UserDb { users, ..UserDb::default() };
+        for line in group.lines() {
+            let f: Vec<&str> = line.split(':').collect();
+            let (Some(name), Some(Ok(gid))) = (f.first(), f.get(2).map(|g| g.parse::<u32>())) else { continue };
+            db.groups.insert(name.to_string(), gid);
+            let members = f.get(3).map(|m| m.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect());
+            db.members.insert(name.to_string(), members.unwrap_or_default());
+        }
+        db
+    }
+
+    /// The gids of the groups that list `user` as a member.
+    pub fn members_of(&self, user: &str) -> Vec<u32> {
+        self.members
+            .iter()
+            .filter(|(_, m)| m.iter().any(|u| u == user))
+            .filter_map(|(g, _)| self.groups.get(g).copied())
+            .collect()
+    }
+
+    pub fn user_by_name(&self, name: &str) -> Option<&Account> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    pub fn user_by_uid(&self, uid: u32) -> Option<&Account> {
+        self.users.iter().find(|u| u.uid == uid)
+    }
+
+    pub fn gid_by_name(&self, name: &str) -> Option<u32> {
+        self.groups.get(name).copied()
+    }
+
+    pub fn group_name(&self, gid: u32) -> Option<&str> {
+        self.groups.iter().find(|(_, g)| **g == gid).map(|(n, _)| n.as_str())
+    }
+}
+
+fn parse_passwd_line(line: &str) -> Option<Account> {
+    let f: Vec<&str> = line.split(':').collect();
+    if f.len() < 7 {
+        return None;
+    }
+    Some(Account {
+        name: f[0].to_string(),
+        uid: f[2].parse().ok()?,
+        gid: f[3].parse().ok()?,
+        home: f[5].to_string(),
+        shell: f[6].to_string(),
+    })
+}
+
+/// Everything the planner may know about the host.
+pub struct HostFacts {
+    pub uid: u32,
+    pub gid: u32,
+    pub euid: u32,
+    /// The caller's working directory, if it could be read.
+    pub cwd: Option<String>,
+    /// The caller's environment (for PassEnvironment= and the XDG directories).
+    pub env: BTreeMap<String, String>,
+    pub hostname: String,
+    pub machine_id: String,
+    /// `net.ipv4.ip_unprivileged_port_start`.
+    pub unprivileged_port_start: u32,
+    pub users: UserDb,
+    pub fs: Box<dyn HostFs>,
+}
+
+impl HostFacts {
+    pub fn probe() -> HostFacts {
+        let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        HostFacts {
+            uid: rustix::process::getuid().as_raw(),
+            gid: rustix::process::getgid().as_raw(),
+            euid: rustix::process::geteuid().as_raw(),
+            cwd: std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
+            env: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+            hostname: rustix::system::uname().nodename().to_string_lossy().into_owned(),
+            machine_id: read("/etc/machine-id").trim().to_string(),
+            unprivileged_port_start: read("/proc/sys/net/ipv4/ip_unprivileged_port_start").trim().parse().unwrap_or(1024),
+            users: UserDb::parse(&read("/etc/passwd"), &read("/etc/group")),
+            fs: Box::new(RealFs),
+        }
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.euid == 0
+    }
+
+    /// The caller's own account, falling back to $HOME and the uid when /etc/passwd lacks it.
+    pub fn caller(&self) -> Account {
+        self.users.user_by_uid(self.uid).cloned().unwrap_or_else(|| Account {
+            name: self.uid.to_string(),
+            uid: self.uid,
+            gid: self.gid,
+            home: self.env.get("HOME").cloned().unwrap_or_else(|| "/".into()),
+            shell: "/bin/sh".into(),
+        })
+    }
+
+    pub fn path_exists(&self, path: &str) -> bool {
+        matches!(self.fs.lstat(path), Ok(Some(_)))
+    }
+}
+
+/// Whether a path exists on the real host (used by commands, not by the planner).
+pub fn exists(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
+#[cfg(test)]
+pub mod fake {
+    //! An in-memory host for plan tests.
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Default)]
+    pub struct FakeFs {
+        pub nodes: BTreeMap<String, Node>,
+    }
+
+    impl FakeFs {
+        pub fn debian() -> FakeFs {
+            let mut fs = FakeFs::default();
+            for d in [
+                "/", "/usr", "/usr/bin", "/usr/lib", "/usr/lib/modules", "/etc", "/var", "/var/lib", "/var/log",
+                "/var/cache", "/var/tmp", "/run", "/run/user", "/home", "/home/alice", "/root", "/tmp", "/proc", "/sys",
+                "/dev", "/boot", "/srv", "/srv/www", "/opt",
+            ] {
+                fs.nodes.insert(d.to_string(), Node::Dir);
+            }
+            for (l, t) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/var/run", "/run")] {
+                fs.nodes.insert(l.to_string(), Node::Symlink { owner: 0, target: t.to_string() });
+            }
+            fs.nodes.insert("/etc/passwd".into(), Node::File);
+            fs.nodes.insert("/usr/bin/true".into(), Node::File);
+            fs
+        }
+    }
+
+    impl HostFs for FakeFs {
+        fn lstat(&self, path: &str) -> Result<Option<Node>, io::Error> {
+            Ok(self.nodes.get(path).cloned())
+        }
+
+        fn root_entries(&self) -> Vec<RootEntry> {
+            self.nodes
+                .iter()
+                .filter(|(p, _)| p.len() > 1 && p[1..].find('/').is_none())
+                .map(|(p, n)| {
+                    let name = p[1..].to_string();
+                    match n {
+                        Node::Dir => RootEntry::Dir(name),
+                        Node::Symlink { target, .. } => RootEntry::Symlink { name, target: target.clone() },
+                        _ => RootEntry::File(name),
+                    }
+                })
+                .collect()
+        }
+
+        fn read_to_string(&self, path: &str) -> Result<String, io::Error> {
+            Err(io::Error::new(io::ErrorKind::NotFound, path.to_string()))
+        }
+    }
+
+    pub fn host(uid: u32) -> HostFacts {
+        HostFacts {
+            uid,
+            gid: uid,
+            euid: uid,
+            cwd: Some("/home/alice".into()),
+            env: BTreeMap::from([("HOME".to_string(), "/home/alice".to_string())]),
+            hostname: "box".into(),
+            machine_id: "0123".into(),
+            unprivileged_port_start: 1024,
+            users: UserDb::parse(
+                "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33:www:/var/www:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/bash\n",
+                "root:x:0:\nwww-data:x:33:\nalice:x:1000:\nadm:x:4:\n",
+            ),
+            fs: Box::new(FakeFs::debian()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fake::FakeFs;
+    use super::*;
+
+    #[test]
+    fn resolves_root_owned_symlinks() {
+        let fs = FakeFs::debian();
+        assert_eq!(resolve(&fs, "/lib/modules").unwrap().path, "/usr/lib/modules");
+        assert_eq!(resolve(&fs, "/var/run/user").unwrap().path, "/run/user");
+        assert_eq!(resolve(&fs, "/bin/true").unwrap(), Resolved { path: "/usr/bin/true".into(), kind: FileKind::File });
+        assert_eq!(resolve(&fs, "/").unwrap().path, "/");
+    }
+
+    #[test]
+    fn refuses_symlinks_owned_by_users() {
+        let mut fs = FakeFs::debian();
+        fs.nodes.insert("/home/alice/x".into(), Node::Symlink { owner: 1000, target: "/etc".into() });
+        assert!(matches!(resolve(&fs, "/home/alice/x/passwd"), Err(ResolveError::UntrustedSymlink { owner: 1000, .. })));
+    }
+
+    #[test]
+    fn reports_missing_paths_and_loops() {
+        let mut fs = FakeFs::debian();
+        assert!(matches!(resolve(&fs, "/nope"), Err(ResolveError::NotFound(_))));
+        fs.nodes.insert("/a".into(), Node::Symlink { owner: 0, target: "/a".into() });
+        assert!(matches!(resolve(&fs, "/a"), Err(ResolveError::Loop(_))));
+    }
+
+    #[test]
+    fn parses_the_user_database() {
+        let db = UserDb::parse("www-data:x:33:33:www:/var/www:/usr/sbin/nologin\nbad line\n", "www-data:x:33:\n");
+        assert_eq!(db.user_by_name("www-data").unwrap().uid, 33);
+        assert_eq!(db.gid_by_name("www-data"), Some(33));
+        assert_eq!(db.group_name(33), Some("www-data"));
+    }
+}

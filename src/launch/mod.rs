@@ -1,0 +1,25 @@
+//! Launch: turns a Plan into a running sandbox and returns the payload's exit code.
+//!
+//! Invariant: everything the child needs is prepared before clone; the order of the steps in
+//! the child is in `init.rs` (pid 1) and `payload.rs` (last steps), and nowhere else.
+
+mod diagnose;
+pub mod init;
+pub mod mounts;
+pub mod payload;
+pub mod prepare;
+pub mod pty;
+pub mod report;
+pub mod signals;
+pub mod state_dirs;
+mod monitor;
+
+use crate::error::Error;
+use crate::plan::Plan;
+
+pub fn run(plan: &Plan) -> Result<i32, Error> {
+    let prep = prepare::prepare(plan)?;
+    let _cleanup = state_dirs::create(&plan.state_dirs)?;
+    let pty = if plan.pty { Some(pty::Pty::open()?) } else { None };
+    monitor::run(plan, &prep, pty)
+}

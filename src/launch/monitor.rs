@@ -1,0 +1,160 @@
+//! The parent side: starts pid 1 in new namespaces, writes its id maps, relays signals,
+//! collects failure records and turns the end of the sandbox into sbx's exit code.
+//!
+//! Invariant: the sandbox never outlives the monitor (pid 1 has a parent-death signal and
+//! takes the pid namespace down with it); the monitor exits with the payload's status, or
+//! with one of sbx's reserved codes and a message naming the failed step.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use rustix::event::{PollFd, PollFlags};
+use rustix::pipe::{PipeFlags, pipe_with};
+
+use crate::error::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, Error};
+use crate::launch::init::{self, ChildFds};
+use crate::launch::prepare::Prepared;
+use crate::launch::pty::Pty;
+use crate::launch::report::{Failure, Step};
+use crate::launch::{diagnose, signals};
+use crate::plan::Plan;
+use crate::plan::ids::IdMap;
+use crate::sys::ns::{Forked, fork_into};
+
+pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>) -> Result<i32, Error> {
+    let pipe = |what: &str| pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::io(format!("create the {what} pipe"), e.into()));
+    let (report_r, report_w) = pipe("report")?;
+    let (sync_r, sync_w) = pipe("sync")?;
+    let mut mask = signals::forwarded();
+    mask.add(Signal::SIGCHLD);
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).map_err(|e| Error::io("block signals", e.into()))?;
+    let mut pty = pty;
+    let pty_slave = pty.as_mut().and_then(Pty::take_slave);
+    let child = match fork_into(prep.ns_flags) {
+        Ok(Forked::Child) => init::run(prep, ChildFds { report_w, report_r, sync_r, sync_w, pty_slave }),
+        Ok(Forked::Parent { child }) => Pid::from_raw(child),
+        Err(e) => return Err(diagnose::clone_failed(plan, e)),
+    };
+    drop((report_w, sync_r, pty_slave));
+    if let Some(map) = &plan.id_map {
+        if let Err(e) = write_id_map(child, map) {
+            let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+            let _ = waitpid(child, None);
+            return Err(e);
+        }
+    }
+    rustix::io::write(&sync_w, b"1").map_err(|e| Error::io("start the sandbox", e.into()))?;
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    let outcome = event_loop(child, &report_r, mask, pty)?;
+    drop(sync_w);
+    finish(plan, outcome)
+}
+
+fn write_id_map(child: Pid, map: &IdMap) -> Result<(), Error> {
+    let base = format!("/proc/{child}");
+    let write = |file: &str, text: &str| {
+        std::fs::write(format!("{base}/{file}"), text).map_err(|e| Error::io(format!("user namespace: write {text:?} to {base}/{file}"), e))
+    };
+    if map.deny_setgroups {
+        write("setgroups", "deny")?;
+    }
+    write("uid_map", &map.uid_map)?;
+    write("gid_map", &map.gid_map)
+}
+
+struct Outcome {
+    status: WaitStatus,
+    failure: Option<Failure>,
+}
+
+/// Waits for pid 1 to end, forwarding signals, relaying the terminal and reading failure
+/// records as they come.
+fn event_loop(child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) -> Result<Outcome, Error> {
+    let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+        .map_err(|e| Error::io("signalfd", e.into()))?;
+    let mut failure = None;
+    let mut report_open = true;
+    loop {
+        let mut fds = vec![PollFd::new(&sigfd, PollFlags::IN)];
+        if report_open {
+            fds.push(PollFd::new(report, PollFlags::IN));
+        }
+        let pty_first = fds.len();
+        if let Some(p) = &pty {
+            fds.extend(p.poll_fds());
+        }
+        match rustix::event::poll(&mut fds, None) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(Error::io("poll", e.into())),
+        }
+        let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
+        drop(fds);
+        if report_open && !ready[1].is_empty() {
+            match read_record(report) {
+                Some(f) => failure = failure.or(Some(f)),
+                None => report_open = false,
+            }
+        }
+        if let Some(p) = pty.as_mut() {
+            if !p.relay(&ready[pty_first..]) {
+                pty = None;
+            }
+        }
+        if ready[0].is_empty() {
+            continue;
+        }
+        while let Ok(Some(info)) = sigfd.read_signal() {
+            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            if sig == Signal::SIGWINCH {
+                if let Some(p) = &pty {
+                    p.copy_window_size();
+                    continue;
+                }
+            }
+            if sig != Signal::SIGCHLD {
+                let _ = nix::sys::signal::kill(child, sig);
+            }
+        }
+        if let Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) = waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            if let Some(p) = pty.as_mut() {
+                p.drain();
+            }
+            while report_open {
+                match read_record(report) {
+                    Some(f) => failure = failure.or(Some(f)),
+                    None => report_open = false,
+                }
+            }
+            return Ok(Outcome { status, failure });
+        }
+    }
+}
+
+fn read_record(report: &OwnedFd) -> Option<Failure> {
+    let mut buf = [0u8; 16];
+    match rustix::io::read(report.as_fd(), &mut buf) {
+        Ok(16) => Failure::decode(&buf),
+        _ => None,
+    }
+}
+
+fn finish(plan: &Plan, outcome: Outcome) -> Result<i32, Error> {
+    if let Some(f) = outcome.failure {
+        let message = f.render(plan);
+        return Err(match f.step {
+            Step::Exec => {
+                let code = if f.errno == rustix::io::Errno::NOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXECUTE };
+                Error::Exec { message, code }
+            }
+            _ => Error::Launch(message),
+        });
+    }
+    Ok(match outcome.status {
+        WaitStatus::Exited(_, code) => code,
+        WaitStatus::Signaled(_, sig, _) => 128 + sig as i32,
+        _ => crate::error::EXIT_SBX_FAILURE,
+    })
+}

@@ -1,0 +1,218 @@
+//! Builds the sandbox root from the prepared mount list, in the child (pid 1).
+//!
+//! Invariant: host paths are opened only through the old root's descriptor and sandbox paths
+//! only through the new root's, both with RESOLVE_NO_SYMLINKS (the plan resolved every
+//! trusted symlink; one appearing now was planted and fails the run). The host's mount tree
+//! is a slave of ours first, so nothing propagates back. One function per operation kind.
+//!
+//! The staging: a tmpfs on /tmp becomes the root, the host root moves to /oldroot, the
+//! sandbox is built on /newroot, then /oldroot is detached and /newroot becomes the root.
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::fs::{Mode, OFlags, ResolveFlags};
+use rustix::mount::{
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags,
+    UnmountFlags,
+};
+
+use crate::launch::prepare::PMount;
+use crate::launch::report::{Failure, Step, Sub};
+use crate::sys::Errno;
+use crate::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, set_mount_attrs};
+
+type R<T> = Result<T, (Sub, Errno)>;
+
+struct Roots {
+    old: OwnedFd,
+    new: Option<OwnedFd>,
+}
+
+/// Applies every mount operation and switches to the new root.
+pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
+    let mut roots = staging().map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
+    for (i, op) in ops.iter().enumerate() {
+        apply_one(&mut roots, op).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
+    }
+    finish(roots).map_err(|(sub, e)| Failure::at(Step::FinishRoot, sub, 0, e))
+}
+
+fn staging() -> R<Roots> {
+    let s = |e| (Sub::None, e);
+    rustix::mount::mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC).map_err(s)?;
+    let flags = MountFlags::NOSUID | MountFlags::NODEV;
+    rustix::mount::mount(c"tmpfs", c"/tmp", c"tmpfs", flags, Some(c"mode=0755")).map_err(s)?;
+    rustix::process::chdir(c"/tmp").map_err(s)?;
+    for dir in [c"newroot", c"oldroot"] {
+        rustix::fs::mkdir(dir, Mode::from_raw_mode(0o755)).map_err(s)?;
+    }
+    // The inode InaccessiblePaths= binds over non-directories: empty, mode 000.
+    let f = rustix::fs::open(c"inaccessible", OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty()).map_err(s)?;
+    rustix::fs::fchmod(&f, Mode::empty()).map_err(s)?;
+    drop(f);
+    rustix::process::pivot_root(c".", c"oldroot").map_err(|e| (Sub::Pivot, e))?;
+    rustix::process::chdir(c"/").map_err(s)?;
+    let old = open_dir(c"/oldroot").map_err(s)?;
+    Ok(Roots { old, new: None })
+}
+
+fn finish(roots: Roots) -> R<()> {
+    drop(roots);
+    let d = |e| (Sub::Detach, e);
+    rustix::mount::mount_change(c"/oldroot", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC).map_err(d)?;
+    rustix::mount::unmount(c"/oldroot", UnmountFlags::DETACH).map_err(d)?;
+    rustix::process::chdir(c"/newroot").map_err(|e| (Sub::None, e))?;
+    rustix::process::pivot_root(c".", c".").map_err(|e| (Sub::Pivot, e))?;
+    rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(d)?;
+    rustix::process::chdir(c"/").map_err(|e| (Sub::None, e))
+}
+
+fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// Opens `path` (relative) beneath `root` as an O_PATH descriptor, refusing every symlink.
+fn open_beneath(root: BorrowedFd<'_>, path: &CStr) -> Result<OwnedFd, Errno> {
+    let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
+    rustix::fs::openat2(root, path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty(), resolve)
+}
+
+fn new_root(roots: &Roots) -> R<BorrowedFd<'_>> {
+    roots.new.as_ref().map(|f| f.as_fd()).ok_or((Sub::OpenTarget, Errno::BADF))
+}
+
+fn target(roots: &Roots, path: &CStr) -> R<OwnedFd> {
+    open_beneath(new_root(roots)?, path).map_err(|e| (Sub::OpenTarget, e))
+}
+
+fn attach(tree: &OwnedFd, target: &OwnedFd) -> R<()> {
+    let flags = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
+    rustix::mount::move_mount(tree, c"", target, c"", flags).map_err(|e| (Sub::Attach, e))
+}
+
+fn apply_one(roots: &mut Roots, op: &PMount) -> R<()> {
+    match op {
+        PMount::RootTmpfs => root_tmpfs(roots),
+        PMount::Mkdir { parent, name, mode } => {
+            let dir = target(roots, parent)?;
+            let dir = reopen_dir(&dir)?;
+            match rustix::fs::mkdirat(&dir, name.as_c_str(), Mode::from_raw_mode(*mode)) {
+                Ok(()) | Err(Errno::EXIST) => Ok(()),
+                Err(e) => Err((Sub::Create, e)),
+            }
+        }
+        PMount::Touch { parent, name } => {
+            let dir = reopen_dir(&target(roots, parent)?)?;
+            let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+            rustix::fs::openat(&dir, name.as_c_str(), flags, Mode::from_raw_mode(0o644)).map(drop).map_err(|e| (Sub::Create, e))
+        }
+        PMount::Symlink { parent, name, target: link } => {
+            let dir = reopen_dir(&target(roots, parent)?)?;
+            rustix::fs::symlinkat(link.as_c_str(), &dir, name.as_c_str()).map_err(|e| (Sub::Create, e))
+        }
+        PMount::Bind { source, target: t, readonly, recursive, attrs } => {
+            let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
+            let attrs = *attrs | if *readonly { MOUNT_ATTR_RDONLY } else { 0 };
+            let tree = clone_tree(&src, *recursive, attrs)?;
+            attach(&tree, &target(roots, t)?)
+        }
+        PMount::SelfBind { target: t, readonly } => {
+            let src = target(roots, t)?;
+            let tree = clone_tree(&src, true, if *readonly { MOUNT_ATTR_RDONLY } else { 0 })?;
+            attach(&tree, &src)
+        }
+        PMount::Tmpfs { target: t, mode, options, attrs } => {
+            let fs = new_fs(c"tmpfs")?;
+            configure(&fs, c"mode", Some(mode))?;
+            for (k, v) in options {
+                configure(&fs, k, v.as_deref())?;
+            }
+            attach(&make_mount(&fs, *attrs)?, &target(roots, t)?)
+        }
+        PMount::Proc { target: t, hidepid, subset_pid } => {
+            let fs = new_fs(c"proc")?;
+            if let Some(h) = hidepid {
+                configure(&fs, c"hidepid", Some(h))?;
+            }
+            if *subset_pid {
+                configure(&fs, c"subset", Some(c"pid"))?;
+            }
+            attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
+        }
+        PMount::Devpts { target: t } => {
+            let fs = new_fs(c"devpts")?;
+            configure(&fs, c"newinstance", None)?;
+            configure(&fs, c"ptmxmode", Some(c"0666"))?;
+            configure(&fs, c"mode", Some(c"0620"))?;
+            attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
+        }
+        PMount::Mqueue { target: t } => {
+            let fs = new_fs(c"mqueue")?;
+            attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
+        }
+        PMount::InaccessibleDir { target: t } => {
+            let fs = new_fs(c"tmpfs")?;
+            configure(&fs, c"mode", Some(c"0"))?;
+            configure(&fs, c"size", Some(c"4k"))?;
+            attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
+        }
+        PMount::InaccessibleFile { target: t } => {
+            let src = open_dir_or_file(c"/inaccessible").map_err(|e| (Sub::OpenSource, e))?;
+            let tree = clone_tree(&src, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
+            attach(&tree, &target(roots, t)?)
+        }
+        PMount::RemountReadOnly { target: t } => {
+            let fd = target(roots, t)?;
+            set_mount_attrs(fd.as_fd(), MOUNT_ATTR_RDONLY, false).map_err(|e| (Sub::SetFlags, e))
+        }
+    }
+}
+
+fn root_tmpfs(roots: &mut Roots) -> R<()> {
+    let flags = MountFlags::NOSUID | MountFlags::NODEV;
+    rustix::mount::mount(c"tmpfs", c"/newroot", c"tmpfs", flags, Some(c"mode=0755"))
+        .map_err(|e| (Sub::MakeMount, e))?;
+    roots.new = Some(open_dir(c"/newroot").map_err(|e| (Sub::OpenTarget, e))?);
+    Ok(())
+}
+
+/// An O_PATH directory descriptor cannot be written through; reopen it as a real one.
+fn reopen_dir(fd: &OwnedFd) -> R<OwnedFd> {
+    rustix::fs::openat(fd, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| (Sub::OpenTarget, e))
+}
+
+fn open_dir_or_file(path: &CStr) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::empty())
+}
+
+fn clone_tree(src: &OwnedFd, recursive: bool, attrs: u64) -> R<OwnedFd> {
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC | OpenTreeFlags::AT_EMPTY_PATH;
+    if recursive {
+        flags |= OpenTreeFlags::AT_RECURSIVE;
+    }
+    let tree = rustix::mount::open_tree(src, c"", flags).map_err(|e| (Sub::CloneTree, e))?;
+    if attrs != 0 {
+        set_mount_attrs(tree.as_fd(), attrs, recursive).map_err(|e| (Sub::SetFlags, e))?;
+    }
+    Ok(tree)
+}
+
+fn new_fs(name: &CStr) -> R<OwnedFd> {
+    rustix::mount::fsopen(name, FsOpenFlags::FSOPEN_CLOEXEC).map_err(|e| (Sub::NewFilesystem, e))
+}
+
+fn configure(fs: &OwnedFd, key: &CStr, value: Option<&CStr>) -> R<()> {
+    let r = match value {
+        Some(v) => rustix::mount::fsconfig_set_string(fs, key, v),
+        None => rustix::mount::fsconfig_set_flag(fs, key),
+    };
+    r.map_err(|e| (Sub::Configure, e))
+}
+
+fn make_mount(fs: &OwnedFd, attrs: u64) -> R<OwnedFd> {
+    rustix::mount::fsconfig_create(fs).map_err(|e| (Sub::NewFilesystem, e))?;
+    let attrs = MountAttrFlags::from_bits_retain(attrs as u32);
+    rustix::mount::fsmount(fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs).map_err(|e| (Sub::MakeMount, e))
+}

@@ -1,0 +1,167 @@
+//! Turns the Plan into what the child needs in C form: every path a C string relative to the
+//! root it is opened from, argv/envp as pointer arrays, flags as numbers.
+//!
+//! Invariant: all allocation for the child happens here, in the monitor, before clone; the
+//! child only reads these values.
+
+use std::ffi::CString;
+
+use crate::error::Error;
+use crate::host::FileKind;
+use crate::plan::Plan;
+use crate::plan::mounts::MountOp;
+use crate::sys::exec::ExecArrays;
+use crate::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
+use crate::sys::ns;
+
+pub enum PMount {
+    RootTmpfs,
+    Mkdir { parent: CString, name: CString, mode: u32 },
+    Touch { parent: CString, name: CString },
+    Symlink { parent: CString, name: CString, target: CString },
+    Bind { source: CString, target: CString, readonly: bool, recursive: bool, attrs: u64 },
+    SelfBind { target: CString, readonly: bool },
+    Tmpfs { target: CString, mode: CString, options: Vec<(CString, Option<CString>)>, attrs: u64 },
+    Proc { target: CString, hidepid: Option<CString>, subset_pid: bool },
+    Devpts { target: CString },
+    Mqueue { target: CString },
+    InaccessibleDir { target: CString },
+    InaccessibleFile { target: CString },
+    RemountReadOnly { target: CString },
+}
+
+pub struct PayloadPrep {
+    pub rlimits: Vec<(i32, Option<u64>, Option<u64>)>,
+    pub nice: Option<i32>,
+    pub umask: u32,
+    pub switch_ids: bool,
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Option<Vec<rustix::process::Gid>>,
+    pub bounding: u64,
+    pub ambient: u64,
+    pub last_cap: u32,
+    pub no_new_privs: bool,
+    pub cwd: CString,
+    pub cwd_fallback_root: bool,
+    pub candidates: Vec<CString>,
+    pub arrays: ExecArrays,
+    // Owners of the strings `arrays` points into.
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+}
+
+pub struct Prepared {
+    pub ns_flags: u64,
+    pub mounts: Vec<PMount>,
+    pub loopback: bool,
+    pub payload: PayloadPrep,
+}
+
+fn c(s: &str) -> Result<CString, Error> {
+    CString::new(s).map_err(|_| Error::Launch(format!("{s:?} contains a NUL byte")))
+}
+
+/// A sandbox path relative to the root it is opened from: "/" is ".".
+fn rel(path: &str) -> Result<CString, Error> {
+    let r = path.trim_start_matches('/');
+    c(if r.is_empty() { "." } else { r })
+}
+
+fn split(path: &str) -> Result<(CString, CString), Error> {
+    let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+    Ok((rel(parent)?, c(name)?))
+}
+
+pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
+    let n = &plan.namespaces;
+    let flag = |on: bool, f: u64| if on { f } else { 0 };
+    let ns_flags = flag(n.user, ns::CLONE_NEWUSER)
+        | flag(n.mount, ns::CLONE_NEWNS)
+        | flag(n.pid, ns::CLONE_NEWPID)
+        | flag(n.net, ns::CLONE_NEWNET)
+        | flag(n.ipc, ns::CLONE_NEWIPC)
+        | flag(n.uts, ns::CLONE_NEWUTS)
+        | flag(n.cgroup, ns::CLONE_NEWCGROUP);
+    let mounts = plan.mounts.iter().map(|m| mount(&m.op)).collect::<Result<_, _>>()?;
+    Ok(Prepared { ns_flags, mounts, loopback: plan.loopback_up, payload: payload(plan)? })
+}
+
+fn mount(op: &MountOp) -> Result<PMount, Error> {
+    Ok(match op {
+        MountOp::RootTmpfs => PMount::RootTmpfs,
+        MountOp::Mkdir { path, mode } => {
+            let (parent, name) = split(path)?;
+            PMount::Mkdir { parent, name, mode: *mode }
+        }
+        MountOp::Touch { path } => {
+            let (parent, name) = split(path)?;
+            PMount::Touch { parent, name }
+        }
+        MountOp::Symlink { path, target } => {
+            let (parent, name) = split(path)?;
+            PMount::Symlink { parent, name, target: c(target)? }
+        }
+        MountOp::Bind { source, target, readonly, recursive, nosuid_noexec, .. } => PMount::Bind {
+            source: rel(source)?,
+            target: rel(target)?,
+            readonly: *readonly,
+            recursive: *recursive,
+            attrs: if *nosuid_noexec { MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC } else { 0 },
+        },
+        MountOp::SelfBind { target, readonly } => PMount::SelfBind { target: rel(target)?, readonly: *readonly },
+        MountOp::Tmpfs { target, mode, options, nosuid, nodev, noexec } => {
+            let attrs = if *nosuid { MOUNT_ATTR_NOSUID } else { 0 }
+                | if *nodev { MOUNT_ATTR_NODEV } else { 0 }
+                | if *noexec { MOUNT_ATTR_NOEXEC } else { 0 };
+            let options = options
+                .split(',')
+                .filter(|o| !o.is_empty())
+                .map(|o| match o.split_once('=') {
+                    Some((k, v)) => Ok((c(k)?, Some(c(v)?))),
+                    None => Ok((c(o)?, None)),
+                })
+                .collect::<Result<_, Error>>()?;
+            PMount::Tmpfs { target: rel(target)?, mode: c(&format!("{mode:o}"))?, options, attrs }
+        }
+        MountOp::Proc { target, hidepid, subset_pid } => {
+            PMount::Proc { target: rel(target)?, hidepid: hidepid.map(c).transpose()?, subset_pid: *subset_pid }
+        }
+        MountOp::Devpts { target } => PMount::Devpts { target: rel(target)? },
+        MountOp::Mqueue { target } => PMount::Mqueue { target: rel(target)? },
+        MountOp::Inaccessible { target, kind: FileKind::Dir } => PMount::InaccessibleDir { target: rel(target)? },
+        MountOp::Inaccessible { target, .. } => PMount::InaccessibleFile { target: rel(target)? },
+        MountOp::RemountReadOnly { target } => PMount::RemountReadOnly { target: rel(target)? },
+    })
+}
+
+fn payload(plan: &Plan) -> Result<PayloadPrep, Error> {
+    let e = &plan.exec;
+    let argv: Vec<CString> = e.argv.iter().map(|a| c(a)).collect::<Result<_, _>>()?;
+    let envp: Vec<CString> = e.env.iter().map(|a| c(a)).collect::<Result<_, _>>()?;
+    let nul_terminated = |v: &[CString]| v.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+    let arrays = ExecArrays { argv: nul_terminated(&argv), envp: nul_terminated(&envp) };
+    let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
+    Ok(PayloadPrep {
+        rlimits: e.rlimits.iter().map(|r| (r.resource, r.soft, r.hard)).collect(),
+        nice: e.nice,
+        umask: e.umask,
+        switch_ids: plan.identity.switch,
+        uid: plan.identity.uid,
+        gid: plan.identity.gid,
+        groups: plan.identity.groups.as_ref().map(|g| g.iter().map(|g| rustix::process::Gid::from_raw(*g)).collect()),
+        bounding: plan.caps.bounding_mask,
+        ambient: plan.caps.ambient_mask,
+        last_cap,
+        no_new_privs: plan.caps.no_new_privs,
+        cwd: c(&e.cwd)?,
+        cwd_fallback_root: e.cwd_fallback_root,
+        candidates: e.candidates.iter().map(|a| c(a)).collect::<Result<_, _>>()?,
+        arrays,
+        _argv: argv,
+        _envp: envp,
+    })
+}

@@ -1,0 +1,277 @@
+//! Failure records that cross the fork: fixed-size, written by the child without
+//! allocating, rendered by the monitor with the Plan it already holds.
+//!
+//! Invariant: the report pipe is close-on-exec, so end-of-file with no record means the
+//! payload's execve succeeded; a record names the step, the mount sub-operation (if any),
+//! the index into the plan's list for that step, and the errno.
+
+use std::os::fd::{AsFd, BorrowedFd};
+
+use crate::plan::Plan;
+use crate::sys::Errno;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Step {
+    WaitForMonitor = 1,
+    Staging,
+    Mount,
+    FinishRoot,
+    Loopback,
+    ForkPayload,
+    Session,
+    Terminal,
+    Rlimit,
+    Nice,
+    Umask,
+    KeepCaps,
+    Groups,
+    Gid,
+    Uid,
+    Capabilities,
+    Bounding,
+    Ambient,
+    NoNewPrivs,
+    Chdir,
+    Descriptors,
+    Exec,
+}
+
+const STEPS: [Step; 22] = [
+    Step::WaitForMonitor,
+    Step::Staging,
+    Step::Mount,
+    Step::FinishRoot,
+    Step::Loopback,
+    Step::ForkPayload,
+    Step::Session,
+    Step::Terminal,
+    Step::Rlimit,
+    Step::Nice,
+    Step::Umask,
+    Step::KeepCaps,
+    Step::Groups,
+    Step::Gid,
+    Step::Uid,
+    Step::Capabilities,
+    Step::Bounding,
+    Step::Ambient,
+    Step::NoNewPrivs,
+    Step::Chdir,
+    Step::Descriptors,
+    Step::Exec,
+];
+
+/// Sub-operations of a mount step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Sub {
+    None = 0,
+    OpenSource,
+    OpenTarget,
+    Create,
+    CloneTree,
+    SetFlags,
+    Attach,
+    NewFilesystem,
+    Configure,
+    MakeMount,
+    Pivot,
+    Detach,
+}
+
+const SUBS: [Sub; 12] = [
+    Sub::None,
+    Sub::OpenSource,
+    Sub::OpenTarget,
+    Sub::Create,
+    Sub::CloneTree,
+    Sub::SetFlags,
+    Sub::Attach,
+    Sub::NewFilesystem,
+    Sub::Configure,
+    Sub::MakeMount,
+    Sub::Pivot,
+    Sub::Detach,
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub step: Step,
+    pub sub: Sub,
+    pub index: u32,
+    pub errno: Errno,
+}
+
+impl Failure {
+    pub fn new(step: Step, errno: Errno) -> Self {
+        Failure { step, sub: Sub::None, index: 0, errno }
+    }
+
+    pub fn at(step: Step, sub: Sub, index: usize, errno: Errno) -> Self {
+        Failure { step, sub, index: index as u32, errno }
+    }
+
+    pub fn encode(&self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[0..4].copy_from_slice(&(self.step as u32).to_ne_bytes());
+        b[4..8].copy_from_slice(&(self.sub as u32).to_ne_bytes());
+        b[8..12].copy_from_slice(&self.index.to_ne_bytes());
+        b[12..16].copy_from_slice(&self.errno.raw_os_error().to_ne_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8; 16]) -> Option<Failure> {
+        let word = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let step = *STEPS.iter().find(|s| **s as u32 == word(0))?;
+        let sub = *SUBS.iter().find(|s| **s as u32 == word(4))?;
+        Some(Failure { step, sub, index: word(8), errno: Errno::from_raw_os_error(word(12) as i32) })
+    }
+
+    /// Writes the record; the child has nothing better to do if this fails.
+    pub fn send(&self, fd: BorrowedFd<'_>) {
+        let _ = rustix::io::write(fd.as_fd(), &self.encode());
+    }
+
+    /// A message naming the step, what it worked on, the directive behind it and the errno.
+    pub fn render(&self, plan: &Plan) -> String {
+        let errno = describe_errno(self.errno);
+        match self.step {
+            Step::Mount => match plan.mounts.get(self.index as usize) {
+                Some(m) => format!("mounts: {} ({}): {}: {errno}", describe_op(&m.op), m.cause, sub_name(self.sub)),
+                None => format!("mounts: step {}: {errno}", self.index),
+            },
+            Step::Rlimit => match plan.exec.rlimits.get(self.index as usize) {
+                Some(r) => format!("rlimits: {}=: {errno}{}", r.name, hint_rlimit(self.errno)),
+                None => format!("rlimits: {errno}"),
+            },
+            Step::Chdir => format!("working directory {}: {errno}", plan.exec.cwd),
+            Step::Exec => format!("cannot execute {}: {errno}", plan.exec.argv[0]),
+            step => format!("{}: {errno}", step_name(step)),
+        }
+    }
+}
+
+fn hint_rlimit(e: Errno) -> &'static str {
+    if e == Errno::PERM { " (only root can raise a hard limit above the current one)" } else { "" }
+}
+
+fn step_name(step: Step) -> &'static str {
+    match step {
+        Step::WaitForMonitor => "waiting for sbx to write the id maps",
+        Step::Staging => "preparing the staging root",
+        Step::Mount => "mounts",
+        Step::FinishRoot => "switching to the new root",
+        Step::Loopback => "bringing up the loopback interface",
+        Step::ForkPayload => "starting the payload",
+        Step::Session => "starting a new session",
+        Step::Terminal => "attaching the terminal",
+        Step::Rlimit => "rlimits",
+        Step::Nice => "Nice=",
+        Step::Umask => "UMask=",
+        Step::KeepCaps => "keeping capabilities across the id switch",
+        Step::Groups => "SupplementaryGroups=",
+        Step::Gid => "Group=",
+        Step::Uid => "User=",
+        Step::Capabilities => "setting capability sets",
+        Step::Bounding => "CapabilityBoundingSet=",
+        Step::Ambient => "AmbientCapabilities=",
+        Step::NoNewPrivs => "NoNewPrivileges=",
+        Step::Chdir => "WorkingDirectory=",
+        Step::Descriptors => "closing inherited descriptors",
+        Step::Exec => "execve",
+    }
+}
+
+fn sub_name(sub: Sub) -> &'static str {
+    match sub {
+        Sub::None => "",
+        Sub::OpenSource => "open source",
+        Sub::OpenTarget => "open target",
+        Sub::Create => "create mountpoint",
+        Sub::CloneTree => "clone mount tree",
+        Sub::SetFlags => "set mount flags",
+        Sub::Attach => "attach mount",
+        Sub::NewFilesystem => "create file system",
+        Sub::Configure => "configure file system",
+        Sub::MakeMount => "make mount",
+        Sub::Pivot => "pivot_root",
+        Sub::Detach => "detach",
+    }
+}
+
+pub fn describe_op(op: &crate::plan::mounts::MountOp) -> String {
+    use crate::plan::mounts::MountOp::*;
+    match op {
+        RootTmpfs => "tmpfs → / (the sandbox root)".into(),
+        Mkdir { path, .. } => format!("mkdir {path}"),
+        Touch { path } => format!("create {path}"),
+        Symlink { path, target } => format!("symlink {path} → {target}"),
+        Bind { source, target, readonly, .. } => {
+            format!("bind {source} → {target}{}", if *readonly { " read-only" } else { "" })
+        }
+        SelfBind { target, readonly } => format!("bind {target} onto itself{}", if *readonly { " read-only" } else { "" }),
+        Tmpfs { target, .. } => format!("tmpfs → {target}"),
+        Proc { target, .. } => format!("proc → {target}"),
+        Devpts { target } => format!("devpts → {target}"),
+        Mqueue { target } => format!("mqueue → {target}"),
+        Inaccessible { target, .. } => format!("inaccessible → {target}"),
+        RemountReadOnly { target } => format!("read-only {target}"),
+    }
+}
+
+/// `no such file or directory (ENOENT)`.
+pub fn describe_errno(e: Errno) -> String {
+    let text = std::io::Error::from_raw_os_error(e.raw_os_error()).to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text).to_lowercase();
+    match errno_name(e.raw_os_error()) {
+        Some(name) => format!("{text} ({name})"),
+        None => text,
+    }
+}
+
+fn errno_name(n: i32) -> Option<&'static str> {
+    use libc::*;
+    Some(match n {
+        EPERM => "EPERM",
+        ENOENT => "ENOENT",
+        EACCES => "EACCES",
+        EEXIST => "EEXIST",
+        ENOTDIR => "ENOTDIR",
+        EISDIR => "EISDIR",
+        EINVAL => "EINVAL",
+        EROFS => "EROFS",
+        ELOOP => "ELOOP",
+        EBUSY => "EBUSY",
+        ENOSPC => "ENOSPC",
+        ENOMEM => "ENOMEM",
+        ENOSYS => "ENOSYS",
+        ENOEXEC => "ENOEXEC",
+        EXDEV => "EXDEV",
+        EAGAIN => "EAGAIN",
+        EUSERS => "EUSERS",
+        ENODEV => "ENODEV",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        for step in STEPS {
+            for sub in SUBS {
+                let f = Failure { step, sub, index: 7, errno: Errno::ACCESS };
+                assert_eq!(Failure::decode(&f.encode()), Some(f));
+            }
+        }
+        assert_eq!(Failure::decode(&[0xff; 16]), None);
+    }
+
+    #[test]
+    fn errnos_read_well() {
+        assert_eq!(describe_errno(Errno::NOENT), "no such file or directory (ENOENT)");
+    }
+}

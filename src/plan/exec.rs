@@ -1,0 +1,155 @@
+//! What the payload executes and with which process attributes: argv, the executable
+//! candidates, the environment, the working directory, umask, nice and rlimits.
+//!
+//! Invariant: everything is resolved to plain values here (the environment is final, the
+//! PATH search is a list of candidate paths) so the child only walks lists. Environment files
+//! are read now, and a missing one is an error unless marked with `-`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::PlanError;
+use crate::host::HostFacts;
+use crate::plan::ids::Identity;
+use crate::plan::state_dirs::StateDir;
+use crate::profile::values;
+use crate::settings::{Settings, StateKind};
+
+/// systemd's fixed search path for services.
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ExecPlan {
+    pub argv: Vec<String>,
+    /// Paths tried in order with execve (PATH search done here); ENOENT moves to the next.
+    pub candidates: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    /// When the working directory was not asked for explicitly, a failed chdir falls back to /.
+    pub cwd_fallback_root: bool,
+    pub umask: u32,
+    pub nice: Option<i32>,
+    pub rlimits: Vec<Rlimit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Rlimit {
+    pub name: String,
+    #[serde(skip)]
+    pub resource: i32,
+    /// `None` is RLIM_INFINITY.
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+}
+
+pub fn plan(s: &Settings, host: &HostFacts, id: &Identity, argv: &[String], state: &[StateDir]) -> Result<ExecPlan, PlanError> {
+    let env = environment(s, host, id, state)?;
+    let path = env.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.to_string());
+    let (cwd, cwd_fallback_root) = working_directory(s, host, id);
+    Ok(ExecPlan {
+        candidates: candidates(&argv[0], &path),
+        argv: argv.to_vec(),
+        env: env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        cwd,
+        cwd_fallback_root,
+        umask: s.umask.as_ref().map_or(0o022, |u| u.value),
+        nice: s.nice.as_ref().map(|n| n.value),
+        rlimits: rlimits(s),
+    })
+}
+
+fn candidates(cmd: &str, path: &str) -> Vec<String> {
+    if cmd.contains('/') {
+        return vec![cmd.to_string()];
+    }
+    path.split(':').filter(|d| d.starts_with('/')).map(|d| format!("{}/{cmd}", d.trim_end_matches('/'))).collect()
+}
+
+/// systemd's order: fixed variables, the user's, PassEnvironment=, Environment=,
+/// EnvironmentFile= (later wins), then UnsetEnvironment= removes.
+fn environment(s: &Settings, host: &HostFacts, id: &Identity, state: &[StateDir]) -> Result<BTreeMap<String, String>, PlanError> {
+    let mut env = BTreeMap::new();
+    env.insert("PATH".to_string(), DEFAULT_PATH.to_string());
+    for (k, v) in [("USER", &id.user_name), ("LOGNAME", &id.user_name), ("HOME", &id.home), ("SHELL", &id.shell)] {
+        env.insert(k.to_string(), v.clone());
+    }
+    for kind in StateKind::ALL {
+        let paths: Vec<&str> = state.iter().filter(|d| d.kind == kind).map(|d| d.path.as_str()).collect();
+        if !paths.is_empty() {
+            env.insert(kind.env_var().to_string(), paths.join(":"));
+        }
+    }
+    for name in &s.pass_environment {
+        if let Some(v) = host.env.get(&name.value) {
+            env.insert(name.value.clone(), v.clone());
+        }
+    }
+    for pair in &s.environment {
+        env.insert(pair.value.0.clone(), pair.value.1.clone());
+    }
+    for file in &s.environment_files {
+        let text = match host.fs.read_to_string(&file.value.path) {
+            Ok(t) => t,
+            Err(_) if file.value.ignore_missing => continue,
+            Err(e) => return Err(PlanError::directive("EnvironmentFile", &file.origin, format!("{}: {e}", file.value.path))),
+        };
+        let pairs = values::parse_env_file(&text).map_err(|(line, msg)| {
+            PlanError::directive("EnvironmentFile", &file.origin, format!("{}:{line}: {msg}", file.value.path))
+        })?;
+        env.extend(pairs);
+    }
+    for name in &s.unset_environment {
+        match name.value.split_once('=') {
+            Some((k, v)) if env.get(k).is_some_and(|cur| cur == v) => {
+                env.remove(k);
+            }
+            Some(_) => {}
+            None => {
+                env.remove(&name.value);
+            }
+        }
+    }
+    Ok(env)
+}
+
+fn working_directory(s: &Settings, host: &HostFacts, id: &Identity) -> (String, bool) {
+    match &s.working_directory {
+        Some(w) if w.value.home => (id.home.clone(), w.value.ignore_missing),
+        Some(w) => (w.value.path.clone().unwrap_or_else(|| "/".into()), w.value.ignore_missing),
+        None => (host.cwd.clone().unwrap_or_else(|| "/".into()), true),
+    }
+}
+
+fn rlimits(s: &Settings) -> Vec<Rlimit> {
+    s.rlimits
+        .iter()
+        .filter_map(|(name, v)| {
+            Some(Rlimit { name: name.clone(), resource: resource(name)?, soft: v.value.soft, hard: v.value.hard })
+        })
+        .collect()
+}
+
+fn resource(name: &str) -> Option<i32> {
+    use libc::*;
+    let r = match name {
+        "LimitCPU" => RLIMIT_CPU,
+        "LimitFSIZE" => RLIMIT_FSIZE,
+        "LimitDATA" => RLIMIT_DATA,
+        "LimitSTACK" => RLIMIT_STACK,
+        "LimitCORE" => RLIMIT_CORE,
+        "LimitRSS" => RLIMIT_RSS,
+        "LimitNOFILE" => RLIMIT_NOFILE,
+        "LimitAS" => RLIMIT_AS,
+        "LimitNPROC" => RLIMIT_NPROC,
+        "LimitMEMLOCK" => RLIMIT_MEMLOCK,
+        "LimitLOCKS" => RLIMIT_LOCKS,
+        "LimitSIGPENDING" => RLIMIT_SIGPENDING,
+        "LimitMSGQUEUE" => RLIMIT_MSGQUEUE,
+        "LimitNICE" => RLIMIT_NICE,
+        "LimitRTPRIO" => RLIMIT_RTPRIO,
+        "LimitRTTIME" => RLIMIT_RTTIME,
+        _ => return None,
+    };
+    Some(r as i32)
+}

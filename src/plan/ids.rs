@@ -1,0 +1,147 @@
+//! Who the payload is: namespaces, the user-namespace id maps, and the ids to switch to.
+//!
+//! Invariant: rootless, exactly one uid and one gid are mapped (the caller's own, shown as
+//! `User=`/`Group=`), and anything needing more ids is refused here with the reason; as root
+//! the ids switch for real. Names are looked up in the host's user database now, never in
+//! the child.
+
+use serde::Serialize;
+
+use crate::error::PlanError;
+use crate::host::{Account, HostFacts};
+use crate::settings::{Settings, Spanned};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Namespaces {
+    pub user: bool,
+    pub mount: bool,
+    pub pid: bool,
+    pub net: bool,
+    pub ipc: bool,
+    pub uts: bool,
+    pub cgroup: bool,
+}
+
+/// Lines for /proc/PID/uid_map and gid_map, written by the monitor.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct IdMap {
+    pub uid_map: String,
+    pub gid_map: String,
+    /// Write "deny" to /proc/PID/setgroups first (required for an unprivileged gid map).
+    pub deny_setgroups: bool,
+}
+
+/// The payload's identity as seen inside the sandbox.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+    /// Supplementary groups to set; `None` leaves them alone (a user namespace forbids it).
+    pub groups: Option<Vec<u32>>,
+    pub user_name: String,
+    pub home: String,
+    pub shell: String,
+    /// Whether the payload switches ids itself (root mode) or gets them from the map.
+    pub switch: bool,
+}
+
+pub fn namespaces(s: &Settings, host: &HostFacts) -> Namespaces {
+    Namespaces {
+        user: !host.is_root() || Settings::flag(&s.private_users),
+        mount: true,
+        pid: true,
+        net: Settings::flag(&s.private_network),
+        ipc: Settings::flag(&s.private_ipc),
+        uts: Settings::flag(&s.protect_hostname),
+        cgroup: true,
+    }
+}
+
+pub fn identity(s: &Settings, host: &HostFacts) -> Result<Identity, PlanError> {
+    let account = match &s.user {
+        Some(u) => lookup_user(host, u)?,
+        None if host.is_root() => host.users.user_by_uid(0).cloned().unwrap_or(Account {
+            name: "root".into(),
+            uid: 0,
+            gid: 0,
+            home: "/root".into(),
+            shell: "/bin/sh".into(),
+        }),
+        None => host.caller(),
+    };
+    let gid = match &s.group {
+        Some(g) => lookup_group(host, g)?,
+        None => account.gid,
+    };
+    let groups = supplementary(s, host, &account, gid)?;
+    Ok(Identity {
+        uid: account.uid,
+        gid,
+        groups,
+        user_name: account.name,
+        home: account.home,
+        shell: account.shell,
+        switch: host.is_root(),
+    })
+}
+
+fn supplementary(s: &Settings, host: &HostFacts, account: &Account, gid: u32) -> Result<Option<Vec<u32>>, PlanError> {
+    if !host.is_root() {
+        if let Some(first) = s.supplementary_groups.first() {
+            return Err(PlanError::directive(
+                "SupplementaryGroups",
+                &first.origin,
+                "a rootless sandbox can map only the caller's own group; run sbx as root, or drop the line",
+            ));
+        }
+        return Ok(None);
+    }
+    let mut groups: Vec<u32> = host.users.members_of(&account.name);
+    for g in &s.supplementary_groups {
+        groups.push(lookup_group(host, g)?);
+    }
+    groups.retain(|g| *g != gid);
+    groups.sort_unstable();
+    groups.dedup();
+    Ok(Some(groups))
+}
+
+fn lookup_user(host: &HostFacts, u: &Spanned<String>) -> Result<Account, PlanError> {
+    if let Some(a) = host.users.user_by_name(&u.value) {
+        return Ok(a.clone());
+    }
+    if let Ok(uid) = u.value.parse::<u32>() {
+        return Ok(host.users.user_by_uid(uid).cloned().unwrap_or(Account {
+            name: uid.to_string(),
+            uid,
+            gid: uid,
+            home: "/".into(),
+            shell: "/bin/sh".into(),
+        }));
+    }
+    Err(PlanError::directive("User", &u.origin, format!("no user {:?} in /etc/passwd", u.value)))
+}
+
+fn lookup_group(host: &HostFacts, g: &Spanned<String>) -> Result<u32, PlanError> {
+    host.users
+        .gid_by_name(&g.value)
+        .or_else(|| g.value.parse().ok())
+        .ok_or_else(|| PlanError::directive("Group", &g.origin, format!("no group {:?} in /etc/group", g.value)))
+}
+
+/// The maps for a new user namespace. Rootless: the caller appears as the payload's ids.
+/// Root with PrivateUsers=: root and the payload's ids map to themselves, nothing else.
+pub fn id_map(ns: &Namespaces, id: &Identity, host: &HostFacts) -> Option<IdMap> {
+    if !ns.user {
+        return None;
+    }
+    if !host.is_root() {
+        return Some(IdMap {
+            uid_map: format!("{} {} 1\n", id.uid, host.uid),
+            gid_map: format!("{} {} 1\n", id.gid, host.gid),
+            deny_setgroups: true,
+        });
+    }
+    let map = |v: u32| if v == 0 { "0 0 1\n".to_string() } else { format!("0 0 1\n{v} {v} 1\n") };
+    Some(IdMap { uid_map: map(id.uid), gid_map: map(id.gid), deny_setgroups: false })
+}

@@ -1,0 +1,81 @@
+//! Profiles: unit-file text in, ordered `Assignment`s out, then typed `Settings`.
+//!
+//! Invariant: every assignment carries the `Origin` (file and line, or the `-p` argument) it
+//! came from, so any later error can name it. Nothing in this module touches the system beyond
+//! reading profile files.
+
+pub mod directives;
+pub mod load;
+pub mod specifiers;
+pub mod syntax;
+pub mod values;
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// Where an assignment was written: a file and a 1-based line, or a command-line override.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// Display name of the source: a path, `builtin:NAME.conf`, or `-p`.
+    pub source: Arc<str>,
+    /// 1-based line in `source` (for `-p`, the position of the argument among the `-p`s).
+    pub line: u32,
+}
+
+impl Origin {
+    pub fn new(source: &Arc<str>, line: u32) -> Self {
+        Origin { source: Arc::clone(source), line }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if &*self.source == "-p" {
+            write!(f, "-p #{}", self.line)
+        } else {
+            write!(f, "{}:{}", self.source, self.line)
+        }
+    }
+}
+
+/// The unit-file sections a profile may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Section {
+    /// `[Unit]`: only `Description=` is read.
+    Unit,
+    /// `[Service]`: systemd's own directives.
+    Service,
+    /// `[X-Sbx]`: keys only sbx knows; systemd ignores `X-` sections.
+    XSbx,
+}
+
+impl Section {
+    pub fn name(self) -> &'static str {
+        match self {
+            Section::Unit => "Unit",
+            Section::Service => "Service",
+            Section::XSbx => "X-Sbx",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Section> {
+        match name {
+            "Unit" => Some(Section::Unit),
+            "Service" => Some(Section::Service),
+            "X-Sbx" => Some(Section::XSbx),
+            _ => None,
+        }
+    }
+}
+
+/// One `Key=Value` line after continuation joining, with its section and origin.
+/// The value is raw: specifiers are not yet expanded and quotes are not yet removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Assignment {
+    pub section: Section,
+    pub key: String,
+    pub value: String,
+    pub origin: Origin,
+}

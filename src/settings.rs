@@ -1,0 +1,238 @@
+//! Settings: the typed, merged form of all profile assignments.
+//!
+//! Invariant: pure data, no syscalls. Merging follows systemd: for a scalar the later
+//! assignment wins and an empty one resets it to the default; a list accumulates and an empty
+//! assignment clears what came before. Every value remembers the `Origin` that set it, so the
+//! plan can name the directive and file:line when something cannot be done.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::ProfileError;
+use crate::profile::directives::{self, Status};
+use crate::profile::specifiers::{self, SpecifierContext};
+use crate::profile::syntax::Warning;
+use crate::profile::values::{BindSpec, PathEntry, RlimitValue, TmpfsSpec};
+use crate::profile::{Assignment, Origin};
+
+/// A value with the assignment that set it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+pub type Scalar<T> = Option<Spanned<T>>;
+pub type List<T> = Vec<Spanned<T>>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProtectSystem {
+    No,
+    Yes,
+    Full,
+    Strict,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProtectHome {
+    No,
+    Yes,
+    ReadOnly,
+    Tmpfs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProtectProc {
+    Default,
+    NoAccess,
+    Invisible,
+    Ptraceable,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProcSubset {
+    All,
+    Pid,
+}
+
+/// The five state-directory families, in systemd's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum StateKind {
+    Runtime,
+    State,
+    Cache,
+    Logs,
+    Configuration,
+}
+
+impl StateKind {
+    pub const ALL: [StateKind; 5] = [
+        StateKind::Runtime,
+        StateKind::State,
+        StateKind::Cache,
+        StateKind::Logs,
+        StateKind::Configuration,
+    ];
+
+    pub fn directive(self) -> &'static str {
+        match self {
+            StateKind::Runtime => "RuntimeDirectory",
+            StateKind::State => "StateDirectory",
+            StateKind::Cache => "CacheDirectory",
+            StateKind::Logs => "LogsDirectory",
+            StateKind::Configuration => "ConfigurationDirectory",
+        }
+    }
+
+    /// The environment variable systemd sets for this family.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            StateKind::Runtime => "RUNTIME_DIRECTORY",
+            StateKind::State => "STATE_DIRECTORY",
+            StateKind::Cache => "CACHE_DIRECTORY",
+            StateKind::Logs => "LOGS_DIRECTORY",
+            StateKind::Configuration => "CONFIGURATION_DIRECTORY",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// `WorkingDirectory=`: a path, or `~` for the user's home; `-` tolerates absence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WorkingDir {
+    pub path: Option<String>,
+    pub home: bool,
+    pub ignore_missing: bool,
+}
+
+/// A capability set as a bit mask over capability numbers.
+pub type CapMask = u64;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Settings {
+    pub description: Scalar<String>,
+
+    pub private_users: Scalar<bool>,
+    pub private_network: Scalar<bool>,
+    pub private_ipc: Scalar<bool>,
+    pub protect_hostname: Scalar<bool>,
+
+    pub protect_system: Scalar<ProtectSystem>,
+    pub protect_home: Scalar<ProtectHome>,
+    pub private_tmp: Scalar<bool>,
+    pub private_devices: Scalar<bool>,
+    pub read_write_paths: List<PathEntry>,
+    pub read_only_paths: List<PathEntry>,
+    pub inaccessible_paths: List<PathEntry>,
+    pub bind_paths: List<BindSpec>,
+    pub bind_read_only_paths: List<BindSpec>,
+    pub temporary_file_system: List<TmpfsSpec>,
+    pub protect_kernel_tunables: Scalar<bool>,
+    pub protect_kernel_modules: Scalar<bool>,
+    pub protect_kernel_logs: Scalar<bool>,
+    pub protect_control_groups: Scalar<bool>,
+    pub protect_proc: Scalar<ProtectProc>,
+    pub proc_subset: Scalar<ProcSubset>,
+    pub working_directory: Scalar<WorkingDir>,
+
+    /// Per `StateKind::index()`: the directory names, then the mode.
+    pub state_dirs: [List<String>; 5],
+    pub state_dir_modes: [Scalar<u32>; 5],
+
+    pub user: Scalar<String>,
+    pub group: Scalar<String>,
+    pub supplementary_groups: List<String>,
+    pub capability_bounding_set: Scalar<CapMask>,
+    pub ambient_capabilities: Scalar<CapMask>,
+    pub no_new_privileges: Scalar<bool>,
+
+    pub environment: List<(String, String)>,
+    pub environment_files: List<PathEntry>,
+    pub pass_environment: List<String>,
+    pub unset_environment: List<String>,
+    pub umask: Scalar<u32>,
+    pub nice: Scalar<i32>,
+    pub rlimits: BTreeMap<String, Spanned<RlimitValue>>,
+
+    /// `[X-Sbx] WritableWorkingDirectory=`: make the caller's working directory writable.
+    pub writable_working_directory: Scalar<bool>,
+}
+
+/// The outcome of applying assignments: settings, plus warnings for keys sbx ignores.
+#[derive(Debug)]
+pub struct Applied {
+    pub settings: Settings,
+    pub warnings: Vec<Warning>,
+}
+
+/// Applies assignments in order through the directive table. All errors are collected so a
+/// user sees every problem of a profile at once; nothing is applied when any exists.
+pub fn apply(assignments: &[Assignment], ctx: &SpecifierContext) -> Result<Applied, Vec<ProfileError>> {
+    let mut settings = Settings::default();
+    let mut warnings = Vec::new();
+    let mut errors = Vec::new();
+    for a in assignments {
+        if let Err(e) = apply_one(&mut settings, a, ctx, &mut warnings) {
+            errors.push(e);
+        }
+    }
+    if errors.is_empty() { Ok(Applied { settings, warnings }) } else { Err(errors) }
+}
+
+fn apply_one(
+    settings: &mut Settings,
+    a: &Assignment,
+    ctx: &SpecifierContext,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), ProfileError> {
+    let Some(row) = directives::find(&a.key) else {
+        warnings.push(Warning {
+            origin: a.origin.clone(),
+            message: format!("unknown directive {}= in [{}], ignored", a.key, a.section.name()),
+        });
+        return Ok(());
+    };
+    if row.section != a.section {
+        return Err(ProfileError::WrongSection {
+            origin: a.origin.clone(),
+            key: a.key.clone(),
+            expected: row.section.name(),
+            found: a.section.name(),
+        });
+    }
+    match row.status {
+        Status::Supported => {}
+        Status::Ignored(reason) => {
+            warnings.push(Warning {
+                origin: a.origin.clone(),
+                message: format!("{}= is ignored: {reason}", a.key),
+            });
+            return Ok(());
+        }
+        Status::Rejected(reason) => {
+            return Err(ProfileError::Rejected {
+                origin: a.origin.clone(),
+                key: a.key.clone(),
+                reason: reason.to_string(),
+            });
+        }
+    }
+    let value_error = |message: String| ProfileError::Value {
+        origin: a.origin.clone(),
+        key: a.key.clone(),
+        value: a.value.clone(),
+        message,
+    };
+    let value = specifiers::expand(&a.value, ctx).map_err(value_error)?;
+    (row.apply)(settings, &value, &a.origin).map_err(value_error)
+}
+
+impl Settings {
+    pub fn flag(v: &Scalar<bool>) -> bool {
+        v.as_ref().is_some_and(|s| s.value)
+    }
+}

@@ -1,0 +1,18 @@
+//! Per-process attributes rustix does not take by number: setrlimit, setpriority.
+
+use super::{Errno, check};
+
+/// setrlimit(resource, {soft, hard}); `None` is RLIM_INFINITY.
+pub fn set_rlimit(resource: i32, soft: Option<u64>, hard: Option<u64>) -> Result<(), Errno> {
+    let lim = libc::rlimit { rlim_cur: soft.unwrap_or(libc::RLIM_INFINITY), rlim_max: hard.unwrap_or(libc::RLIM_INFINITY) };
+    // SAFETY: `lim` is a valid rlimit read by the kernel; the resource is a plain integer.
+    check(unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &lim) } as libc::c_long)?;
+    Ok(())
+}
+
+/// setpriority(PRIO_PROCESS, 0, nice).
+pub fn set_nice(nice: i32) -> Result<(), Errno> {
+    // SAFETY: plain integer arguments.
+    check(unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) } as libc::c_long)?;
+    Ok(())
+}
