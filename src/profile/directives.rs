@@ -555,6 +555,9 @@ mod tests {
         capability_set(&mut slot, "~", &origin()).unwrap();
         assert_eq!(slot.as_ref().unwrap().value, all_caps(), "a lone ~ means all");
         capability_set(&mut slot, "~CAP_NET_RAW", &origin()).unwrap();
+        assert_eq!(slot.as_ref().unwrap().value, all_caps(), "OR-ed into the full set, as systemd does");
+        capability_set(&mut slot, "", &origin()).unwrap();
+        capability_set(&mut slot, "~CAP_NET_RAW", &origin()).unwrap();
         assert_eq!(slot.as_ref().unwrap().value, all_caps() & !raw);
         assert!(capability_set(&mut slot, "CAP_BOGUS", &origin()).unwrap_err().contains("CAP_BOGUS"));
     }

@@ -96,7 +96,10 @@ fn continues(line: &str) -> bool {
 /// Keys are what systemd's directive names are made of: ASCII letters and digits, with `-`,
 /// `_` and `.` tolerated (systemd itself takes any text before `=` and then looks it up).
 fn valid_key(key: &str) -> bool {
-    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// At most 60 characters of `text`, for error messages.
@@ -128,7 +131,12 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(source: &'a Arc<str>) -> Self {
-        Lexer { source, section: Current::Nowhere, pending: None, parsed: ParsedFile::default() }
+        Lexer {
+            source,
+            section: Current::Nowhere,
+            pending: None,
+            parsed: ParsedFile::default(),
+        }
     }
 
     /// Takes one physical line: skips comments, joins continuations, and hands complete
@@ -176,8 +184,14 @@ impl<'a> Lexer<'a> {
     }
 
     fn section_header(&mut self, number: u32, text: &str) -> Result<(), ProfileError> {
-        let Some(name) = text.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) else {
-            let message = format!("expected ']' at the end of the section header {}", abbreviate(text));
+        let Some(name) = text
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+        else {
+            let message = format!(
+                "expected ']' at the end of the section header {}",
+                abbreviate(text)
+            );
             return Err(self.error(number, message));
         };
         self.section = match Section::from_name(name) {
@@ -202,8 +216,10 @@ impl<'a> Lexer<'a> {
             return Err(self.error(number, "expected a key before '='".to_string()));
         }
         if !valid_key(key) {
-            let message =
-                format!("invalid key {}: expected ASCII letters, digits, '-', '_' or '.'", abbreviate(key));
+            let message = format!(
+                "invalid key {}: expected ASCII letters, digits, '-', '_' or '.'",
+                abbreviate(key)
+            );
             return Err(self.error(number, message));
         }
         match &self.section {
@@ -221,8 +237,9 @@ impl<'a> Lexer<'a> {
                 self.warn(number, message);
             }
             Current::Nowhere => {
-                let message =
-                    format!("{key}= comes before any section header and is ignored: expected [Service] or another section first");
+                let message = format!(
+                    "{key}= comes before any section header and is ignored: expected [Service] or another section first"
+                );
                 self.warn(number, message);
             }
         }
@@ -230,20 +247,30 @@ impl<'a> Lexer<'a> {
     }
 
     fn error(&self, number: u32, message: String) -> ProfileError {
-        ProfileError::Syntax { origin: Origin::new(self.source, number), message }
+        ProfileError::Syntax {
+            origin: Origin::new(self.source, number),
+            message,
+        }
     }
 
     fn warn(&mut self, number: u32, message: String) {
-        self.parsed.warnings.push(Warning { origin: Origin::new(self.source, number), message });
+        self.parsed.warnings.push(Warning {
+            origin: Origin::new(self.source, number),
+            message,
+        });
     }
 }
 
 /// The error for a line with no `=`.
 fn missing_equals(text: &str) -> String {
     if text.starts_with(".include") {
-        return "'.include' is not supported: expected Key=Value, a [Section] header or a comment".to_string();
+        return "'.include' is not supported: expected Key=Value, a [Section] header or a comment"
+            .to_string();
     }
-    format!("expected Key=Value, a [Section] header or a comment, found {}", abbreviate(text))
+    format!(
+        "expected Key=Value, a [Section] header or a comment, found {}",
+        abbreviate(text)
+    )
 }
 
 #[cfg(test)]
@@ -284,19 +311,26 @@ mod tests {
     }
 
     fn warnings(text: &str) -> Vec<(u32, String)> {
-        ok(text).warnings.into_iter().map(|w| (w.origin.line, w.message)).collect()
+        ok(text)
+            .warnings
+            .into_iter()
+            .map(|w| (w.origin.line, w.message))
+            .collect()
     }
 
     #[test]
     fn sections_and_assignments_in_order() {
         let text = "[Unit]\nDescription=web server\n\n[Service]\nExecStart=/usr/bin/web --port=80\nUser=web\n[X-Sbx]\nNetwork=none\n[Service]\nNice=5\n";
-        assert_eq!(summary(text), [
-            one(Section::Unit, "Description", "web server", 2),
-            one(Section::Service, "ExecStart", "/usr/bin/web --port=80", 5),
-            one(Section::Service, "User", "web", 6),
-            one(Section::XSbx, "Network", "none", 8),
-            one(Section::Service, "Nice", "5", 10),
-        ]);
+        assert_eq!(
+            summary(text),
+            [
+                one(Section::Unit, "Description", "web server", 2),
+                one(Section::Service, "ExecStart", "/usr/bin/web --port=80", 5),
+                one(Section::Service, "User", "web", 6),
+                one(Section::XSbx, "Network", "none", 8),
+                one(Section::Service, "Nice", "5", 10),
+            ]
+        );
         assert!(ok(text).warnings.is_empty());
     }
 
@@ -319,30 +353,49 @@ mod tests {
     #[test]
     fn comments_start_with_hash_or_semicolon() {
         let text = "[Service]\n# a comment\n; another\n   # indented\n\t; tabbed\nNice=4 # not a comment\nUser=a;b\n";
-        assert_eq!(summary(text), [
-            one(Section::Service, "Nice", "4 # not a comment", 6),
-            one(Section::Service, "User", "a;b", 7),
-        ]);
+        assert_eq!(
+            summary(text),
+            [
+                one(Section::Service, "Nice", "4 # not a comment", 6),
+                one(Section::Service, "User", "a;b", 7),
+            ]
+        );
     }
 
     #[test]
     fn whitespace_around_key_and_value_is_trimmed() {
         let text = "  [Service]  \n  Nice \t=\t 5 \t\nEnvironment=A=1   B=2  \nUser=\nGroup =   \n";
-        assert_eq!(summary(text), [
-            one(Section::Service, "Nice", "5", 2),
-            one(Section::Service, "Environment", "A=1   B=2", 3),
-            one(Section::Service, "User", "", 4),
-            one(Section::Service, "Group", "", 5),
-        ]);
+        assert_eq!(
+            summary(text),
+            [
+                one(Section::Service, "Nice", "5", 2),
+                one(Section::Service, "Environment", "A=1   B=2", 3),
+                one(Section::Service, "User", "", 4),
+                one(Section::Service, "Group", "", 5),
+            ]
+        );
     }
 
     #[test]
     fn values_are_kept_raw() {
         let text = "[Service]\nEnvironment=\"A=b c\" 'D=%h' E=\\x41\nExecStart=/bin/sh -c \"echo $HOME; exit 1\"\n";
-        assert_eq!(summary(text), [
-            one(Section::Service, "Environment", "\"A=b c\" 'D=%h' E=\\x41", 2),
-            one(Section::Service, "ExecStart", "/bin/sh -c \"echo $HOME; exit 1\"", 3),
-        ]);
+        assert_eq!(
+            summary(text),
+            [
+                one(
+                    Section::Service,
+                    "Environment",
+                    "\"A=b c\" 'D=%h' E=\\x41",
+                    2
+                ),
+                one(
+                    Section::Service,
+                    "ExecStart",
+                    "/bin/sh -c \"echo $HOME; exit 1\"",
+                    3
+                ),
+            ]
+        );
     }
 
     /// The backslash becomes a space and the next line is appended as written, as systemd 252
@@ -350,39 +403,62 @@ mod tests {
     #[test]
     fn continuation_lines_join_with_a_space() {
         let text = "[Service]\nNice=1\\\n   0\nExecStart=/bin/echo \\\n  a \\\n  b\nUser=x\n";
-        assert_eq!(summary(text), [
-            one(Section::Service, "Nice", "1    0", 2),
-            one(Section::Service, "ExecStart", "/bin/echo    a    b", 4),
-            one(Section::Service, "User", "x", 7),
-        ]);
-        assert_eq!(summary("[Service]\nA=x\\\ny"), [one(Section::Service, "A", "x y", 2)]);
+        assert_eq!(
+            summary(text),
+            [
+                one(Section::Service, "Nice", "1    0", 2),
+                one(Section::Service, "ExecStart", "/bin/echo    a    b", 4),
+                one(Section::Service, "User", "x", 7),
+            ]
+        );
+        assert_eq!(
+            summary("[Service]\nA=x\\\ny"),
+            [one(Section::Service, "A", "x y", 2)]
+        );
     }
 
     /// systemd.syntax(7): a comment block inside a continuation is skipped.
     #[test]
     fn comments_inside_a_continuation_are_skipped() {
         let text = "[Service]\nKeyThree=value 3\\\n# this line is ignored\n; this line is ignored too\n       value 3 continued\nNext=1\n";
-        assert_eq!(summary(text), [
-            one(Section::Service, "KeyThree", "value 3        value 3 continued", 2),
-            one(Section::Service, "Next", "1", 6),
-        ]);
+        assert_eq!(
+            summary(text),
+            [
+                one(
+                    Section::Service,
+                    "KeyThree",
+                    "value 3        value 3 continued",
+                    2
+                ),
+                one(Section::Service, "Next", "1", 6),
+            ]
+        );
     }
 
     #[test]
     fn a_blank_line_ends_a_continuation() {
         let text = "[Service]\nNice=1\\\n\nUser=x\n";
-        assert_eq!(summary(text), [one(Section::Service, "Nice", "1", 2), one(Section::Service, "User", "x", 4)]);
+        assert_eq!(
+            summary(text),
+            [
+                one(Section::Service, "Nice", "1", 2),
+                one(Section::Service, "User", "x", 4)
+            ]
+        );
     }
 
     #[test]
     fn only_an_odd_number_of_backslashes_continues() {
         let text = "[Service]\nA=a\\\\\nB=b\\\\\\\nc\nC=c \\  \nD=d\n";
-        assert_eq!(summary(text), [
-            one(Section::Service, "A", "a\\\\", 2),
-            one(Section::Service, "B", "b\\\\ c", 3),
-            one(Section::Service, "C", "c \\", 5),
-            one(Section::Service, "D", "d", 6),
-        ]);
+        assert_eq!(
+            summary(text),
+            [
+                one(Section::Service, "A", "a\\\\", 2),
+                one(Section::Service, "B", "b\\\\ c", 3),
+                one(Section::Service, "C", "c \\", 5),
+                one(Section::Service, "D", "d", 6),
+            ]
+        );
     }
 
     #[test]
@@ -393,14 +469,18 @@ mod tests {
 
     #[test]
     fn a_file_ending_inside_a_continuation_keeps_what_was_collected() {
-        assert_eq!(summary("[Service]\nExecStart=/bin/true \\"), [one(Section::Service, "ExecStart", "/bin/true", 2)]);
-        assert_eq!(summary("[Service]\nExecStart=/bin/a \\\n  b \\\n"), [one(
-            Section::Service,
-            "ExecStart",
-            "/bin/a    b",
-            2
-        )]);
-        assert_eq!(summary("[Service]\nA=1 \\\n# trailing comment"), [one(Section::Service, "A", "1", 2)]);
+        assert_eq!(
+            summary("[Service]\nExecStart=/bin/true \\"),
+            [one(Section::Service, "ExecStart", "/bin/true", 2)]
+        );
+        assert_eq!(
+            summary("[Service]\nExecStart=/bin/a \\\n  b \\\n"),
+            [one(Section::Service, "ExecStart", "/bin/a    b", 2)]
+        );
+        assert_eq!(
+            summary("[Service]\nA=1 \\\n# trailing comment"),
+            [one(Section::Service, "A", "1", 2)]
+        );
     }
 
     #[test]
@@ -408,26 +488,44 @@ mod tests {
         assert_eq!(summary("[Serv\\\nice]\nA=1").len(), 0);
         let (line, message) = error("[Service]\\\nNice=1\n");
         assert_eq!(line, 1);
-        assert!(message.starts_with("expected ']' at the end of the section header"), "{message}");
+        assert!(
+            message.starts_with("expected ']' at the end of the section header"),
+            "{message}"
+        );
     }
 
     #[test]
     fn crlf_and_lone_cr_end_lines() {
-        assert_eq!(summary("[Service]\r\nNice=1\r\nUser=a b\r\n"), [
-            one(Section::Service, "Nice", "1", 2),
-            one(Section::Service, "User", "a b", 3),
-        ]);
-        assert_eq!(summary("[Service]\rNice=1\rNice=2\n"), [
-            one(Section::Service, "Nice", "1", 2),
-            one(Section::Service, "Nice", "2", 3),
-        ]);
-        assert_eq!(summary("[Service]\r\nA=x\\\r\n  y\r\n"), [one(Section::Service, "A", "x   y", 2)]);
-        assert_eq!(summary("[Service]\n\r\n\rA=1"), [one(Section::Service, "A", "1", 4)]);
+        assert_eq!(
+            summary("[Service]\r\nNice=1\r\nUser=a b\r\n"),
+            [
+                one(Section::Service, "Nice", "1", 2),
+                one(Section::Service, "User", "a b", 3),
+            ]
+        );
+        assert_eq!(
+            summary("[Service]\rNice=1\rNice=2\n"),
+            [
+                one(Section::Service, "Nice", "1", 2),
+                one(Section::Service, "Nice", "2", 3),
+            ]
+        );
+        assert_eq!(
+            summary("[Service]\r\nA=x\\\r\n  y\r\n"),
+            [one(Section::Service, "A", "x   y", 2)]
+        );
+        assert_eq!(
+            summary("[Service]\n\r\n\rA=1"),
+            [one(Section::Service, "A", "1", 4)]
+        );
     }
 
     #[test]
     fn a_leading_byte_order_mark_is_skipped() {
-        assert_eq!(summary("\u{feff}[Service]\nA=1"), [one(Section::Service, "A", "1", 2)]);
+        assert_eq!(
+            summary("\u{feff}[Service]\nA=1"),
+            [one(Section::Service, "A", "1", 2)]
+        );
     }
 
     #[test]
@@ -439,10 +537,18 @@ mod tests {
 
     #[test]
     fn bad_keys_are_errors_naming_what_was_expected() {
-        for (text, key) in [("Foo Bar=1", "Foo Bar"), ("Ümlaut=1", "Ümlaut"), ("A/B=1", "A/B"), ("\"A\"=1", "\"A\"")] {
+        for (text, key) in [
+            ("Foo Bar=1", "Foo Bar"),
+            ("Ümlaut=1", "Ümlaut"),
+            ("A/B=1", "A/B"),
+            ("\"A\"=1", "\"A\""),
+        ] {
             let (line, message) = error(&format!("[Service]\n{text}\n"));
             assert_eq!(line, 2);
-            assert_eq!(message, format!("invalid key {key:?}: expected ASCII letters, digits, '-', '_' or '.'"));
+            assert_eq!(
+                message,
+                format!("invalid key {key:?}: expected ASCII letters, digits, '-', '_' or '.'")
+            );
         }
         let (line, message) = error("[Service]\nNice=1\n  =5\n");
         assert_eq!((line, message.as_str()), (3, "expected a key before '='"));
@@ -452,9 +558,15 @@ mod tests {
     fn lines_that_are_not_assignments_are_errors() {
         let (line, message) = error("[Service]\nNice=1\nNoEquals\n");
         assert_eq!(line, 3);
-        assert_eq!(message, "expected Key=Value, a [Section] header or a comment, found \"NoEquals\"");
+        assert_eq!(
+            message,
+            "expected Key=Value, a [Section] header or a comment, found \"NoEquals\""
+        );
         let (_, message) = error("[Service]\n.include /etc/other.conf\n");
-        assert!(message.starts_with("'.include' is not supported: expected Key=Value"), "{message}");
+        assert!(
+            message.starts_with("'.include' is not supported: expected Key=Value"),
+            "{message}"
+        );
         let (line, _) = error("[Service]\nA=1\\\n  still A\nB\n");
         assert_eq!(line, 4);
         let (line, _) = error("[Service]\nA\\\n=1\nB \\\n  C\n");
@@ -466,7 +578,7 @@ mod tests {
         let long = "x".repeat(500);
         let (_, message) = error(&format!("[Service]\n{long}\n"));
         assert!(message.len() < 150, "{message}");
-        assert!(message.ends_with("...") , "{message}");
+        assert!(message.ends_with("..."), "{message}");
         let (_, message) = error(&format!("[Service]\n{}\n", "é".repeat(100)));
         assert!(message.ends_with("..."), "{message}");
     }
@@ -474,17 +586,31 @@ mod tests {
     /// Checked against systemd 252: both are "Invalid section header".
     #[test]
     fn unterminated_section_headers_are_errors() {
-        for (text, shown) in [("[Service", "[Service"), ("[Service] # c", "[Service] # c"), ("[", "[")] {
+        for (text, shown) in [
+            ("[Service", "[Service"),
+            ("[Service] # c", "[Service] # c"),
+            ("[", "["),
+        ] {
             let (line, message) = error(&format!("A=1\n{text}\nB=2"));
             assert_eq!(line, 2);
-            assert_eq!(message, format!("expected ']' at the end of the section header {shown:?}"));
+            assert_eq!(
+                message,
+                format!("expected ']' at the end of the section header {shown:?}")
+            );
         }
     }
 
     #[test]
     fn unknown_sections_are_warnings_and_their_assignments_dropped() {
-        let text = "[Service]\nA=1\n[Install]\nWantedBy=multi-user.target\nAlso=x\n[Service]\nB=2\n";
-        assert_eq!(summary(text), [one(Section::Service, "A", "1", 2), one(Section::Service, "B", "2", 7)]);
+        let text =
+            "[Service]\nA=1\n[Install]\nWantedBy=multi-user.target\nAlso=x\n[Service]\nB=2\n";
+        assert_eq!(
+            summary(text),
+            [
+                one(Section::Service, "A", "1", 2),
+                one(Section::Service, "B", "2", 7)
+            ]
+        );
         assert_eq!(warnings(text), [
             (3, "unknown section [Install], its assignments are ignored: expected [Unit], [Service] or [X-Sbx]".to_string()),
             (4, "WantedBy= is in unknown section [Install] and is ignored".to_string()),
@@ -500,7 +626,11 @@ mod tests {
             assert!(summary(&text).is_empty(), "{header}");
             let warned = warnings(&text);
             assert_eq!(warned.len(), 2, "{header}");
-            assert!(warned[0].1.starts_with("unknown section ["), "{:?}", warned[0]);
+            assert!(
+                warned[0].1.starts_with("unknown section ["),
+                "{:?}",
+                warned[0]
+            );
         }
     }
 
@@ -527,7 +657,10 @@ mod tests {
     #[test]
     fn nul_characters_are_errors() {
         let (line, message) = error("[Service]\nA=1\0B=2\n");
-        assert_eq!((line, message.as_str()), (2, "expected text, found a NUL character"));
+        assert_eq!(
+            (line, message.as_str()),
+            (2, "expected text, found a NUL character")
+        );
         let (line, _) = error("[Service]\n# comment \0\n");
         assert_eq!(line, 2);
     }
@@ -535,13 +668,22 @@ mod tests {
     #[test]
     fn the_error_display_names_file_and_line() {
         let err = parse("[Service]\nbogus\n", &source()).unwrap_err();
-        assert_eq!(err.to_string(), "test.conf:2: expected Key=Value, a [Section] header or a comment, found \"bogus\"");
+        assert_eq!(
+            err.to_string(),
+            "test.conf:2: expected Key=Value, a [Section] header or a comment, found \"bogus\""
+        );
     }
 
     #[test]
     fn later_lines_count_every_physical_line() {
         let text = "[Service]\nA=1\\\n# c\n; c\n 2\n\nB=3\n";
-        assert_eq!(summary(text), [one(Section::Service, "A", "1  2", 2), one(Section::Service, "B", "3", 7)]);
+        assert_eq!(
+            summary(text),
+            [
+                one(Section::Service, "A", "1  2", 2),
+                one(Section::Service, "B", "3", 7)
+            ]
+        );
     }
 
     fn unit_file_text() -> impl Strategy<Value = String> {
