@@ -31,6 +31,8 @@ pub enum ProfileError {
     Read { path: PathBuf, source: io::Error },
     #[error("profile {name:?} not found (searched {searched}; built in: {builtins})")]
     NotFound { name: String, searched: String, builtins: String },
+    #[error("{origin}: unknown directive {key}= (see the DIRECTIVES section of sbx(1))")]
+    UnknownOverride { origin: Origin, key: String },
     #[error("-p {arg:?}: expected DIRECTIVE=VALUE")]
     Override { arg: String },
 }

@@ -190,6 +190,11 @@ fn apply_one(
     warnings: &mut Vec<Warning>,
 ) -> Result<(), ProfileError> {
     let Some(row) = directives::find(&a.key) else {
+        if &*a.origin.source == "-p" {
+            // A typo on the command line would silently drop a protection: refuse it, as
+            // systemd-run -p does.
+            return Err(ProfileError::UnknownOverride { origin: a.origin.clone(), key: a.key.clone() });
+        }
         warnings.push(Warning {
             origin: a.origin.clone(),
             message: format!("unknown directive {}= in [{}], ignored", a.key, a.section.name()),

@@ -7,7 +7,7 @@ use crate::cli::ShowArgs;
 use crate::cmd::common;
 use crate::error::Error;
 use crate::host::HostFacts;
-use crate::profile::directives::{self, Merge};
+use crate::profile::directives::{self, Kind, Merge};
 use crate::profile::{Assignment, Section};
 
 pub fn show(args: ShowArgs) -> Result<i32, Error> {
@@ -26,7 +26,8 @@ pub fn render(assignments: &[Assignment], sources: &[String]) -> String {
         }
         out.push_str(&format!("\n[{}]\n", section.name()));
         for a in lines {
-            out.push_str(&format!("{}={}    # {}\n", a.key, a.value, a.origin));
+            // On its own line: in unit syntax a later '#' would be part of the value.
+            out.push_str(&format!("# {}\n{}={}\n", a.origin, a.key, a.value));
         }
     }
     out
@@ -42,10 +43,16 @@ fn effective(assignments: &[Assignment], section: Section) -> Vec<&Assignment> {
     let mut out = Vec::new();
     for key in keys {
         let all: Vec<&Assignment> = assignments.iter().filter(|a| a.section == section && a.key == key).collect();
-        let list = directives::find(key).is_some_and(|d| d.kind.merge() == Merge::List);
+        let kind = directives::find(key).map(|d| d.kind);
+        let list = kind.is_some_and(|k| k.merge() == Merge::List);
         let from = all.iter().rposition(|a| a.value.is_empty()).map_or(0, |i| i + 1);
         match (list, all.last()) {
             (true, _) => out.extend(&all[from..]),
+            // Capability sets OR together; an empty value (none) or a lone ~ (all) replaces.
+            (false, Some(_)) if kind == Some(Kind::Caps) => {
+                let from = all.iter().rposition(|a| a.value.is_empty() || a.value == "~").unwrap_or(0);
+                out.extend(&all[from..]);
+            }
             (false, Some(last)) if !last.value.is_empty() => out.push(*last),
             _ => {}
         }

@@ -79,3 +79,112 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
         pty: inv.pty,
     })
 }
+
+#[cfg(test)]
+pub mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::host::fake;
+    use crate::profile::specifiers::SpecifierContext;
+    use crate::profile::syntax;
+    use crate::settings;
+
+    /// Settings from `[Service]` lines, as a test profile `t.conf`.
+    pub fn settings(lines: &str) -> Settings {
+        let text = format!("[Service]\n{lines}\n");
+        let parsed = syntax::parse(&text, &Arc::from("t.conf")).expect("test profile parses");
+        let ctx = SpecifierContext { unit_name: "app".into(), unit_full: "app.service".into(), ..Default::default() };
+        settings::apply(&parsed.assignments, &ctx).expect("test profile applies").settings
+    }
+
+    pub fn plan_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
+        let host = fake::host(uid);
+        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: false };
+        build(&settings(lines), &host, &inv)
+    }
+
+    #[test]
+    fn rootless_maps_the_caller_to_user() {
+        let p = plan_as(1000, "User=www-data").unwrap();
+        let m = p.id_map.unwrap();
+        assert_eq!(m.uid_map, "33 1000 1\n");
+        assert!(m.deny_setgroups);
+        assert!(!p.identity.switch);
+        assert_eq!(p.mode, Mode::Rootless);
+    }
+
+    #[test]
+    fn root_switches_ids_without_a_user_namespace() {
+        let p = plan_as(0, "User=www-data\nSupplementaryGroups=adm").unwrap();
+        assert!(p.id_map.is_none());
+        assert!(!p.namespaces.user);
+        assert!(p.identity.switch);
+        assert_eq!((p.identity.uid, p.identity.gid), (33, 33));
+        assert_eq!(p.identity.groups, Some(vec![4]));
+    }
+
+    #[test]
+    fn root_private_users_maps_root_and_the_user_only() {
+        let p = plan_as(0, "User=www-data\nPrivateUsers=yes").unwrap();
+        assert_eq!(p.id_map.unwrap().uid_map, "0 0 1\n33 33 1\n");
+    }
+
+    #[test]
+    fn rootless_refuses_supplementary_groups() {
+        let e = plan_as(1000, "SupplementaryGroups=adm").unwrap_err().to_string();
+        assert!(e.contains("SupplementaryGroups") && e.contains("t.conf:2"), "{e}");
+    }
+
+    #[test]
+    fn rootless_low_port_capability_needs_a_private_network() {
+        let e = plan_as(1000, "AmbientCapabilities=CAP_NET_BIND_SERVICE").unwrap_err().to_string();
+        assert!(e.contains("PrivateNetwork=yes") && e.contains("ip_unprivileged_port_start"), "{e}");
+        assert!(plan_as(1000, "AmbientCapabilities=CAP_NET_BIND_SERVICE\nPrivateNetwork=yes").is_ok());
+        assert!(plan_as(0, "User=www-data\nAmbientCapabilities=CAP_NET_BIND_SERVICE").is_ok());
+        let e = plan_as(1000, "AmbientCapabilities=CAP_SYS_TIME").unwrap_err().to_string();
+        assert!(e.contains("no effect in a user namespace"), "{e}");
+    }
+
+    #[test]
+    fn ambient_must_be_in_the_bounding_set() {
+        let e = plan_as(0, "AmbientCapabilities=CAP_NET_RAW\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE").unwrap_err();
+        assert!(e.to_string().contains("not in the bounding set"), "{e}");
+    }
+
+    #[test]
+    fn protections_drop_their_capabilities() {
+        let p = plan_as(0, "PrivateDevices=yes\nProtectKernelModules=yes\nProtectKernelLogs=yes").unwrap();
+        for cap in ["CAP_SYS_RAWIO", "CAP_MKNOD", "CAP_SYS_MODULE", "CAP_SYSLOG"] {
+            assert!(!p.caps.bounding.iter().any(|c| c == cap), "{cap} kept");
+        }
+        assert!(p.caps.bounding.iter().any(|c| c == "CAP_NET_ADMIN"));
+    }
+
+    #[test]
+    fn environment_follows_systemds_order() {
+        let host_env = "Environment=A=1 B=2\nUnsetEnvironment=B\nStateDirectory=app";
+        let p = plan_as(0, host_env).unwrap();
+        let env = &p.exec.env;
+        assert!(env.contains(&"A=1".to_string()));
+        assert!(!env.iter().any(|e| e.starts_with("B=")));
+        assert!(env.contains(&"STATE_DIRECTORY=/var/lib/app".to_string()));
+        assert!(env.contains(&format!("PATH={}", exec::DEFAULT_PATH)));
+        assert!(env.contains(&"HOME=/root".to_string()));
+    }
+
+    #[test]
+    fn the_command_is_searched_in_the_payloads_path() {
+        let p = plan_as(0, "Environment=PATH=/opt/bin:/usr/bin").unwrap();
+        assert_eq!(p.exec.candidates, ["/opt/bin/true", "/usr/bin/true"]);
+    }
+
+    #[test]
+    fn state_directories_rootless_live_in_xdg_places() {
+        let e = plan_as(1000, "RuntimeDirectory=app").unwrap_err().to_string();
+        assert!(e.contains("XDG_RUNTIME_DIR"), "{e}");
+        let p = plan_as(1000, "StateDirectory=app\nCacheDirectory=app\nLogsDirectory=app").unwrap();
+        let paths: Vec<&str> = p.state_dirs.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["/home/alice/.local/state/app", "/home/alice/.cache/app", "/home/alice/.local/state/log/app"]);
+    }
+}

@@ -314,7 +314,9 @@ impl Planner<'_> {
         let subset_pid = s.proc_subset.as_ref().is_some_and(|v| v.value == ProcSubset::Pid);
         let proc_cause = cause_of("ProtectProc", &s.protect_proc);
         self.push(MountOp::Proc { target: "/proc".into(), hidepid, subset_pid }, proc_cause);
-        self.cover("/proc", Cover::Host { source: if subset_pid { "/proc/self/..".into() } else { "/proc".into() } });
+        // The new procfs shows what the host's does (less, with ProcSubset=pid; the kernel
+        // protections below account for that).
+        self.cover("/proc", Cover::Host { source: "/proc".into() });
         let sys = MountOp::Bind { source: "/sys".into(), target: "/sys".into(), kind: FileKind::Dir, readonly: true, recursive: true, nosuid_noexec: false };
         self.push(sys, default_cause("sbx /sys (read-only)"));
         self.cover("/sys", Cover::Host { source: "/sys".into() });
@@ -384,7 +386,7 @@ impl Planner<'_> {
     fn temporary_file_systems(&mut self, s: &Settings) -> Result<(), PlanError> {
         for t in &s.temporary_file_system {
             let cause = Cause { directive: "TemporaryFileSystem", origin: Some(t.origin.clone()) };
-            let target = self.sandbox_path(&t.value.path);
+            let target = self.sandbox_path(&t.value.path, &cause)?;
             let readonly = t.value.options.iter().any(|o| o == "ro");
             let mode = t.value.options.iter().find_map(|o| o.strip_prefix("mode=")).and_then(|m| u32::from_str_radix(m, 8).ok()).unwrap_or(0o755);
             let mut nosuid = true;
@@ -426,7 +428,7 @@ impl Planner<'_> {
             for b in list {
                 let cause = Cause { directive, origin: Some(b.origin.clone()) };
                 let Some(source) = self.resolve_source(&b.value.source, &cause)? else { continue };
-                let target = self.sandbox_path(&b.value.dest);
+                let target = self.sandbox_path(&b.value.dest, &cause)?;
                 self.mountpoint(&target, source.kind, &cause)?;
                 let op = MountOp::Bind { source: source.path.clone(), target: target.clone(), kind: source.kind, readonly, recursive: b.value.recursive, nosuid_noexec: false };
                 self.push(op, cause);
@@ -449,7 +451,7 @@ impl Planner<'_> {
             if entry.value.relative_to_root {
                 return Err(plan_error(&cause, "the + prefix needs RootDirectory=, which sbx does not support yet"));
             }
-            let path = self.sandbox_path(&entry.value.path);
+            let path = self.sandbox_path(&entry.value.path, &cause)?;
             let visibility = self.visible(&path);
             match (directive, visibility) {
                 ("InaccessiblePaths", Visibility::Absent | Visibility::Hidden) => {}
@@ -538,24 +540,29 @@ impl Planner<'_> {
     // ---- helpers --------------------------------------------------------------------------
 
     /// Where a profile path lands in the sandbox: root-owned host symlinks on its longest
-    /// existing prefix are followed (the sandbox mirrors the host's top level).
-    fn sandbox_path(&self, path: &str) -> String {
+    /// existing prefix are followed (the sandbox mirrors the host's top level); a symlink
+    /// anyone else owns is an error.
+    fn sandbox_path(&self, path: &str, cause: &Cause) -> Result<String, PlanError> {
         let mut prefix = path.to_string();
         let mut rest: Vec<String> = Vec::new();
         loop {
-            if let Ok(r) = host::resolve(&*self.host.fs, &prefix) {
-                let mut out = r.path;
-                for c in rest.iter().rev() {
-                    out = join(&out, c);
+            match host::resolve(&*self.host.fs, &prefix) {
+                Ok(r) => {
+                    let mut out = r.path;
+                    for c in rest.iter().rev() {
+                        out = join(&out, c);
+                    }
+                    return Ok(out);
                 }
-                return out;
+                Err(ResolveError::NotFound(_)) => {}
+                Err(e) => return Err(plan_error(cause, e.to_string())),
             }
             match prefix.rfind('/') {
                 Some(i) if prefix != "/" => {
                     rest.push(prefix[i + 1..].to_string());
                     prefix.truncate(i.max(1));
                 }
-                _ => return path.to_string(),
+                _ => return Ok(path.to_string()),
             }
         }
     }
@@ -601,5 +608,131 @@ fn plan_error(cause: &Cause, message: impl Into<String>) -> PlanError {
     match &cause.origin {
         Some(o) => PlanError::directive(cause.directive, o, message),
         None => PlanError::Host(format!("{}: {}", cause.directive, message.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests::plan_as;
+
+    fn ops(lines: &str) -> Vec<Mount> {
+        plan_as(0, lines).unwrap().mounts
+    }
+
+    fn binds(mounts: &[Mount]) -> Vec<(String, bool)> {
+        mounts
+            .iter()
+            .filter_map(|m| match &m.op {
+                MountOp::Bind { target, readonly, .. } => Some((target.clone(), *readonly)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn targets_of(mounts: &[Mount], pick: fn(&MountOp) -> Option<&String>) -> Vec<String> {
+        mounts.iter().filter_map(|m| pick(&m.op).cloned()).collect()
+    }
+
+    #[test]
+    fn protect_system_levels() {
+        let strict = binds(&ops("ProtectSystem=strict"));
+        assert!(strict.contains(&("/etc".into(), true)) && strict.contains(&("/var".into(), true)));
+        let full = binds(&ops("ProtectSystem=full"));
+        assert!(full.contains(&("/etc".into(), true)) && full.contains(&("/var".into(), false)));
+        let yes = binds(&ops("ProtectSystem=yes"));
+        assert!(yes.contains(&("/usr".into(), true)) && yes.contains(&("/etc".into(), false)));
+        let no = binds(&ops(""));
+        assert!(no.iter().filter(|(t, _)| t != "/sys").all(|(_, ro)| !ro));
+    }
+
+    #[test]
+    fn top_level_symlinks_are_recreated() {
+        let m = ops("");
+        assert!(m.iter().any(|m| m.op == MountOp::Symlink { path: "/bin".into(), target: "usr/bin".into() }));
+    }
+
+    #[test]
+    fn hidden_homes_are_never_bound_underneath() {
+        let m = ops("ProtectHome=yes\nProtectSystem=strict");
+        assert!(!binds(&m).iter().any(|(t, _)| t == "/home" || t == "/root"));
+        let hidden = targets_of(&m, |op| match op {
+            MountOp::Inaccessible { target, .. } => Some(target),
+            _ => None,
+        });
+        assert_eq!(hidden, ["/home", "/root", "/run/user"]);
+    }
+
+    #[test]
+    fn a_longer_path_overrides_a_shorter_one_whatever_the_order() {
+        let m = ops("ProtectSystem=strict\nReadWritePaths=/srv/www\nReadOnlyPaths=/srv");
+        let b = binds(&m);
+        let ro = b.iter().position(|x| x == &("/srv".to_string(), true)).unwrap();
+        let rw = b.iter().position(|x| x == &("/srv/www".to_string(), false)).unwrap();
+        assert!(ro < rw, "{b:?}");
+    }
+
+    #[test]
+    fn profile_paths_follow_root_owned_symlinks() {
+        let m = ops("ProtectKernelModules=yes");
+        assert!(m.iter().any(|m| matches!(&m.op, MountOp::Inaccessible { target, .. } if target == "/usr/lib/modules")));
+    }
+
+    #[test]
+    fn missing_paths_are_errors_unless_prefixed() {
+        let e = plan_as(0, "ReadOnlyPaths=/nope").unwrap_err().to_string();
+        assert!(e.contains("ReadOnlyPaths") && e.contains("t.conf:2") && e.contains("prefix it with -"), "{e}");
+        assert!(plan_as(0, "ReadOnlyPaths=-/nope\nInaccessiblePaths=/nope").is_ok());
+        let e = plan_as(0, "BindPaths=/nope:/srv/x").unwrap_err().to_string();
+        assert!(e.contains("BindPaths") && e.contains("no such file"), "{e}");
+    }
+
+    #[test]
+    fn mountpoints_are_never_created_on_the_host() {
+        let e = plan_as(0, "BindPaths=/etc:/srv/new").unwrap_err().to_string();
+        assert!(e.contains("cannot be created there") && e.contains("TemporaryFileSystem="), "{e}");
+        let m = ops("TemporaryFileSystem=/opt\nBindPaths=/etc:/opt/etc");
+        assert!(m.iter().any(|m| m.op == MountOp::Mkdir { path: "/opt/etc".into(), mode: 0o755 }));
+    }
+
+    #[test]
+    fn paths_hidden_by_protect_home_are_not_exposed_by_read_paths() {
+        let e = plan_as(0, "ProtectHome=tmpfs\nReadOnlyPaths=/home/alice").unwrap_err().to_string();
+        assert!(e.contains("not visible") && e.contains("BindPaths="), "{e}");
+        let m = ops("ProtectHome=tmpfs\nBindReadOnlyPaths=/home/alice");
+        assert!(binds(&m).contains(&("/home/alice".into(), true)));
+    }
+
+    #[test]
+    fn untrusted_symlinks_are_refused() {
+        let mut host = crate::host::fake::host(0);
+        let mut fs = crate::host::fake::FakeFs::debian();
+        fs.nodes.insert("/srv/www/link".into(), crate::host::Node::Symlink { owner: 1000, target: "/etc".into() });
+        host.fs = Box::new(fs);
+        let s = crate::plan::tests::settings("ReadWritePaths=/srv/www/link");
+        let inv = crate::plan::Invocation { argv: vec!["true".into()], name: "a".into(), pty: false };
+        let e = crate::plan::build(&s, &host, &inv).unwrap_err().to_string();
+        assert!(e.contains("owned by uid 1000"), "{e}");
+    }
+
+    #[test]
+    fn read_only_remounts_come_last_and_every_op_has_a_cause() {
+        let m = ops("ProtectHome=tmpfs\nPrivateDevices=yes\nTemporaryFileSystem=/opt:ro");
+        let first_remount = m.iter().position(|m| matches!(m.op, MountOp::RemountReadOnly { .. })).unwrap();
+        assert!(m[first_remount..].iter().all(|m| matches!(m.op, MountOp::RemountReadOnly { .. })));
+        let remounted = targets_of(&m, |op| match op {
+            MountOp::RemountReadOnly { target } => Some(target),
+            _ => None,
+        });
+        for t in ["/", "/home", "/dev", "/opt"] {
+            assert!(remounted.contains(&t.to_string()), "{t} not read-only: {remounted:?}");
+        }
+        assert!(m.iter().all(|m| !m.cause.directive.is_empty()));
+    }
+
+    #[test]
+    fn kernel_tunables_follow_proc_subset() {
+        let m = ops("ProtectKernelTunables=yes\nProcSubset=pid");
+        assert!(!m.iter().any(|m| matches!(&m.op, MountOp::SelfBind { target, .. } if target.starts_with("/proc"))));
     }
 }

@@ -135,6 +135,18 @@ fn push<T>(list: &mut List<T>, value: &str, origin: &Origin, parse: impl Fn(&str
     Ok(())
 }
 
+/// Bind specs decode their own quoting and `\:` escapes, so words are split raw.
+fn push_binds(list: &mut List<values::BindSpec>, value: &str, origin: &Origin) -> Result<(), String> {
+    if value.is_empty() {
+        list.clear();
+        return Ok(());
+    }
+    for word in values::split_raw_words(value)? {
+        list.push(Spanned { value: values::parse_bind_spec(&word)?, origin: origin.clone() });
+    }
+    Ok(())
+}
+
 fn push_paths(list: &mut List<PathEntry>, v: &str, o: &Origin) -> Result<(), String> {
     push(list, v, o, values::parse_path_entry)
 }
@@ -340,8 +352,8 @@ pub static DIRECTIVES: &[Directive] = &[
     row!("ReadWritePaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.read_write_paths, v, o), "-/srv/data", "Paths that stay writable in a read-only tree; a longer path overrides a shorter one."),
     row!("ReadOnlyPaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.read_only_paths, v, o), "/etc", "Paths made read-only."),
     row!("InaccessiblePaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.inaccessible_paths, v, o), "-/var/secret", "Paths replaced by an empty, inaccessible inode."),
-    row!("BindPaths", SVC, Kind::Binds, Mounts, |s, v, o| push(&mut s.bind_paths, v, o, values::parse_bind_spec), "/srv/a:/srv/b", "Bind host paths into the sandbox, writable."),
-    row!("BindReadOnlyPaths", SVC, Kind::Binds, Mounts, |s, v, o| push(&mut s.bind_read_only_paths, v, o, values::parse_bind_spec), "/srv/a:/srv/b:norbind", "Bind host paths into the sandbox, read-only."),
+    row!("BindPaths", SVC, Kind::Binds, Mounts, |s, v, o| push_binds(&mut s.bind_paths, v, o), "/srv/a:/srv/b", "Bind host paths into the sandbox, writable."),
+    row!("BindReadOnlyPaths", SVC, Kind::Binds, Mounts, |s, v, o| push_binds(&mut s.bind_read_only_paths, v, o), "/srv/a:/srv/b:norbind", "Bind host paths into the sandbox, read-only."),
     row!("TemporaryFileSystem", SVC, Kind::Tmpfs, Mounts, |s, v, o| push(&mut s.temporary_file_system, v, o, values::parse_tmpfs_spec), "/var:ro", "Mount a fresh tmpfs on a path."),
     row!("ProtectKernelTunables", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_tunables, v, o), "yes", "/proc/sys and other kernel tunables read-only; /proc/kallsyms, /proc/kcore and the debug file systems inaccessible."),
     row!("ProtectKernelModules", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_modules, v, o), "yes", "Module directories inaccessible and CAP_SYS_MODULE dropped."),
@@ -529,6 +541,15 @@ mod tests {
                 assert_eq!(s, Settings::default(), "{}= is not reset by an empty assignment", d.name);
             }
         }
+    }
+
+    #[test]
+    fn bind_paths_keep_escaped_colons() {
+        let mut s = Settings::default();
+        push_binds(&mut s.bind_paths, r"/a\:b:/c norbind-free", &origin()).unwrap_err();
+        push_binds(&mut s.bind_paths, r"/a\:b:/c", &origin()).unwrap();
+        assert_eq!(s.bind_paths[0].value.source.path, "/a:b");
+        assert_eq!(s.bind_paths[0].value.dest, "/c");
     }
 
     #[test]
