@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 
 /// What a path on the host is, after resolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -29,7 +28,9 @@ pub struct Resolved {
 pub enum ResolveError {
     #[error("no such file or directory: {0}")]
     NotFound(String),
-    #[error("{link} is a symlink owned by uid {owner}; sbx follows only symlinks owned by root, since another user could have planted it (name the target instead)")]
+    #[error(
+        "{link} is a symlink owned by uid {owner}; sbx follows only symlinks owned by root, since another user could have planted it (name the target instead)"
+    )]
     UntrustedSymlink { link: String, owner: u32 },
     #[error("too many levels of symlinks resolving {0}")]
     Loop(String),
@@ -75,12 +76,18 @@ pub fn resolve(fs: &dyn HostFs, path: &str) -> Result<Resolved, ResolveError> {
             continue;
         }
         let candidate = format!("{done}/{c}");
-        let io_err = |source| ResolveError::Io { path: candidate.clone(), source };
+        let io_err = |source| ResolveError::Io {
+            path: candidate.clone(),
+            source,
+        };
         match fs.lstat(&candidate).map_err(io_err)? {
             None => return Err(ResolveError::NotFound(path.to_string())),
             Some(Node::Symlink { owner, target }) => {
                 if owner != 0 {
-                    return Err(ResolveError::UntrustedSymlink { link: candidate, owner });
+                    return Err(ResolveError::UntrustedSymlink {
+                        link: candidate,
+                        owner,
+                    });
                 }
                 hops += 1;
                 if hops > 40 {
@@ -108,7 +115,10 @@ pub fn resolve(fs: &dyn HostFs, path: &str) -> Result<Resolved, ResolveError> {
 }
 
 fn components(path: &str) -> Vec<String> {
-    path.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect()
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .map(str::to_string)
+        .collect()
 }
 
 /// The real host.
@@ -125,7 +135,10 @@ impl HostFs for RealFs {
         let ft = meta.file_type();
         Ok(Some(if ft.is_symlink() {
             let target = std::fs::read_link(path)?.to_string_lossy().into_owned();
-            Node::Symlink { owner: meta.uid(), target }
+            Node::Symlink {
+                owner: meta.uid(),
+                target,
+            }
         } else if ft.is_dir() {
             Node::Dir
         } else if ft.is_file() {
@@ -137,13 +150,18 @@ impl HostFs for RealFs {
 
     fn root_entries(&self) -> Vec<RootEntry> {
         let mut out = Vec::new();
-        let Ok(entries) = std::fs::read_dir("/") else { return out };
+        let Ok(entries) = std::fs::read_dir("/") else {
+            return out;
+        };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_symlink() {
                 if let Ok(t) = std::fs::read_link(e.path()) {
-                    out.push(RootEntry::Symlink { name, target: t.to_string_lossy().into_owned() });
+                    out.push(RootEntry::Symlink {
+                        name,
+                        target: t.to_string_lossy().into_owned(),
+                    });
                 }
             } else if ft.is_dir() {
                 out.push(RootEntry::Dir(name));
@@ -189,13 +207,25 @@ pub struct UserDb {
 impl UserDb {
     pub fn parse(passwd: &str, group: &str) -> UserDb {
         let users = passwd.lines().filter_map(parse_passwd_line).collect();
-        let mut db = UserDb { users, ..UserDb::default() };
+        let mut db = UserDb {
+            users,
+            ..UserDb::default()
+        };
         for line in group.lines() {
             let f: Vec<&str> = line.split(':').collect();
-            let (Some(name), Some(Ok(gid))) = (f.first(), f.get(2).map(|g| g.parse::<u32>())) else { continue };
+            let (Some(name), Some(Ok(gid))) = (f.first(), f.get(2).map(|g| g.parse::<u32>()))
+            else {
+                continue;
+            };
             db.groups.insert(name.to_string(), gid);
-            let members = f.get(3).map(|m| m.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect());
-            db.members.insert(name.to_string(), members.unwrap_or_default());
+            let members = f.get(3).map(|m| {
+                m.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            });
+            db.members
+                .insert(name.to_string(), members.unwrap_or_default());
         }
         db
     }
@@ -222,7 +252,10 @@ impl UserDb {
     }
 
     pub fn group_name(&self, gid: u32) -> Option<&str> {
-        self.groups.iter().find(|(_, g)| **g == gid).map(|(n, _)| n.as_str())
+        self.groups
+            .iter()
+            .find(|(_, g)| **g == gid)
+            .map(|(n, _)| n.as_str())
     }
 }
 
@@ -264,13 +297,21 @@ impl HostFacts {
             uid: rustix::process::getuid().as_raw(),
             gid: rustix::process::getgid().as_raw(),
             euid: rustix::process::geteuid().as_raw(),
-            cwd: std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
+            cwd: std::env::current_dir()
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned()),
             env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
-            hostname: rustix::system::uname().nodename().to_string_lossy().into_owned(),
+            hostname: rustix::system::uname()
+                .nodename()
+                .to_string_lossy()
+                .into_owned(),
             machine_id: read("/etc/machine-id").trim().to_string(),
-            unprivileged_port_start: read("/proc/sys/net/ipv4/ip_unprivileged_port_start").trim().parse().unwrap_or(1024),
+            unprivileged_port_start: read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+                .trim()
+                .parse()
+                .unwrap_or(1024),
             users: UserDb::parse(&read("/etc/passwd"), &read("/etc/group")),
             fs: Box::new(RealFs),
         }
@@ -282,23 +323,21 @@ impl HostFacts {
 
     /// The caller's own account, falling back to $HOME and the uid when /etc/passwd lacks it.
     pub fn caller(&self) -> Account {
-        self.users.user_by_uid(self.uid).cloned().unwrap_or_else(|| Account {
-            name: self.uid.to_string(),
-            uid: self.uid,
-            gid: self.gid,
-            home: self.env.get("HOME").cloned().unwrap_or_else(|| "/".into()),
-            shell: "/bin/sh".into(),
-        })
+        self.users
+            .user_by_uid(self.uid)
+            .cloned()
+            .unwrap_or_else(|| Account {
+                name: self.uid.to_string(),
+                uid: self.uid,
+                gid: self.gid,
+                home: self.env.get("HOME").cloned().unwrap_or_else(|| "/".into()),
+                shell: "/bin/sh".into(),
+            })
     }
 
     pub fn path_exists(&self, path: &str) -> bool {
         matches!(self.fs.lstat(path), Ok(Some(_)))
     }
-}
-
-/// Whether a path exists on the real host (used by commands, not by the planner).
-pub fn exists(path: &Path) -> bool {
-    path.symlink_metadata().is_ok()
 }
 
 #[cfg(test)]
@@ -316,14 +355,45 @@ pub mod fake {
         pub fn debian() -> FakeFs {
             let mut fs = FakeFs::default();
             for d in [
-                "/", "/usr", "/usr/bin", "/usr/lib", "/usr/lib/modules", "/etc", "/var", "/var/lib", "/var/log",
-                "/var/cache", "/var/tmp", "/run", "/run/user", "/home", "/home/alice", "/root", "/tmp", "/proc", "/sys",
-                "/dev", "/boot", "/srv", "/srv/www", "/opt",
+                "/",
+                "/usr",
+                "/usr/bin",
+                "/usr/lib",
+                "/usr/lib/modules",
+                "/etc",
+                "/var",
+                "/var/lib",
+                "/var/log",
+                "/var/cache",
+                "/var/tmp",
+                "/run",
+                "/run/user",
+                "/home",
+                "/home/alice",
+                "/root",
+                "/tmp",
+                "/proc",
+                "/sys",
+                "/dev",
+                "/boot",
+                "/srv",
+                "/srv/www",
+                "/opt",
             ] {
                 fs.nodes.insert(d.to_string(), Node::Dir);
             }
-            for (l, t) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/var/run", "/run")] {
-                fs.nodes.insert(l.to_string(), Node::Symlink { owner: 0, target: t.to_string() });
+            for (l, t) in [
+                ("/bin", "usr/bin"),
+                ("/lib", "usr/lib"),
+                ("/var/run", "/run"),
+            ] {
+                fs.nodes.insert(
+                    l.to_string(),
+                    Node::Symlink {
+                        owner: 0,
+                        target: t.to_string(),
+                    },
+                );
             }
             fs.nodes.insert("/etc/passwd".into(), Node::File);
             fs.nodes.insert("/usr/bin/true".into(), Node::File);
@@ -344,7 +414,10 @@ pub mod fake {
                     let name = p[1..].to_string();
                     match n {
                         Node::Dir => RootEntry::Dir(name),
-                        Node::Symlink { target, .. } => RootEntry::Symlink { name, target: target.clone() },
+                        Node::Symlink { target, .. } => RootEntry::Symlink {
+                            name,
+                            target: target.clone(),
+                        },
                         _ => RootEntry::File(name),
                     }
                 })
@@ -383,30 +456,60 @@ mod tests {
     #[test]
     fn resolves_root_owned_symlinks() {
         let fs = FakeFs::debian();
-        assert_eq!(resolve(&fs, "/lib/modules").unwrap().path, "/usr/lib/modules");
+        assert_eq!(
+            resolve(&fs, "/lib/modules").unwrap().path,
+            "/usr/lib/modules"
+        );
         assert_eq!(resolve(&fs, "/var/run/user").unwrap().path, "/run/user");
-        assert_eq!(resolve(&fs, "/bin/true").unwrap(), Resolved { path: "/usr/bin/true".into(), kind: FileKind::File });
+        assert_eq!(
+            resolve(&fs, "/bin/true").unwrap(),
+            Resolved {
+                path: "/usr/bin/true".into(),
+                kind: FileKind::File
+            }
+        );
         assert_eq!(resolve(&fs, "/").unwrap().path, "/");
     }
 
     #[test]
     fn refuses_symlinks_owned_by_users() {
         let mut fs = FakeFs::debian();
-        fs.nodes.insert("/home/alice/x".into(), Node::Symlink { owner: 1000, target: "/etc".into() });
-        assert!(matches!(resolve(&fs, "/home/alice/x/passwd"), Err(ResolveError::UntrustedSymlink { owner: 1000, .. })));
+        fs.nodes.insert(
+            "/home/alice/x".into(),
+            Node::Symlink {
+                owner: 1000,
+                target: "/etc".into(),
+            },
+        );
+        assert!(matches!(
+            resolve(&fs, "/home/alice/x/passwd"),
+            Err(ResolveError::UntrustedSymlink { owner: 1000, .. })
+        ));
     }
 
     #[test]
     fn reports_missing_paths_and_loops() {
         let mut fs = FakeFs::debian();
-        assert!(matches!(resolve(&fs, "/nope"), Err(ResolveError::NotFound(_))));
-        fs.nodes.insert("/a".into(), Node::Symlink { owner: 0, target: "/a".into() });
+        assert!(matches!(
+            resolve(&fs, "/nope"),
+            Err(ResolveError::NotFound(_))
+        ));
+        fs.nodes.insert(
+            "/a".into(),
+            Node::Symlink {
+                owner: 0,
+                target: "/a".into(),
+            },
+        );
         assert!(matches!(resolve(&fs, "/a"), Err(ResolveError::Loop(_))));
     }
 
     #[test]
     fn parses_the_user_database() {
-        let db = UserDb::parse("www-data:x:33:33:www:/var/www:/usr/sbin/nologin\nbad line\n", "www-data:x:33:\n");
+        let db = UserDb::parse(
+            "www-data:x:33:33:www:/var/www:/usr/sbin/nologin\nbad line\n",
+            "www-data:x:33:\n",
+        );
         assert_eq!(db.user_by_name("www-data").unwrap().uid, 33);
         assert_eq!(db.gid_by_name("www-data"), Some(33));
         assert_eq!(db.group_name(33), Some("www-data"));

@@ -16,12 +16,21 @@ pub fn generate(args: GenerateArgs) -> Result<i32, Error> {
             for (path, text) in outputs() {
                 let full = std::path::Path::new(&args.dir).join(path);
                 if let Some(parent) = full.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
                 }
-                std::fs::write(&full, text).map_err(|e| Error::io(format!("write {}", full.display()), e))?;
+                std::fs::write(&full, text)
+                    .map_err(|e| Error::io(format!("write {}", full.display()), e))?;
             }
         }
-        shell => print!("{}", completion(shell.parse().map_err(|_| Error::Usage(format!("unknown shell {shell}")))?)),
+        shell => print!(
+            "{}",
+            completion(
+                shell
+                    .parse()
+                    .map_err(|_| Error::Usage(format!("unknown shell {shell}")))?
+            )
+        ),
     }
     Ok(0)
 }
@@ -43,7 +52,9 @@ fn completion(shell: Shell) -> String {
 }
 
 fn roff_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('-', "\\-").replace('\'', "\\(aq")
+    s.replace('\\', "\\\\")
+        .replace('-', "\\-")
+        .replace('\'', "\\(aq")
 }
 
 /// One page: the top-level command, each subcommand's synopsis and options, the exit codes,
@@ -63,8 +74,14 @@ pub fn man_page() -> String {
         let sub_man = clap_mangen::Man::new(sub.clone().name(format!("sbx {}", sub.get_name())));
         let _ = sub_man.render_synopsis_section(&mut buf);
         let _ = sub_man.render_options_section(&mut buf);
-        let text = String::from_utf8_lossy(&buf).replace(".SH SYNOPSIS", ".SS Synopsis").replace(".SH OPTIONS", ".SS Options");
-        out.push_str(&format!(".TP\n\\fBsbx {}\\fR\n{}\n", sub.get_name(), roff_escape(&sub.get_about().map(|a| a.to_string()).unwrap_or_default())));
+        let text = String::from_utf8_lossy(&buf)
+            .replace(".SH SYNOPSIS", ".SS Synopsis")
+            .replace(".SH OPTIONS", ".SS Options");
+        out.push_str(&format!(
+            ".TP\n\\fBsbx {}\\fR\n{}\n",
+            sub.get_name(),
+            roff_escape(&sub.get_about().map(|a| a.to_string()).unwrap_or_default())
+        ));
         out.push_str(&text);
     }
     out.push_str(&format!(
@@ -78,13 +95,19 @@ pub fn man_page() -> String {
             Status::Ignored(why) => format!(" (ignored: {why})"),
             Status::Rejected(why) => format!(" (unsupported: {why})"),
         };
-        let doc = if matches!(d.status, Status::Supported) { d.doc } else { "" };
+        let doc = match d.status {
+            Status::Supported => format!(
+                "{} Example: {}={}. Applied by: {:?}.",
+                d.doc, d.name, d.sample, d.stage
+            ),
+            _ => String::new(),
+        };
         out.push_str(&format!(
             ".TP\n\\fB{}=\\fR\\fI{}\\fR [{}]\n{}{}\n",
             d.name,
             roff_escape(&d.kind.synopsis()),
             d.section.name(),
-            roff_escape(doc),
+            roff_escape(&doc),
             roff_escape(&status)
         ));
     }
@@ -102,7 +125,10 @@ mod tests {
         let root = env!("CARGO_MANIFEST_DIR");
         for (path, fresh) in outputs() {
             let on_disk = std::fs::read_to_string(format!("{root}/{path}")).unwrap_or_default();
-            assert!(on_disk == fresh, "{path} is stale: run `cargo run -- generate all` and commit the result");
+            assert!(
+                on_disk == fresh,
+                "{path} is stale: run `cargo run -- generate all` and commit the result"
+            );
         }
     }
 }

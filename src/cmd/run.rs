@@ -9,14 +9,22 @@ use crate::plan::{self, Invocation, Plan};
 
 pub fn run(args: RunArgs) -> Result<i32, Error> {
     let host = HostFacts::probe();
-    let name = args.name.clone().unwrap_or_else(|| basename(&args.command[0]));
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| basename(&args.command[0]));
     let profiles = common::profiles_or_default(&args.profile.profiles);
     let resolved = common::resolve(&profiles, &args.profile.set, &name, &host)?;
-    let inv = Invocation { argv: args.command.clone(), name, pty: args.pty };
+    let inv = Invocation {
+        argv: args.command.clone(),
+        name,
+        pty: args.pty,
+    };
     let plan = plan::build(&resolved.settings, &host, &inv)?;
     if args.dry_run {
         if args.json {
-            let json = serde_json::to_string_pretty(&plan).map_err(|e| Error::Launch(format!("cannot print the plan: {e}")))?;
+            let json = serde_json::to_string_pretty(&plan)
+                .map_err(|e| Error::Launch(format!("cannot print the plan: {e}")))?;
             println!("{json}");
         } else {
             print!("{}", render(&plan));
@@ -28,7 +36,11 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
 
 fn basename(cmd: &str) -> String {
     let b = cmd.rsplit('/').next().unwrap_or(cmd);
-    if b.is_empty() { "sbx".into() } else { b.to_string() }
+    if b.is_empty() {
+        "sbx".into()
+    } else {
+        b.to_string()
+    }
 }
 
 /// The plan as text, grouped by mechanism, one mount per line with its cause.
@@ -57,24 +69,76 @@ pub fn render(plan: &Plan) -> String {
     line(format!("namespaces: {}", ns.join(" ")));
     if let Some(m) = &plan.id_map {
         line(format!("uid_map: {}", m.uid_map.trim().replace('\n', ", ")));
-        line(format!("gid_map: {}{}", m.gid_map.trim().replace('\n', ", "), if m.deny_setgroups { " (setgroups denied)" } else { "" }));
+        line(format!(
+            "gid_map: {}{}",
+            m.gid_map.trim().replace('\n', ", "),
+            if m.deny_setgroups {
+                " (setgroups denied)"
+            } else {
+                ""
+            }
+        ));
     }
     let id = &plan.identity;
-    let groups = id.groups.as_ref().map_or("unchanged".to_string(), |g| format!("{g:?}"));
-    line(format!("identity: {} uid={} gid={} groups={groups}{}", id.user_name, id.uid, id.gid, if id.switch { " (switched)" } else { " (mapped)" }));
+    let groups = id
+        .groups
+        .as_ref()
+        .map_or("unchanged".to_string(), |g| format!("{g:?}"));
+    line(format!(
+        "identity: {} uid={} gid={} groups={groups}{}",
+        id.user_name,
+        id.uid,
+        id.gid,
+        if id.switch {
+            " (switched)"
+        } else {
+            " (mapped)"
+        }
+    ));
     line("mounts:".into());
     for (i, m) in plan.mounts.iter().enumerate() {
-        line(format!("  {:3}. {}    [{}]", i + 1, launch::report::describe_op(&m.op), m.cause));
+        line(format!(
+            "  {:3}. {}    [{}]",
+            i + 1,
+            launch::report::describe_op(&m.op),
+            m.cause
+        ));
     }
     if plan.loopback_up {
         line("network: lo up, nothing else".into());
     }
     let c = &plan.caps;
-    line(format!("capability bounding set: {}", if c.bounding.is_empty() { "(empty)".into() } else { c.bounding.join(" ") }));
-    line(format!("ambient capabilities: {}", if c.ambient.is_empty() { "(none)".into() } else { c.ambient.join(" ") }));
-    line(format!("no_new_privs: {}", if c.no_new_privs { "yes" } else { "no" }));
+    line(format!(
+        "capability bounding set: {}",
+        if c.bounding.is_empty() {
+            "(empty)".into()
+        } else {
+            c.bounding.join(" ")
+        }
+    ));
+    line(format!(
+        "ambient capabilities: {}",
+        if c.ambient.is_empty() {
+            "(none)".into()
+        } else {
+            c.ambient.join(" ")
+        }
+    ));
+    line(format!(
+        "no_new_privs: {}",
+        if c.no_new_privs { "yes" } else { "no" }
+    ));
     for d in &plan.state_dirs {
-        line(format!("state directory: {} mode {:04o}{}", d.path, d.mode, if d.remove_at_exit { " (removed at exit)" } else { "" }));
+        line(format!(
+            "state directory: {} mode {:04o}{}",
+            d.path,
+            d.mode,
+            if d.remove_at_exit {
+                " (removed at exit)"
+            } else {
+                ""
+            }
+        ));
     }
     let e = &plan.exec;
     for r in &e.rlimits {

@@ -5,6 +5,7 @@
 
 mod diagnose;
 pub mod init;
+mod monitor;
 pub mod mounts;
 pub mod payload;
 pub mod prepare;
@@ -12,7 +13,6 @@ pub mod pty;
 pub mod report;
 pub mod signals;
 pub mod state_dirs;
-mod monitor;
 
 use crate::error::Error;
 use crate::plan::Plan;
@@ -20,6 +20,10 @@ use crate::plan::Plan;
 pub fn run(plan: &Plan) -> Result<i32, Error> {
     let prep = prepare::prepare(plan)?;
     let _cleanup = state_dirs::create(&plan.state_dirs)?;
-    let pty = if plan.pty { Some(pty::Pty::open()?) } else { None };
+    let pty = if plan.pty {
+        Some(pty::Pty::open()?)
+    } else {
+        None
+    };
     monitor::run(plan, &prep, pty)
 }

@@ -25,16 +25,29 @@ use crate::plan::ids::IdMap;
 use crate::sys::ns::{Forked, fork_into};
 
 pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>) -> Result<i32, Error> {
-    let pipe = |what: &str| pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::io(format!("create the {what} pipe"), e.into()));
+    let pipe = |what: &str| {
+        pipe_with(PipeFlags::CLOEXEC)
+            .map_err(|e| Error::io(format!("create the {what} pipe"), e.into()))
+    };
     let (report_r, report_w) = pipe("report")?;
     let (sync_r, sync_w) = pipe("sync")?;
     let mut mask = signals::forwarded();
     mask.add(Signal::SIGCHLD);
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).map_err(|e| Error::io("block signals", e.into()))?;
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
+        .map_err(|e| Error::io("block signals", e.into()))?;
     let mut pty = pty;
     let pty_slave = pty.as_mut().and_then(Pty::take_slave);
     let child = match fork_into(prep.ns_flags) {
-        Ok(Forked::Child) => init::run(prep, ChildFds { report_w, report_r, sync_r, sync_w, pty_slave }),
+        Ok(Forked::Child) => init::run(
+            prep,
+            ChildFds {
+                report_w,
+                report_r,
+                sync_r,
+                sync_w,
+                pty_slave,
+            },
+        ),
         Ok(Forked::Parent { child }) => Pid::from_raw(child),
         Err(e) => return Err(diagnose::clone_failed(plan, e)),
     };
@@ -56,7 +69,12 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>) -> Result<i32, Error>
 fn write_id_map(child: Pid, map: &IdMap) -> Result<(), Error> {
     let base = format!("/proc/{child}");
     let write = |file: &str, text: &str| {
-        std::fs::write(format!("{base}/{file}"), text).map_err(|e| Error::io(format!("user namespace: write {text:?} to {base}/{file}"), e))
+        std::fs::write(format!("{base}/{file}"), text).map_err(|e| {
+            Error::io(
+                format!("user namespace: write {text:?} to {base}/{file}"),
+                e,
+            )
+        })
     };
     if map.deny_setgroups {
         write("setgroups", "deny")?;
@@ -72,7 +90,12 @@ struct Outcome {
 
 /// Waits for pid 1 to end, forwarding signals, relaying the terminal and reading failure
 /// records as they come.
-fn event_loop(child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) -> Result<Outcome, Error> {
+fn event_loop(
+    child: Pid,
+    report: &OwnedFd,
+    mask: SigSet,
+    mut pty: Option<Pty>,
+) -> Result<Outcome, Error> {
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::io("signalfd", e.into()))?;
     let mut failure = None;
@@ -107,7 +130,9 @@ fn event_loop(child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) 
             continue;
         }
         while let Ok(Some(info)) = sigfd.read_signal() {
-            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else {
+                continue;
+            };
             if sig == Signal::SIGWINCH {
                 if let Some(p) = &pty {
                     p.copy_window_size();
@@ -118,7 +143,9 @@ fn event_loop(child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) 
                 let _ = nix::sys::signal::kill(child, sig);
             }
         }
-        if let Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) = waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+        if let Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) =
+            waitpid(child, Some(WaitPidFlag::WNOHANG))
+        {
             if let Some(p) = pty.as_mut() {
                 p.drain();
             }
@@ -146,7 +173,11 @@ fn finish(plan: &Plan, outcome: Outcome) -> Result<i32, Error> {
         let message = f.render(plan);
         return Err(match f.step {
             Step::Exec => {
-                let code = if f.errno == rustix::io::Errno::NOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXECUTE };
+                let code = if f.errno == rustix::io::Errno::NOENT {
+                    EXIT_NOT_FOUND
+                } else {
+                    EXIT_CANNOT_EXECUTE
+                };
                 Error::Exec { message, code }
             }
             _ => Error::Launch(message),

@@ -25,13 +25,19 @@ fn io(what: &str, e: rustix::io::Errno) -> Error {
 
 impl Pty {
     pub fn open() -> Result<Pty, Error> {
-        let flags = rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY | rustix::pty::OpenptFlags::CLOEXEC;
+        let flags = rustix::pty::OpenptFlags::RDWR
+            | rustix::pty::OpenptFlags::NOCTTY
+            | rustix::pty::OpenptFlags::CLOEXEC;
         let master = rustix::pty::openpt(flags).map_err(|e| io("open a pseudo-terminal", e))?;
         rustix::pty::grantpt(&master).map_err(|e| io("grantpt", e))?;
         rustix::pty::unlockpt(&master).map_err(|e| io("unlockpt", e))?;
         let name = rustix::pty::ptsname(&master, Vec::new()).map_err(|e| io("ptsname", e))?;
-        let slave = rustix::fs::open(name.as_c_str(), OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| io("open the terminal", e))?;
+        let slave = rustix::fs::open(
+            name.as_c_str(),
+            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| io("open the terminal", e))?;
         let stdin = rustix::stdio::stdin();
         let saved = rustix::termios::tcgetattr(stdin).ok();
         if let Some(t) = &saved {
@@ -40,7 +46,12 @@ impl Pty {
             raw.make_raw();
             let _ = rustix::termios::tcsetattr(stdin, OptionalActions::Now, &raw);
         }
-        let pty = Pty { master, slave: Some(slave), saved, stdin_open: true };
+        let pty = Pty {
+            master,
+            slave: Some(slave),
+            saved,
+            stdin_open: true,
+        };
         pty.copy_window_size();
         Ok(pty)
     }
@@ -53,7 +64,10 @@ impl Pty {
     pub fn poll_fds(&self) -> Vec<PollFd<'_>> {
         let mut v = vec![PollFd::new(&self.master, PollFlags::IN)];
         if self.stdin_open {
-            v.push(PollFd::from_borrowed_fd(rustix::stdio::stdin(), PollFlags::IN));
+            v.push(PollFd::from_borrowed_fd(
+                rustix::stdio::stdin(),
+                PollFlags::IN,
+            ));
         }
         v
     }

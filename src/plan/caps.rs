@@ -45,13 +45,23 @@ const USERNS_EFFECTIVE: &[Capability] = &[
 ];
 
 /// Network capabilities: rootless they act only on a network namespace the sandbox owns.
-const NETWORK: &[Capability] =
-    &[Capability::CAP_NET_BIND_SERVICE, Capability::CAP_NET_ADMIN, Capability::CAP_NET_RAW, Capability::CAP_NET_BROADCAST];
+const NETWORK: &[Capability] = &[
+    Capability::CAP_NET_BIND_SERVICE,
+    Capability::CAP_NET_ADMIN,
+    Capability::CAP_NET_RAW,
+    Capability::CAP_NET_BROADCAST,
+];
 
 pub fn plan(s: &Settings, ns: &Namespaces, host: &HostFacts) -> Result<CapPlan, PlanError> {
-    let mut bounding = s.capability_bounding_set.as_ref().map_or(all_caps(), |c| c.value);
+    let mut bounding = s
+        .capability_bounding_set
+        .as_ref()
+        .map_or(all_caps(), |c| c.value);
     let drops: [(&Option<_>, &[Capability]); 3] = [
-        (&s.private_devices, &[Capability::CAP_SYS_RAWIO, Capability::CAP_MKNOD]),
+        (
+            &s.private_devices,
+            &[Capability::CAP_SYS_RAWIO, Capability::CAP_MKNOD],
+        ),
         (&s.protect_kernel_modules, &[Capability::CAP_SYS_MODULE]),
         (&s.protect_kernel_logs, &[Capability::CAP_SYSLOG]),
     ];
@@ -64,11 +74,15 @@ pub fn plan(s: &Settings, ns: &Namespaces, host: &HostFacts) -> Result<CapPlan, 
     if let Some(a) = &s.ambient_capabilities {
         let outside = ambient & !bounding;
         if outside != 0 {
-            let msg = format!("{} not in the bounding set (CapabilityBoundingSet= and the Protect*/PrivateDevices= directives drop it); add it there or remove it here", names(outside).join(" "));
+            let msg = format!(
+                "{} not in the bounding set (CapabilityBoundingSet= and the Protect*/PrivateDevices= directives drop it); add it there or remove it here",
+                names(outside).join(" ")
+            );
             return Err(PlanError::directive("AmbientCapabilities", &a.origin, msg));
         }
         if ns.user {
-            check_userns(ambient, ns, host).map_err(|m| PlanError::directive("AmbientCapabilities", &a.origin, m))?;
+            check_userns(ambient, ns, host)
+                .map_err(|m| PlanError::directive("AmbientCapabilities", &a.origin, m))?;
         }
     }
     Ok(CapPlan {
@@ -95,14 +109,19 @@ fn check_userns(ambient: CapMask, ns: &Namespaces, host: &HostFacts) -> Result<(
             return Err(format!(
                 "{cap} cannot take effect on the host's network from a user namespace (sbx runs rootless); run sbx as root, add PrivateNetwork=yes for a network of the sandbox's own{}",
                 if cap == Capability::CAP_NET_BIND_SERVICE {
-                    format!(", or let every user bind low ports (sysctl net.ipv4.ip_unprivileged_port_start=0; now {})", host.unprivileged_port_start)
+                    format!(
+                        ", or let every user bind low ports (sysctl net.ipv4.ip_unprivileged_port_start=0; now {})",
+                        host.unprivileged_port_start
+                    )
                 } else {
                     String::new()
                 }
             ));
         }
         if !USERNS_EFFECTIVE.contains(&cap) {
-            return Err(format!("{cap} acts on the host as a whole and has no effect in a user namespace (sbx runs rootless); run sbx as root or remove it"));
+            return Err(format!(
+                "{cap} acts on the host as a whole and has no effect in a user namespace (sbx runs rootless); run sbx as root or remove it"
+            ));
         }
     }
     Ok(())
@@ -113,7 +132,10 @@ fn mask(caps: &[Capability]) -> CapMask {
 }
 
 pub fn names(m: CapMask) -> Vec<String> {
-    let mut all: Vec<Capability> = caps::all().into_iter().filter(|c| m & c.bitmask() != 0).collect();
+    let mut all: Vec<Capability> = caps::all()
+        .into_iter()
+        .filter(|c| m & c.bitmask() != 0)
+        .collect();
     all.sort_by_key(|c| c.index());
     all.iter().map(|c| c.to_string()).collect()
 }

@@ -61,13 +61,34 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     let writable_cwd = Settings::flag(&s.writable_working_directory)
         .then(|| host.cwd.clone())
         .flatten()
-        .map(|cwd| (cwd, mounts::Cause { directive: "WritableWorkingDirectory", origin: s.writable_working_directory.as_ref().map(|v| v.origin.clone()) }));
-    let state_binds: Vec<(String, mounts::Cause)> = state_dirs.iter().map(|d| (d.path.clone(), d.cause.clone())).collect();
-    let inputs = mounts::MountInputs { state_dirs: &state_binds, writable_cwd };
+        .map(|cwd| {
+            (
+                cwd,
+                mounts::Cause {
+                    directive: "WritableWorkingDirectory",
+                    origin: s
+                        .writable_working_directory
+                        .as_ref()
+                        .map(|v| v.origin.clone()),
+                },
+            )
+        });
+    let state_binds: Vec<(String, mounts::Cause)> = state_dirs
+        .iter()
+        .map(|d| (d.path.clone(), d.cause.clone()))
+        .collect();
+    let inputs = mounts::MountInputs {
+        state_dirs: &state_binds,
+        writable_cwd,
+    };
     let mounts = mounts::plan(s, host, &inputs)?;
     Ok(Plan {
         name: inv.name.clone(),
-        mode: if host.is_root() { Mode::Root } else { Mode::Rootless },
+        mode: if host.is_root() {
+            Mode::Root
+        } else {
+            Mode::Rootless
+        },
         loopback_up: namespaces.net,
         namespaces,
         id_map,
@@ -94,13 +115,23 @@ pub mod tests {
     pub fn settings(lines: &str) -> Settings {
         let text = format!("[Service]\n{lines}\n");
         let parsed = syntax::parse(&text, &Arc::from("t.conf")).expect("test profile parses");
-        let ctx = SpecifierContext { unit_name: "app".into(), unit_full: "app.service".into(), ..Default::default() };
-        settings::apply(&parsed.assignments, &ctx).expect("test profile applies").settings
+        let ctx = SpecifierContext {
+            unit_name: "app".into(),
+            unit_full: "app.service".into(),
+            ..Default::default()
+        };
+        settings::apply(&parsed.assignments, &ctx)
+            .expect("test profile applies")
+            .settings
     }
 
     pub fn plan_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
         let host = fake::host(uid);
-        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: false };
+        let inv = Invocation {
+            argv: vec!["true".into()],
+            name: "app".into(),
+            pty: false,
+        };
         build(&settings(lines), &host, &inv)
     }
 
@@ -132,29 +163,55 @@ pub mod tests {
 
     #[test]
     fn rootless_refuses_supplementary_groups() {
-        let e = plan_as(1000, "SupplementaryGroups=adm").unwrap_err().to_string();
-        assert!(e.contains("SupplementaryGroups") && e.contains("t.conf:2"), "{e}");
+        let e = plan_as(1000, "SupplementaryGroups=adm")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("SupplementaryGroups") && e.contains("t.conf:2"),
+            "{e}"
+        );
     }
 
     #[test]
     fn rootless_low_port_capability_needs_a_private_network() {
-        let e = plan_as(1000, "AmbientCapabilities=CAP_NET_BIND_SERVICE").unwrap_err().to_string();
-        assert!(e.contains("PrivateNetwork=yes") && e.contains("ip_unprivileged_port_start"), "{e}");
-        assert!(plan_as(1000, "AmbientCapabilities=CAP_NET_BIND_SERVICE\nPrivateNetwork=yes").is_ok());
+        let e = plan_as(1000, "AmbientCapabilities=CAP_NET_BIND_SERVICE")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("PrivateNetwork=yes") && e.contains("ip_unprivileged_port_start"),
+            "{e}"
+        );
+        assert!(
+            plan_as(
+                1000,
+                "AmbientCapabilities=CAP_NET_BIND_SERVICE\nPrivateNetwork=yes"
+            )
+            .is_ok()
+        );
         assert!(plan_as(0, "User=www-data\nAmbientCapabilities=CAP_NET_BIND_SERVICE").is_ok());
-        let e = plan_as(1000, "AmbientCapabilities=CAP_SYS_TIME").unwrap_err().to_string();
+        let e = plan_as(1000, "AmbientCapabilities=CAP_SYS_TIME")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no effect in a user namespace"), "{e}");
     }
 
     #[test]
     fn ambient_must_be_in_the_bounding_set() {
-        let e = plan_as(0, "AmbientCapabilities=CAP_NET_RAW\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE").unwrap_err();
+        let e = plan_as(
+            0,
+            "AmbientCapabilities=CAP_NET_RAW\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("not in the bounding set"), "{e}");
     }
 
     #[test]
     fn protections_drop_their_capabilities() {
-        let p = plan_as(0, "PrivateDevices=yes\nProtectKernelModules=yes\nProtectKernelLogs=yes").unwrap();
+        let p = plan_as(
+            0,
+            "PrivateDevices=yes\nProtectKernelModules=yes\nProtectKernelLogs=yes",
+        )
+        .unwrap();
         for cap in ["CAP_SYS_RAWIO", "CAP_MKNOD", "CAP_SYS_MODULE", "CAP_SYSLOG"] {
             assert!(!p.caps.bounding.iter().any(|c| c == cap), "{cap} kept");
         }
@@ -181,10 +238,23 @@ pub mod tests {
 
     #[test]
     fn state_directories_rootless_live_in_xdg_places() {
-        let e = plan_as(1000, "RuntimeDirectory=app").unwrap_err().to_string();
+        let e = plan_as(1000, "RuntimeDirectory=app")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("XDG_RUNTIME_DIR"), "{e}");
-        let p = plan_as(1000, "StateDirectory=app\nCacheDirectory=app\nLogsDirectory=app").unwrap();
+        let p = plan_as(
+            1000,
+            "StateDirectory=app\nCacheDirectory=app\nLogsDirectory=app",
+        )
+        .unwrap();
         let paths: Vec<&str> = p.state_dirs.iter().map(|d| d.path.as_str()).collect();
-        assert_eq!(paths, ["/home/alice/.local/state/app", "/home/alice/.cache/app", "/home/alice/.local/state/log/app"]);
+        assert_eq!(
+            paths,
+            [
+                "/home/alice/.local/state/app",
+                "/home/alice/.cache/app",
+                "/home/alice/.local/state/log/app"
+            ]
+        );
     }
 }

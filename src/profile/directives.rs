@@ -115,8 +115,20 @@ pub fn find(name: &str) -> Option<&'static Directive> {
 
 // ---- value appliers: each writes one Settings field ------------------------------------
 
-fn set<T>(slot: &mut Scalar<T>, value: &str, origin: &Origin, parse: impl Fn(&str) -> Result<T, String>) -> Result<(), String> {
-    *slot = if value.is_empty() { None } else { Some(Spanned { value: parse(value)?, origin: origin.clone() }) };
+fn set<T>(
+    slot: &mut Scalar<T>,
+    value: &str,
+    origin: &Origin,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<(), String> {
+    *slot = if value.is_empty() {
+        None
+    } else {
+        Some(Spanned {
+            value: parse(value)?,
+            origin: origin.clone(),
+        })
+    };
     Ok(())
 }
 
@@ -124,25 +136,40 @@ fn set_bool(slot: &mut Scalar<bool>, v: &str, o: &Origin) -> Result<(), String> 
     set(slot, v, o, values::parse_bool)
 }
 
-fn push<T>(list: &mut List<T>, value: &str, origin: &Origin, parse: impl Fn(&str) -> Result<T, String>) -> Result<(), String> {
+fn push<T>(
+    list: &mut List<T>,
+    value: &str,
+    origin: &Origin,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<(), String> {
     if value.is_empty() {
         list.clear();
         return Ok(());
     }
     for word in values::split_words(value)? {
-        list.push(Spanned { value: parse(&word)?, origin: origin.clone() });
+        list.push(Spanned {
+            value: parse(&word)?,
+            origin: origin.clone(),
+        });
     }
     Ok(())
 }
 
 /// Bind specs decode their own quoting and `\:` escapes, so words are split raw.
-fn push_binds(list: &mut List<values::BindSpec>, value: &str, origin: &Origin) -> Result<(), String> {
+fn push_binds(
+    list: &mut List<values::BindSpec>,
+    value: &str,
+    origin: &Origin,
+) -> Result<(), String> {
     if value.is_empty() {
         list.clear();
         return Ok(());
     }
     for word in values::split_raw_words(value)? {
-        list.push(Spanned { value: values::parse_bind_spec(&word)?, origin: origin.clone() });
+        list.push(Spanned {
+            value: values::parse_bind_spec(&word)?,
+            origin: origin.clone(),
+        });
     }
     Ok(())
 }
@@ -151,7 +178,11 @@ fn push_paths(list: &mut List<PathEntry>, v: &str, o: &Origin) -> Result<(), Str
     push(list, v, o, values::parse_path_entry)
 }
 
-fn enum_value<T: Copy>(value: &str, table: &[(&str, T)], bool_values: Option<(T, T)>) -> Result<T, String> {
+fn enum_value<T: Copy>(
+    value: &str,
+    table: &[(&str, T)],
+    bool_values: Option<(T, T)>,
+) -> Result<T, String> {
     if let Some(&(_, t)) = table.iter().find(|(name, _)| *name == value) {
         return Ok(t);
     }
@@ -159,7 +190,15 @@ fn enum_value<T: Copy>(value: &str, table: &[(&str, T)], bool_values: Option<(T,
         return Ok(if b { yes } else { no });
     }
     let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-    Err(format!("expected {}{}", if bool_values.is_some() { "a boolean or " } else { "" }, names.join(", ")))
+    Err(format!(
+        "expected {}{}",
+        if bool_values.is_some() {
+            "a boolean or "
+        } else {
+            ""
+        },
+        names.join(", ")
+    ))
 }
 
 fn protect_system(v: &str) -> Result<ProtectSystem, String> {
@@ -169,17 +208,30 @@ fn protect_system(v: &str) -> Result<ProtectSystem, String> {
 
 fn protect_home(v: &str) -> Result<ProtectHome, String> {
     use ProtectHome::*;
-    enum_value(v, &[("read-only", ReadOnly), ("tmpfs", Tmpfs)], Some((Yes, No)))
+    enum_value(
+        v,
+        &[("read-only", ReadOnly), ("tmpfs", Tmpfs)],
+        Some((Yes, No)),
+    )
 }
 
 fn protect_proc(v: &str) -> Result<ProtectProc, String> {
     use ProtectProc::*;
-    let t = [("default", Default), ("noaccess", NoAccess), ("invisible", Invisible), ("ptraceable", Ptraceable)];
+    let t = [
+        ("default", Default),
+        ("noaccess", NoAccess),
+        ("invisible", Invisible),
+        ("ptraceable", Ptraceable),
+    ];
     enum_value(v, &t, None)
 }
 
 fn proc_subset(v: &str) -> Result<ProcSubset, String> {
-    enum_value(v, &[("all", ProcSubset::All), ("pid", ProcSubset::Pid)], None)
+    enum_value(
+        v,
+        &[("all", ProcSubset::All), ("pid", ProcSubset::Pid)],
+        None,
+    )
 }
 
 fn working_directory(v: &str) -> Result<WorkingDir, String> {
@@ -188,16 +240,27 @@ fn working_directory(v: &str) -> Result<WorkingDir, String> {
         None => (false, v),
     };
     if rest == "~" {
-        return Ok(WorkingDir { path: None, home: true, ignore_missing });
+        return Ok(WorkingDir {
+            path: None,
+            home: true,
+            ignore_missing,
+        });
     }
-    let entry = values::parse_path_entry(rest).map_err(|_| "expected an absolute path or ~".to_string())?;
-    Ok(WorkingDir { path: Some(entry.path), home: false, ignore_missing })
+    let entry =
+        values::parse_path_entry(rest).map_err(|_| "expected an absolute path or ~".to_string())?;
+    Ok(WorkingDir {
+        path: Some(entry.path),
+        home: false,
+        ignore_missing,
+    })
 }
 
 fn state_dir_name(word: &str) -> Result<String, String> {
     let bad = word.is_empty()
         || word.starts_with('/')
-        || word.split('/').any(|c| c.is_empty() || c == "." || c == "..");
+        || word
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..");
     if bad {
         return Err("expected relative directory names without . or .. components".into());
     }
@@ -209,11 +272,20 @@ fn state_dirs(s: &mut Settings, kind: StateKind, v: &str, o: &Origin) -> Result<
 }
 
 fn state_mode(s: &mut Settings, kind: StateKind, v: &str, o: &Origin) -> Result<(), String> {
-    set(&mut s.state_dir_modes[kind.index()], v, o, values::parse_mode)
+    set(
+        &mut s.state_dir_modes[kind.index()],
+        v,
+        o,
+        values::parse_mode,
+    )
 }
 
 fn user_name(v: &str) -> Result<String, String> {
-    if values::valid_user_or_group(v) { Ok(v.to_string()) } else { Err("expected a user or group name, or a numeric id".into()) }
+    if values::valid_user_or_group(v) {
+        Ok(v.to_string())
+    } else {
+        Err("expected a user or group name, or a numeric id".into())
+    }
 }
 
 /// All capabilities the `caps` crate knows, as a mask.
@@ -230,8 +302,9 @@ fn capability_set(slot: &mut Scalar<CapMask>, v: &str, o: &Origin) -> Result<(),
     };
     let mut mask: CapMask = 0;
     for word in values::split_words(list)? {
-        let cap = caps::Capability::from_str(&word.to_ascii_uppercase())
-            .map_err(|_| format!("unknown capability {word:?} (expected names like CAP_NET_BIND_SERVICE)"))?;
+        let cap = caps::Capability::from_str(&word.to_ascii_uppercase()).map_err(|_| {
+            format!("unknown capability {word:?} (expected names like CAP_NET_BIND_SERVICE)")
+        })?;
         mask |= cap.bitmask();
     }
     if invert {
@@ -242,7 +315,10 @@ fn capability_set(slot: &mut Scalar<CapMask>, v: &str, o: &Origin) -> Result<(),
         Some(prev) if !replace => prev.value | mask,
         _ => mask,
     };
-    *slot = Some(Spanned { value: merged, origin: o.clone() });
+    *slot = Some(Spanned {
+        value: merged,
+        origin: o.clone(),
+    });
     Ok(())
 }
 
@@ -250,7 +326,11 @@ fn env_var_name(word: &str) -> Result<String, String> {
     let ok = !word.is_empty()
         && !word.starts_with(|c: char| c.is_ascii_digit())
         && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok { Ok(word.to_string()) } else { Err(format!("invalid variable name {word:?}")) }
+    if ok {
+        Ok(word.to_string())
+    } else {
+        Err(format!("invalid variable name {word:?}"))
+    }
 }
 
 fn environment(s: &mut Settings, v: &str, o: &Origin) -> Result<(), String> {
@@ -259,7 +339,10 @@ fn environment(s: &mut Settings, v: &str, o: &Origin) -> Result<(), String> {
         return Ok(());
     }
     for pair in values::parse_env_assignments(v)? {
-        s.environment.push(Spanned { value: pair, origin: o.clone() });
+        s.environment.push(Spanned {
+            value: pair,
+            origin: o.clone(),
+        });
     }
     Ok(())
 }
@@ -270,7 +353,13 @@ fn rlimit(s: &mut Settings, key: &'static str, v: &str, o: &Origin) -> Result<()
         return Ok(());
     }
     let value = values::parse_rlimit(key, v)?;
-    s.rlimits.insert(key.to_string(), Spanned { value, origin: o.clone() });
+    s.rlimits.insert(
+        key.to_string(),
+        Spanned {
+            value,
+            origin: o.clone(),
+        },
+    );
     Ok(())
 }
 
@@ -329,84 +418,494 @@ macro_rules! ignored {
 
 macro_rules! rlimit_row {
     ($name:literal, $sample:literal, $doc:literal) => {
-        row!($name, SVC, Kind::Rlimit, Rlimits, |s, v, o| rlimit(s, $name, v, o), $sample, $doc)
+        row!(
+            $name,
+            SVC,
+            Kind::Rlimit,
+            Rlimits,
+            |s, v, o| rlimit(s, $name, v, o),
+            $sample,
+            $doc
+        )
     };
 }
 
-const SECCOMP: &str = "enforced by seccomp, which sbx does not install yet; remove the line or run it under systemd";
-const CGROUP: &str = "a cgroup v2 limit, which sbx does not apply yet; remove the line or run it under systemd";
+const SECCOMP: &str =
+    "enforced by seccomp, which sbx does not install yet; remove the line or run it under systemd";
+const CGROUP: &str =
+    "a cgroup v2 limit, which sbx does not apply yet; remove the line or run it under systemd";
 const BPF: &str = "needs cgroup BPF programs, which sbx does not install; remove the line or run it under systemd";
 
 pub static DIRECTIVES: &[Directive] = &[
-    row!("Description", Section::Unit, Kind::Text, Meta, |s, v, o| set(&mut s.description, v, o, |v| Ok(v.to_string())), "a sandbox", "A human-readable description of the profile."),
+    row!(
+        "Description",
+        Section::Unit,
+        Kind::Text,
+        Meta,
+        |s, v, o| set(&mut s.description, v, o, |v| Ok(v.to_string())),
+        "a sandbox",
+        "A human-readable description of the profile."
+    ),
     // namespaces
-    row!("PrivateUsers", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.private_users, v, o), "yes", "Run in a new user namespace even as root; only root and the service's user are mapped."),
-    row!("PrivateNetwork", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.private_network, v, o), "yes", "Run in a new network namespace that has only the loopback interface, up."),
-    row!("PrivateIPC", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.private_ipc, v, o), "yes", "Run in a new IPC namespace: private System V IPC and POSIX message queues."),
-    row!("ProtectHostname", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.protect_hostname, v, o), "yes", "Run in a new UTS namespace, so host name changes stay inside."),
+    row!(
+        "PrivateUsers",
+        SVC,
+        Kind::Bool,
+        Namespaces,
+        |s, v, o| set_bool(&mut s.private_users, v, o),
+        "yes",
+        "Run in a new user namespace even as root; only root and the service's user are mapped."
+    ),
+    row!(
+        "PrivateNetwork",
+        SVC,
+        Kind::Bool,
+        Namespaces,
+        |s, v, o| set_bool(&mut s.private_network, v, o),
+        "yes",
+        "Run in a new network namespace that has only the loopback interface, up."
+    ),
+    row!(
+        "PrivateIPC",
+        SVC,
+        Kind::Bool,
+        Namespaces,
+        |s, v, o| set_bool(&mut s.private_ipc, v, o),
+        "yes",
+        "Run in a new IPC namespace: private System V IPC and POSIX message queues."
+    ),
+    row!(
+        "ProtectHostname",
+        SVC,
+        Kind::Bool,
+        Namespaces,
+        |s, v, o| set_bool(&mut s.protect_hostname, v, o),
+        "yes",
+        "Run in a new UTS namespace, so host name changes stay inside."
+    ),
     // filesystem
-    row!("ProtectSystem", SVC, Kind::Enum(&["no", "yes", "full", "strict"]), Mounts, |s, v, o| set(&mut s.protect_system, v, o, protect_system), "strict", "yes: /usr, /boot, /efi read-only; full: also /etc; strict: the whole tree read-only except /dev, /proc, /sys and what other directives open."),
-    row!("ProtectHome", SVC, Kind::Enum(&["no", "yes", "read-only", "tmpfs"]), Mounts, |s, v, o| set(&mut s.protect_home, v, o, protect_home), "read-only", "/home, /root and /run/user: yes hides them, read-only binds them read-only, tmpfs replaces them with empty read-only tmpfs."),
-    row!("PrivateTmp", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.private_tmp, v, o), "yes", "Private, initially empty /tmp and /var/tmp."),
-    row!("PrivateDevices", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.private_devices, v, o), "yes", "A private /dev with only the pseudo devices (null, zero, full, random, urandom, tty, ptmx, a new devpts, shm); drops CAP_SYS_RAWIO and CAP_MKNOD."),
-    row!("ReadWritePaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.read_write_paths, v, o), "-/srv/data", "Paths that stay writable in a read-only tree; a longer path overrides a shorter one."),
-    row!("ReadOnlyPaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.read_only_paths, v, o), "/etc", "Paths made read-only."),
-    row!("InaccessiblePaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.inaccessible_paths, v, o), "-/var/secret", "Paths replaced by an empty, inaccessible inode."),
-    row!("BindPaths", SVC, Kind::Binds, Mounts, |s, v, o| push_binds(&mut s.bind_paths, v, o), "/srv/a:/srv/b", "Bind host paths into the sandbox, writable."),
-    row!("BindReadOnlyPaths", SVC, Kind::Binds, Mounts, |s, v, o| push_binds(&mut s.bind_read_only_paths, v, o), "/srv/a:/srv/b:norbind", "Bind host paths into the sandbox, read-only."),
-    row!("TemporaryFileSystem", SVC, Kind::Tmpfs, Mounts, |s, v, o| push(&mut s.temporary_file_system, v, o, values::parse_tmpfs_spec), "/var:ro", "Mount a fresh tmpfs on a path."),
-    row!("ProtectKernelTunables", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_tunables, v, o), "yes", "/proc/sys and other kernel tunables read-only; /proc/kallsyms, /proc/kcore and the debug file systems inaccessible."),
-    row!("ProtectKernelModules", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_modules, v, o), "yes", "Module directories inaccessible and CAP_SYS_MODULE dropped."),
-    row!("ProtectKernelLogs", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_logs, v, o), "yes", "/proc/kmsg and /dev/kmsg inaccessible and CAP_SYSLOG dropped."),
-    row!("ProtectControlGroups", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_control_groups, v, o), "yes", "/sys/fs/cgroup read-only."),
-    row!("ProtectProc", SVC, Kind::Enum(&["default", "noaccess", "invisible", "ptraceable"]), Mounts, |s, v, o| set(&mut s.protect_proc, v, o, protect_proc), "invisible", "Hide other users' processes in /proc (procfs hidepid=)."),
-    row!("ProcSubset", SVC, Kind::Enum(&["all", "pid"]), Mounts, |s, v, o| set(&mut s.proc_subset, v, o, proc_subset), "pid", "pid: /proc shows only process directories (procfs subset=pid)."),
-    rejected!("RootDirectory", Mounts, "not implemented yet; remove the line or use BindPaths= to build the view"),
-    row!("WorkingDirectory", SVC, Kind::Text, Process, |s, v, o| set(&mut s.working_directory, v, o, working_directory), "-/srv", "The payload's working directory; ~ is the user's home; a leading - tolerates absence."),
+    row!(
+        "ProtectSystem",
+        SVC,
+        Kind::Enum(&["no", "yes", "full", "strict"]),
+        Mounts,
+        |s, v, o| set(&mut s.protect_system, v, o, protect_system),
+        "strict",
+        "yes: /usr, /boot, /efi read-only; full: also /etc; strict: the whole tree read-only except /dev, /proc, /sys and what other directives open."
+    ),
+    row!(
+        "ProtectHome",
+        SVC,
+        Kind::Enum(&["no", "yes", "read-only", "tmpfs"]),
+        Mounts,
+        |s, v, o| set(&mut s.protect_home, v, o, protect_home),
+        "read-only",
+        "/home, /root and /run/user: yes hides them, read-only binds them read-only, tmpfs replaces them with empty read-only tmpfs."
+    ),
+    row!(
+        "PrivateTmp",
+        SVC,
+        Kind::Bool,
+        Mounts,
+        |s, v, o| set_bool(&mut s.private_tmp, v, o),
+        "yes",
+        "Private, initially empty /tmp and /var/tmp."
+    ),
+    row!(
+        "PrivateDevices",
+        SVC,
+        Kind::Bool,
+        Mounts,
+        |s, v, o| set_bool(&mut s.private_devices, v, o),
+        "yes",
+        "A private /dev with only the pseudo devices (null, zero, full, random, urandom, tty, ptmx, a new devpts, shm); drops CAP_SYS_RAWIO and CAP_MKNOD."
+    ),
+    row!(
+        "ReadWritePaths",
+        SVC,
+        Kind::Paths,
+        Mounts,
+        |s, v, o| push_paths(&mut s.read_write_paths, v, o),
+        "-/srv/data",
+        "Paths that stay writable in a read-only tree; a longer path overrides a shorter one."
+    ),
+    row!(
+        "ReadOnlyPaths",
+        SVC,
+        Kind::Paths,
+        Mounts,
+        |s, v, o| push_paths(&mut s.read_only_paths, v, o),
+        "/etc",
+        "Paths made read-only."
+    ),
+    row!(
+        "InaccessiblePaths",
+        SVC,
+        Kind::Paths,
+        Mounts,
+        |s, v, o| push_paths(&mut s.inaccessible_paths, v, o),
+        "-/var/secret",
+        "Paths replaced by an empty, inaccessible inode."
+    ),
+    row!(
+        "BindPaths",
+        SVC,
+        Kind::Binds,
+        Mounts,
+        |s, v, o| push_binds(&mut s.bind_paths, v, o),
+        "/srv/a:/srv/b",
+        "Bind host paths into the sandbox, writable."
+    ),
+    row!(
+        "BindReadOnlyPaths",
+        SVC,
+        Kind::Binds,
+        Mounts,
+        |s, v, o| push_binds(&mut s.bind_read_only_paths, v, o),
+        "/srv/a:/srv/b:norbind",
+        "Bind host paths into the sandbox, read-only."
+    ),
+    row!(
+        "TemporaryFileSystem",
+        SVC,
+        Kind::Tmpfs,
+        Mounts,
+        |s, v, o| push(&mut s.temporary_file_system, v, o, values::parse_tmpfs_spec),
+        "/var:ro",
+        "Mount a fresh tmpfs on a path."
+    ),
+    row!(
+        "ProtectKernelTunables",
+        SVC,
+        Kind::Bool,
+        Mounts,
+        |s, v, o| set_bool(&mut s.protect_kernel_tunables, v, o),
+        "yes",
+        "/proc/sys and other kernel tunables read-only; /proc/kallsyms, /proc/kcore and the debug file systems inaccessible."
+    ),
+    row!(
+        "ProtectKernelModules",
+        SVC,
+        Kind::Bool,
+        Mounts,
+        |s, v, o| set_bool(&mut s.protect_kernel_modules, v, o),
+        "yes",
+        "Module directories inaccessible and CAP_SYS_MODULE dropped."
+    ),
+    row!(
+        "ProtectKernelLogs",
+        SVC,
+        Kind::Bool,
+        Mounts,
+        |s, v, o| set_bool(&mut s.protect_kernel_logs, v, o),
+        "yes",
+        "/proc/kmsg and /dev/kmsg inaccessible and CAP_SYSLOG dropped."
+    ),
+    row!(
+        "ProtectControlGroups",
+        SVC,
+        Kind::Bool,
+        Mounts,
+        |s, v, o| set_bool(&mut s.protect_control_groups, v, o),
+        "yes",
+        "/sys/fs/cgroup read-only."
+    ),
+    row!(
+        "ProtectProc",
+        SVC,
+        Kind::Enum(&["default", "noaccess", "invisible", "ptraceable"]),
+        Mounts,
+        |s, v, o| set(&mut s.protect_proc, v, o, protect_proc),
+        "invisible",
+        "Hide other users' processes in /proc (procfs hidepid=)."
+    ),
+    row!(
+        "ProcSubset",
+        SVC,
+        Kind::Enum(&["all", "pid"]),
+        Mounts,
+        |s, v, o| set(&mut s.proc_subset, v, o, proc_subset),
+        "pid",
+        "pid: /proc shows only process directories (procfs subset=pid)."
+    ),
+    rejected!(
+        "RootDirectory",
+        Mounts,
+        "not implemented yet; remove the line or use BindPaths= to build the view"
+    ),
+    row!(
+        "WorkingDirectory",
+        SVC,
+        Kind::Text,
+        Process,
+        |s, v, o| set(&mut s.working_directory, v, o, working_directory),
+        "-/srv",
+        "The payload's working directory; ~ is the user's home; a leading - tolerates absence."
+    ),
     // state directories
-    row!("RuntimeDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::Runtime, v, o), "app", "Directories under /run (rootless: $XDG_RUNTIME_DIR), owned by User=, writable, removed when the run ends."),
-    row!("StateDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::State, v, o), "app", "Directories under /var/lib (rootless: $XDG_STATE_HOME), owned by User=, writable."),
-    row!("CacheDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::Cache, v, o), "app", "Directories under /var/cache (rootless: $XDG_CACHE_HOME), owned by User=, writable."),
-    row!("LogsDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::Logs, v, o), "app", "Directories under /var/log (rootless: $XDG_STATE_HOME/log), owned by User=, writable."),
-    row!("ConfigurationDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::Configuration, v, o), "app", "Directories under /etc (rootless: $XDG_CONFIG_HOME), owned by User=, writable."),
-    row!("RuntimeDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::Runtime, v, o), "0750", "Access mode of RuntimeDirectory= (default 0755)."),
-    row!("StateDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::State, v, o), "0750", "Access mode of StateDirectory= (default 0755)."),
-    row!("CacheDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::Cache, v, o), "0750", "Access mode of CacheDirectory= (default 0755)."),
-    row!("LogsDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::Logs, v, o), "0750", "Access mode of LogsDirectory= (default 0755)."),
-    row!("ConfigurationDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::Configuration, v, o), "0750", "Access mode of ConfigurationDirectory= (default 0755)."),
+    row!(
+        "RuntimeDirectory",
+        SVC,
+        Kind::Names,
+        StateDirs,
+        |s, v, o| state_dirs(s, StateKind::Runtime, v, o),
+        "app",
+        "Directories under /run (rootless: $XDG_RUNTIME_DIR), owned by User=, writable, removed when the run ends."
+    ),
+    row!(
+        "StateDirectory",
+        SVC,
+        Kind::Names,
+        StateDirs,
+        |s, v, o| state_dirs(s, StateKind::State, v, o),
+        "app",
+        "Directories under /var/lib (rootless: $XDG_STATE_HOME), owned by User=, writable."
+    ),
+    row!(
+        "CacheDirectory",
+        SVC,
+        Kind::Names,
+        StateDirs,
+        |s, v, o| state_dirs(s, StateKind::Cache, v, o),
+        "app",
+        "Directories under /var/cache (rootless: $XDG_CACHE_HOME), owned by User=, writable."
+    ),
+    row!(
+        "LogsDirectory",
+        SVC,
+        Kind::Names,
+        StateDirs,
+        |s, v, o| state_dirs(s, StateKind::Logs, v, o),
+        "app",
+        "Directories under /var/log (rootless: $XDG_STATE_HOME/log), owned by User=, writable."
+    ),
+    row!(
+        "ConfigurationDirectory",
+        SVC,
+        Kind::Names,
+        StateDirs,
+        |s, v, o| state_dirs(s, StateKind::Configuration, v, o),
+        "app",
+        "Directories under /etc (rootless: $XDG_CONFIG_HOME), owned by User=, writable."
+    ),
+    row!(
+        "RuntimeDirectoryMode",
+        SVC,
+        Kind::Mode,
+        StateDirs,
+        |s, v, o| state_mode(s, StateKind::Runtime, v, o),
+        "0750",
+        "Access mode of RuntimeDirectory= (default 0755)."
+    ),
+    row!(
+        "StateDirectoryMode",
+        SVC,
+        Kind::Mode,
+        StateDirs,
+        |s, v, o| state_mode(s, StateKind::State, v, o),
+        "0750",
+        "Access mode of StateDirectory= (default 0755)."
+    ),
+    row!(
+        "CacheDirectoryMode",
+        SVC,
+        Kind::Mode,
+        StateDirs,
+        |s, v, o| state_mode(s, StateKind::Cache, v, o),
+        "0750",
+        "Access mode of CacheDirectory= (default 0755)."
+    ),
+    row!(
+        "LogsDirectoryMode",
+        SVC,
+        Kind::Mode,
+        StateDirs,
+        |s, v, o| state_mode(s, StateKind::Logs, v, o),
+        "0750",
+        "Access mode of LogsDirectory= (default 0755)."
+    ),
+    row!(
+        "ConfigurationDirectoryMode",
+        SVC,
+        Kind::Mode,
+        StateDirs,
+        |s, v, o| state_mode(s, StateKind::Configuration, v, o),
+        "0750",
+        "Access mode of ConfigurationDirectory= (default 0755)."
+    ),
     // identity and privileges
-    row!("User", SVC, Kind::Name, Ids, |s, v, o| set(&mut s.user, v, o, user_name), "www-data", "Run as this user (root: a real switch; rootless: the caller appears as this user)."),
-    row!("Group", SVC, Kind::Name, Ids, |s, v, o| set(&mut s.group, v, o, user_name), "www-data", "Run with this primary group."),
-    row!("SupplementaryGroups", SVC, Kind::Names, Ids, |s, v, o| push(&mut s.supplementary_groups, v, o, user_name), "adm", "Additional groups (root only; a user namespace can map just one group)."),
-    rejected!("DynamicUser", Ids, "transient users are not implemented yet; use User= with an unused account"),
-    row!("CapabilityBoundingSet", SVC, Kind::Caps, Caps, |s, v, o| capability_set(&mut s.capability_bounding_set, v, o), "CAP_NET_BIND_SERVICE", "The capability bounding set; empty means none, ~ inverts."),
-    row!("AmbientCapabilities", SVC, Kind::Caps, Caps, |s, v, o| capability_set(&mut s.ambient_capabilities, v, o), "CAP_NET_BIND_SERVICE", "Capabilities the payload keeps after switching to a non-root User=."),
-    row!("NoNewPrivileges", SVC, Kind::Bool, Caps, |s, v, o| set_bool(&mut s.no_new_privileges, v, o), "yes", "Setuid bits and file capabilities no longer grant privileges (no_new_privs)."),
+    row!(
+        "User",
+        SVC,
+        Kind::Name,
+        Ids,
+        |s, v, o| set(&mut s.user, v, o, user_name),
+        "www-data",
+        "Run as this user (root: a real switch; rootless: the caller appears as this user)."
+    ),
+    row!(
+        "Group",
+        SVC,
+        Kind::Name,
+        Ids,
+        |s, v, o| set(&mut s.group, v, o, user_name),
+        "www-data",
+        "Run with this primary group."
+    ),
+    row!(
+        "SupplementaryGroups",
+        SVC,
+        Kind::Names,
+        Ids,
+        |s, v, o| push(&mut s.supplementary_groups, v, o, user_name),
+        "adm",
+        "Additional groups (root only; a user namespace can map just one group)."
+    ),
+    rejected!(
+        "DynamicUser",
+        Ids,
+        "transient users are not implemented yet; use User= with an unused account"
+    ),
+    row!(
+        "CapabilityBoundingSet",
+        SVC,
+        Kind::Caps,
+        Caps,
+        |s, v, o| capability_set(&mut s.capability_bounding_set, v, o),
+        "CAP_NET_BIND_SERVICE",
+        "The capability bounding set; empty means none, ~ inverts."
+    ),
+    row!(
+        "AmbientCapabilities",
+        SVC,
+        Kind::Caps,
+        Caps,
+        |s, v, o| capability_set(&mut s.ambient_capabilities, v, o),
+        "CAP_NET_BIND_SERVICE",
+        "Capabilities the payload keeps after switching to a non-root User=."
+    ),
+    row!(
+        "NoNewPrivileges",
+        SVC,
+        Kind::Bool,
+        Caps,
+        |s, v, o| set_bool(&mut s.no_new_privileges, v, o),
+        "yes",
+        "Setuid bits and file capabilities no longer grant privileges (no_new_privs)."
+    ),
     // process
-    row!("Environment", SVC, Kind::Env, Process, environment, "LANG=C.UTF-8 TZ=UTC", "Set environment variables."),
-    row!("EnvironmentFile", SVC, Kind::Paths, Process, |s, v, o| push_paths(&mut s.environment_files, v, o), "-/etc/default/app", "Read VAR=VALUE lines from files; a leading - tolerates absence."),
-    row!("PassEnvironment", SVC, Kind::Names, Process, |s, v, o| push(&mut s.pass_environment, v, o, env_var_name), "TERM LANG", "Pass these variables from sbx's environment."),
-    row!("UnsetEnvironment", SVC, Kind::Names, Process, |s, v, o| push(&mut s.unset_environment, v, o, env_var_name), "DISPLAY", "Remove these variables from the payload's environment."),
-    row!("UMask", SVC, Kind::Mode, Process, |s, v, o| set(&mut s.umask, v, o, values::parse_mode), "0077", "The file mode creation mask (default 0022)."),
-    row!("Nice", SVC, Kind::Number, Process, |s, v, o| set(&mut s.nice, v, o, values::parse_nice), "10", "Scheduling priority, -20 to 19."),
+    row!(
+        "Environment",
+        SVC,
+        Kind::Env,
+        Process,
+        environment,
+        "LANG=C.UTF-8 TZ=UTC",
+        "Set environment variables."
+    ),
+    row!(
+        "EnvironmentFile",
+        SVC,
+        Kind::Paths,
+        Process,
+        |s, v, o| push_paths(&mut s.environment_files, v, o),
+        "-/etc/default/app",
+        "Read VAR=VALUE lines from files; a leading - tolerates absence."
+    ),
+    row!(
+        "PassEnvironment",
+        SVC,
+        Kind::Names,
+        Process,
+        |s, v, o| push(&mut s.pass_environment, v, o, env_var_name),
+        "TERM LANG",
+        "Pass these variables from sbx's environment."
+    ),
+    row!(
+        "UnsetEnvironment",
+        SVC,
+        Kind::Names,
+        Process,
+        |s, v, o| push(&mut s.unset_environment, v, o, env_var_name),
+        "DISPLAY",
+        "Remove these variables from the payload's environment."
+    ),
+    row!(
+        "UMask",
+        SVC,
+        Kind::Mode,
+        Process,
+        |s, v, o| set(&mut s.umask, v, o, values::parse_mode),
+        "0077",
+        "The file mode creation mask (default 0022)."
+    ),
+    row!(
+        "Nice",
+        SVC,
+        Kind::Number,
+        Process,
+        |s, v, o| set(&mut s.nice, v, o, values::parse_nice),
+        "10",
+        "Scheduling priority, -20 to 19."
+    ),
     rlimit_row!("LimitCPU", "60", "CPU time limit (RLIMIT_CPU), seconds."),
     rlimit_row!("LimitFSIZE", "1G", "File size limit (RLIMIT_FSIZE)."),
     rlimit_row!("LimitDATA", "1G", "Data segment limit (RLIMIT_DATA)."),
     rlimit_row!("LimitSTACK", "8M", "Stack size limit (RLIMIT_STACK)."),
     rlimit_row!("LimitCORE", "0", "Core file size limit (RLIMIT_CORE)."),
-    rlimit_row!("LimitRSS", "1G", "Resident set limit (RLIMIT_RSS; not enforced by Linux)."),
-    rlimit_row!("LimitNOFILE", "1024:4096", "Open file limit (RLIMIT_NOFILE)."),
+    rlimit_row!(
+        "LimitRSS",
+        "1G",
+        "Resident set limit (RLIMIT_RSS; not enforced by Linux)."
+    ),
+    rlimit_row!(
+        "LimitNOFILE",
+        "1024:4096",
+        "Open file limit (RLIMIT_NOFILE)."
+    ),
     rlimit_row!("LimitAS", "4G", "Address space limit (RLIMIT_AS)."),
-    rlimit_row!("LimitNPROC", "512", "Process count limit per user (RLIMIT_NPROC)."),
-    rlimit_row!("LimitMEMLOCK", "64M", "Locked memory limit (RLIMIT_MEMLOCK)."),
+    rlimit_row!(
+        "LimitNPROC",
+        "512",
+        "Process count limit per user (RLIMIT_NPROC)."
+    ),
+    rlimit_row!(
+        "LimitMEMLOCK",
+        "64M",
+        "Locked memory limit (RLIMIT_MEMLOCK)."
+    ),
     rlimit_row!("LimitLOCKS", "128", "File lock limit (RLIMIT_LOCKS)."),
-    rlimit_row!("LimitSIGPENDING", "128", "Pending signal limit (RLIMIT_SIGPENDING)."),
-    rlimit_row!("LimitMSGQUEUE", "1M", "POSIX message queue bytes limit (RLIMIT_MSGQUEUE)."),
+    rlimit_row!(
+        "LimitSIGPENDING",
+        "128",
+        "Pending signal limit (RLIMIT_SIGPENDING)."
+    ),
+    rlimit_row!(
+        "LimitMSGQUEUE",
+        "1M",
+        "POSIX message queue bytes limit (RLIMIT_MSGQUEUE)."
+    ),
     rlimit_row!("LimitNICE", "0", "Nice ceiling (RLIMIT_NICE)."),
-    rlimit_row!("LimitRTPRIO", "0", "Real-time priority ceiling (RLIMIT_RTPRIO)."),
-    rlimit_row!("LimitRTTIME", "1s", "Real-time CPU time limit (RLIMIT_RTTIME)."),
+    rlimit_row!(
+        "LimitRTPRIO",
+        "0",
+        "Real-time priority ceiling (RLIMIT_RTPRIO)."
+    ),
+    rlimit_row!(
+        "LimitRTTIME",
+        "1s",
+        "Real-time CPU time limit (RLIMIT_RTTIME)."
+    ),
     // sbx's own keys
-    row!("WritableWorkingDirectory", Section::XSbx, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.writable_working_directory, v, o), "yes", "Make the caller's working directory writable (a ReadWritePaths= entry for it) and start there."),
+    row!(
+        "WritableWorkingDirectory",
+        Section::XSbx,
+        Kind::Bool,
+        Mounts,
+        |s, v, o| set_bool(&mut s.writable_working_directory, v, o),
+        "yes",
+        "Make the caller's working directory writable (a ReadWritePaths= entry for it) and start there."
+    ),
     // restrictions sbx cannot enforce yet
     rejected!("SystemCallFilter", Seccomp, SECCOMP),
     rejected!("SystemCallErrorNumber", Seccomp, SECCOMP),
@@ -419,7 +918,11 @@ pub static DIRECTIVES: &[Directive] = &[
     rejected!("RestrictSUIDSGID", Seccomp, SECCOMP),
     rejected!("LockPersonality", Seccomp, SECCOMP),
     rejected!("ProtectClock", Seccomp, SECCOMP),
-    rejected!("KeyringMode", Seccomp, "not implemented yet; remove the line"),
+    rejected!(
+        "KeyringMode",
+        Seccomp,
+        "not implemented yet; remove the line"
+    ),
     rejected!("MemoryMax", Cgroup, CGROUP),
     rejected!("MemoryHigh", Cgroup, CGROUP),
     rejected!("MemoryLow", Cgroup, CGROUP),
@@ -443,30 +946,90 @@ pub static DIRECTIVES: &[Directive] = &[
     rejected!("SocketBindAllow", Cgroup, BPF),
     rejected!("SocketBindDeny", Cgroup, BPF),
     rejected!("RestrictNetworkInterfaces", Cgroup, BPF),
-    rejected!("RestrictFileSystems", Other, "needs a BPF LSM program, which sbx does not install"),
-    rejected!("OOMScoreAdjust", Process, "not implemented yet; remove the line"),
-    rejected!("RuntimeMaxSec", Process, "not implemented yet; remove the line"),
+    rejected!(
+        "RestrictFileSystems",
+        Other,
+        "needs a BPF LSM program, which sbx does not install"
+    ),
+    rejected!(
+        "OOMScoreAdjust",
+        Process,
+        "not implemented yet; remove the line"
+    ),
+    rejected!(
+        "RuntimeMaxSec",
+        Process,
+        "not implemented yet; remove the line"
+    ),
     rejected!("ExecPaths", Mounts, "not implemented yet; remove the line"),
-    rejected!("NoExecPaths", Mounts, "not implemented yet; remove the line"),
-    rejected!("RemoveIPC", Process, "not implemented yet; use PrivateIPC=yes"),
+    rejected!(
+        "NoExecPaths",
+        Mounts,
+        "not implemented yet; remove the line"
+    ),
+    rejected!(
+        "RemoveIPC",
+        Process,
+        "not implemented yet; use PrivateIPC=yes"
+    ),
     rejected!("SecureBits", Caps, "not implemented yet; remove the line"),
-    rejected!("PrivateMounts", Namespaces, "sbx always uses a private mount namespace; remove the line"),
-    rejected!("NetworkNamespacePath", Namespaces, "joining existing namespaces is not implemented"),
-    rejected!("IPCNamespacePath", Namespaces, "joining existing namespaces is not implemented"),
+    rejected!(
+        "PrivateMounts",
+        Namespaces,
+        "sbx always uses a private mount namespace; remove the line"
+    ),
+    rejected!(
+        "NetworkNamespacePath",
+        Namespaces,
+        "joining existing namespaces is not implemented"
+    ),
+    rejected!(
+        "IPCNamespacePath",
+        Namespaces,
+        "joining existing namespaces is not implemented"
+    ),
     rejected!("RootImage", Mounts, "disk images are not supported"),
     rejected!("MountImages", Mounts, "disk images are not supported"),
     rejected!("ExtensionImages", Mounts, "disk images are not supported"),
-    rejected!("ExtensionDirectories", Mounts, "not implemented yet; remove the line"),
-    rejected!("LoadCredential", Mounts, "credentials are not implemented yet"),
-    rejected!("SetCredential", Mounts, "credentials are not implemented yet"),
+    rejected!(
+        "ExtensionDirectories",
+        Mounts,
+        "not implemented yet; remove the line"
+    ),
+    rejected!(
+        "LoadCredential",
+        Mounts,
+        "credentials are not implemented yet"
+    ),
+    rejected!(
+        "SetCredential",
+        Mounts,
+        "credentials are not implemented yet"
+    ),
     rejected!("AppArmorProfile", Other, "LSM profiles are not supported"),
     rejected!("SELinuxContext", Other, "LSM profiles are not supported"),
     rejected!("SmackProcessLabel", Other, "LSM profiles are not supported"),
     rejected!("NUMAPolicy", Other, "not implemented yet; remove the line"),
-    rejected!("CPUSchedulingPolicy", Process, "not implemented yet; remove the line"),
-    rejected!("CPUSchedulingPriority", Process, "not implemented yet; remove the line"),
-    rejected!("IOSchedulingClass", Process, "not implemented yet; remove the line"),
-    rejected!("IOSchedulingPriority", Process, "not implemented yet; remove the line"),
+    rejected!(
+        "CPUSchedulingPolicy",
+        Process,
+        "not implemented yet; remove the line"
+    ),
+    rejected!(
+        "CPUSchedulingPriority",
+        Process,
+        "not implemented yet; remove the line"
+    ),
+    rejected!(
+        "IOSchedulingClass",
+        Process,
+        "not implemented yet; remove the line"
+    ),
+    rejected!(
+        "IOSchedulingPriority",
+        Process,
+        "not implemented yet; remove the line"
+    ),
     // keys a foreground sandbox has no use for and that restrict nothing
     ignored!("Type", "sbx runs the command in the foreground"),
     ignored!("Restart", "sbx runs the command once"),
@@ -496,7 +1059,10 @@ mod tests {
     use std::sync::Arc;
 
     fn origin() -> Origin {
-        Origin { source: Arc::from("t.conf"), line: 1 }
+        Origin {
+            source: Arc::from("t.conf"),
+            line: 1,
+        }
     }
 
     #[test]
@@ -518,7 +1084,8 @@ mod tests {
     fn every_supported_sample_parses_and_changes_settings() {
         for d in DIRECTIVES.iter().filter(|d| d.status == Status::Supported) {
             let mut s = Settings::default();
-            (d.apply)(&mut s, d.sample, &origin()).unwrap_or_else(|e| panic!("{}={}: {e}", d.name, d.sample));
+            (d.apply)(&mut s, d.sample, &origin())
+                .unwrap_or_else(|e| panic!("{}={}: {e}", d.name, d.sample));
             assert_ne!(s, Settings::default(), "{}= writes no field", d.name);
         }
     }
@@ -532,13 +1099,21 @@ mod tests {
             if d.kind == Kind::Caps {
                 // An empty capability set means "none", not "unset".
                 assert_eq!(
-                    s.capability_bounding_set.as_ref().or(s.ambient_capabilities.as_ref()).map(|c| c.value),
+                    s.capability_bounding_set
+                        .as_ref()
+                        .or(s.ambient_capabilities.as_ref())
+                        .map(|c| c.value),
                     Some(0),
                     "{}",
                     d.name
                 );
             } else {
-                assert_eq!(s, Settings::default(), "{}= is not reset by an empty assignment", d.name);
+                assert_eq!(
+                    s,
+                    Settings::default(),
+                    "{}= is not reset by an empty assignment",
+                    d.name
+                );
             }
         }
     }
@@ -558,7 +1133,11 @@ mod tests {
         let mut s = Settings::default();
         (d.apply)(&mut s, "/a", &origin()).unwrap();
         (d.apply)(&mut s, "/b -/c", &origin()).unwrap();
-        let paths: Vec<_> = s.read_write_paths.iter().map(|p| p.value.path.as_str()).collect();
+        let paths: Vec<_> = s
+            .read_write_paths
+            .iter()
+            .map(|p| p.value.path.as_str())
+            .collect();
         assert_eq!(paths, ["/a", "/b", "/c"]);
         assert!(s.read_write_paths[2].value.ignore_missing);
     }
@@ -570,17 +1149,33 @@ mod tests {
         let raw = caps::Capability::CAP_NET_RAW.bitmask();
         capability_set(&mut slot, "CAP_NET_BIND_SERVICE", &origin()).unwrap();
         capability_set(&mut slot, "cap_net_raw", &origin()).unwrap();
-        assert_eq!(slot.as_ref().unwrap().value, bind | raw, "non-empty lines are OR-ed");
+        assert_eq!(
+            slot.as_ref().unwrap().value,
+            bind | raw,
+            "non-empty lines are OR-ed"
+        );
         capability_set(&mut slot, "", &origin()).unwrap();
         assert_eq!(slot.as_ref().unwrap().value, 0, "empty means none");
         capability_set(&mut slot, "~", &origin()).unwrap();
-        assert_eq!(slot.as_ref().unwrap().value, all_caps(), "a lone ~ means all");
+        assert_eq!(
+            slot.as_ref().unwrap().value,
+            all_caps(),
+            "a lone ~ means all"
+        );
         capability_set(&mut slot, "~CAP_NET_RAW", &origin()).unwrap();
-        assert_eq!(slot.as_ref().unwrap().value, all_caps(), "OR-ed into the full set, as systemd does");
+        assert_eq!(
+            slot.as_ref().unwrap().value,
+            all_caps(),
+            "OR-ed into the full set, as systemd does"
+        );
         capability_set(&mut slot, "", &origin()).unwrap();
         capability_set(&mut slot, "~CAP_NET_RAW", &origin()).unwrap();
         assert_eq!(slot.as_ref().unwrap().value, all_caps() & !raw);
-        assert!(capability_set(&mut slot, "CAP_BOGUS", &origin()).unwrap_err().contains("CAP_BOGUS"));
+        assert!(
+            capability_set(&mut slot, "CAP_BOGUS", &origin())
+                .unwrap_err()
+                .contains("CAP_BOGUS")
+        );
     }
 
     #[test]
@@ -594,8 +1189,18 @@ mod tests {
 
     #[test]
     fn working_directory_forms() {
-        assert_eq!(working_directory("~").unwrap(), WorkingDir { path: None, home: true, ignore_missing: false });
-        assert_eq!(working_directory("-/srv").unwrap().path.as_deref(), Some("/srv"));
+        assert_eq!(
+            working_directory("~").unwrap(),
+            WorkingDir {
+                path: None,
+                home: true,
+                ignore_missing: false
+            }
+        );
+        assert_eq!(
+            working_directory("-/srv").unwrap().path.as_deref(),
+            Some("/srv")
+        );
         assert!(working_directory("relative").is_err());
     }
 

@@ -26,7 +26,10 @@ pub struct Origin {
 
 impl Origin {
     pub fn new(source: &Arc<str>, line: u32) -> Self {
-        Origin { source: Arc::clone(source), line }
+        Origin {
+            source: Arc::clone(source),
+            line,
+        }
     }
 }
 
