@@ -1,0 +1,839 @@
+//! probe: the checker the integration tests run inside sandboxes.
+//!
+//! `probe OP [ARG]... [OP [ARG]...]...` performs each operation in order and prints one line per
+//! operation on stdout, so a test can run several checks in one sandbox and compare line N with
+//! the Nth operation. Every operation has a fixed number of arguments. Lines are machine-checkable:
+//!
+//! - `ok` or `ok VALUE...` when the operation succeeded (values separated by single spaces),
+//! - `err ENAME` when it failed, with the errno's symbolic name (`err EROFS`, `err EACCES`).
+//!
+//! Exceptions: `ready` and the first line of `wait-signal` print `ready`; `exit` and
+//! `kill-self` end the process and print nothing. A malformed command line prints
+//! `probe: ...` on stderr and exits 100, a value no test expects from a payload.
+//!
+//! The probe uses only std and libc, opens nothing it does not close, and never reads its own
+//! environment except for the `env` operations, so it reports the sandbox and not itself. It
+//! has its own C `main` (`no_main`) so that Rust's runtime start-up does not set SIGPIPE to
+//! ignored: `sigstate` shows the signal state the probe inherited from whoever started it.
+
+// `cargo test --all-targets` also builds examples as test harnesses; then libtest owns main.
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code))]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{CStr, CString};
+use std::fs;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::net::{SocketAddr as UnixAddr, UnixStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const USAGE: &str = "\
+usage: probe OP [ARG]... [OP [ARG]...]...
+  files:      write FILE | read FILE | open FILE | mkdir DIR | ls DIR | stat PATH
+              chown PATH UID:GID | mount PATH | mountinfo
+  identity:   ids | caps | sigstate
+  process:    pid | ppid | sid | pgid | fds | cwd | umask | nice | rlimit NAME
+              env NAME | env-names | hostname | sethostname NAME | ns NAME
+  network:    ifaces | tcp-connect HOST:PORT | tcp-bind HOST:PORT
+              unix-connect-abstract NAME | sysv-msgq KEY
+  lifecycle:  ready | marker TOKEN | sleep SECS | wait-signal | exit N | kill-self SIG
+              orphan | spawn-zombies N | fork-sleep SECS";
+
+/// Contents written by `write`.
+const WRITE_CONTENT: &[u8] = b"probe\n";
+
+/// The C entry point; std still reads argv on Linux without its own `main`.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    run_all();
+    0
+}
+
+fn run_all() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        usage_error("no operation given");
+    }
+    let mut i = 0;
+    while i < args.len() {
+        let op = args[i].as_str();
+        let arity = arity(op).unwrap_or_else(|| usage_error(&format!("unknown operation {op:?}")));
+        if i + arity >= args.len() {
+            usage_error(&format!("{op} needs {arity} argument(s)"));
+        }
+        let operands = &args[i + 1..i + 1 + arity];
+        i += 1 + arity;
+        let line = run(op, operands);
+        emit(&line);
+    }
+}
+
+/// The number of arguments each operation takes; `None` for an unknown operation.
+fn arity(op: &str) -> Option<usize> {
+    Some(match op {
+        "ids" | "caps" | "sigstate" | "pid" | "ppid" | "sid" | "pgid" | "fds" | "cwd" | "umask"
+        | "nice" | "env-names" | "hostname" | "ifaces" | "mountinfo" | "ready" | "wait-signal"
+        | "orphan" => 0,
+        "write"
+        | "read"
+        | "open"
+        | "mkdir"
+        | "ls"
+        | "stat"
+        | "mount"
+        | "rlimit"
+        | "env"
+        | "sethostname"
+        | "ns"
+        | "tcp-connect"
+        | "tcp-bind"
+        | "unix-connect-abstract"
+        | "sysv-msgq"
+        | "marker"
+        | "sleep"
+        | "exit"
+        | "kill-self"
+        | "spawn-zombies"
+        | "fork-sleep" => 1,
+        "chown" => 2,
+        _ => return None,
+    })
+}
+
+fn run(op: &str, a: &[String]) -> String {
+    match op {
+        "write" => result(write_file(&a[0])),
+        "read" => read_file(&a[0]),
+        "open" => result(open_nonblock(&a[0])),
+        "mkdir" => result(fs::create_dir(&a[0])),
+        "ls" => list_dir(&a[0]),
+        "stat" => stat(&a[0]),
+        "chown" => chown(&a[0], &a[1]),
+        "mount" => mount_of(&a[0]),
+        "mountinfo" => match fs::read_to_string("/proc/self/mountinfo") {
+            Ok(text) => format!("ok {}", text.lines().count()),
+            Err(e) => err(&e),
+        },
+        "ids" => ids(),
+        "caps" => status_fields(&[
+            "CapInh",
+            "CapPrm",
+            "CapEff",
+            "CapBnd",
+            "CapAmb",
+            "NoNewPrivs",
+        ]),
+        "sigstate" => status_fields(&["SigBlk", "SigIgn"]),
+        // SAFETY: these calls take no pointers and cannot fail.
+        "pid" => format!("ok {}", unsafe { libc::getpid() }),
+        "ppid" => format!("ok {}", unsafe { libc::getppid() }),
+        "sid" => errno_or(unsafe { libc::getsid(0) }),
+        "pgid" => errno_or(unsafe { libc::getpgid(0) }),
+        "fds" => fds(),
+        "cwd" => match std::env::current_dir() {
+            Ok(p) => format!("ok {}", p.display()),
+            Err(e) => err(&e),
+        },
+        "umask" => {
+            // SAFETY: umask cannot fail; the old value is put back at once.
+            let old = unsafe { libc::umask(0o022) };
+            unsafe { libc::umask(old) };
+            format!("ok {:04o}", old)
+        }
+        "nice" => nice(),
+        "rlimit" => rlimit(&a[0]),
+        "env" => match std::env::var_os(&a[0]) {
+            Some(v) => format!("ok {}", escape(v.as_bytes())),
+            None => "err unset".to_string(),
+        },
+        "env-names" => {
+            let names: BTreeSet<String> = std::env::vars_os()
+                .map(|(k, _)| k.to_string_lossy().into_owned())
+                .collect();
+            ok_list(names)
+        }
+        "hostname" => hostname(),
+        "sethostname" => sethostname(&a[0]),
+        "ns" => match fs::read_link(format!("/proc/self/ns/{}", a[0])) {
+            Ok(t) => format!("ok {}", t.display()),
+            Err(e) => err(&e),
+        },
+        "ifaces" => ifaces(),
+        "tcp-connect" => tcp_connect(&a[0]),
+        "tcp-bind" => tcp_bind(&a[0]),
+        "unix-connect-abstract" => unix_connect_abstract(&a[0]),
+        "sysv-msgq" => sysv_msgq(&a[0]),
+        "ready" => "ready".to_string(),
+        "marker" => "ok".to_string(),
+        "sleep" => {
+            let secs: f64 = parse(&a[0]);
+            std::thread::sleep(Duration::from_secs_f64(secs));
+            "ok".to_string()
+        }
+        "wait-signal" => wait_signal(),
+        "exit" => {
+            let code: i32 = parse(&a[0]);
+            std::process::exit(code)
+        }
+        "kill-self" => kill_self(&a[0]),
+        "orphan" => orphan(),
+        "spawn-zombies" => spawn_zombies(parse(&a[0])),
+        "fork-sleep" => fork_sleep(parse(&a[0])),
+        _ => unreachable!("arity() accepted {op}"),
+    }
+}
+
+// ---- output helpers ----
+
+fn emit(line: &str) {
+    let mut out = io::stdout().lock();
+    // A closed stdout is not the probe's problem to report.
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn usage_error(msg: &str) -> ! {
+    eprintln!("probe: {msg}\n{USAGE}");
+    std::process::exit(100)
+}
+
+fn parse<T: std::str::FromStr>(s: &str) -> T {
+    s.parse()
+        .unwrap_or_else(|_| usage_error(&format!("cannot parse {s:?}")))
+}
+
+fn result(r: io::Result<()>) -> String {
+    match r {
+        Ok(()) => "ok".to_string(),
+        Err(e) => err(&e),
+    }
+}
+
+fn err(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => format!("err {}", errno_name(n)),
+        None if e.kind() == io::ErrorKind::TimedOut => "err ETIMEDOUT".to_string(),
+        None => format!("err {:?}", e.kind()),
+    }
+}
+
+fn last_err() -> String {
+    err(&io::Error::last_os_error())
+}
+
+/// `ok N` for a non-negative return value, `err ENAME` for -1.
+fn errno_or(ret: i32) -> String {
+    if ret < 0 {
+        last_err()
+    } else {
+        format!("ok {ret}")
+    }
+}
+
+fn ok_list<I: IntoIterator<Item = String>>(items: I) -> String {
+    let mut line = "ok".to_string();
+    for item in items {
+        line.push(' ');
+        line.push_str(&item);
+    }
+    line
+}
+
+/// Printable ASCII stays, everything else (including space) becomes `\xNN`, newline `\n`.
+fn escape(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for &b in bytes {
+        match b {
+            b'\n' => s.push_str("\\n"),
+            b'\\' => s.push_str("\\\\"),
+            0x21..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s
+}
+
+fn errno_name(n: i32) -> String {
+    let name = match n {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::ENOEXEC => "ENOEXEC",
+        libc::EBADF => "EBADF",
+        libc::ECHILD => "ECHILD",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::EXDEV => "EXDEV",
+        libc::ENODEV => "ENODEV",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ENOTTY => "ENOTTY",
+        libc::ETXTBSY => "ETXTBSY",
+        libc::EFBIG => "EFBIG",
+        libc::ENOSPC => "ENOSPC",
+        libc::ESPIPE => "ESPIPE",
+        libc::EROFS => "EROFS",
+        libc::EMLINK => "EMLINK",
+        libc::EPIPE => "EPIPE",
+        libc::ENAMETOOLONG => "ENAMETOOLONG",
+        libc::ENOSYS => "ENOSYS",
+        libc::ENOTEMPTY => "ENOTEMPTY",
+        libc::ELOOP => "ELOOP",
+        libc::ENOTSOCK => "ENOTSOCK",
+        libc::EPROTONOSUPPORT => "EPROTONOSUPPORT",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EAFNOSUPPORT => "EAFNOSUPPORT",
+        libc::EADDRINUSE => "EADDRINUSE",
+        libc::EADDRNOTAVAIL => "EADDRNOTAVAIL",
+        libc::ENETDOWN => "ENETDOWN",
+        libc::ENETUNREACH => "ENETUNREACH",
+        libc::ECONNABORTED => "ECONNABORTED",
+        libc::ECONNRESET => "ECONNRESET",
+        libc::ENOTCONN => "ENOTCONN",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::ECONNREFUSED => "ECONNREFUSED",
+        libc::EHOSTUNREACH => "EHOSTUNREACH",
+        libc::EDQUOT => "EDQUOT",
+        libc::ESTALE => "ESTALE",
+        libc::ENOMEDIUM => "ENOMEDIUM",
+        _ => return format!("E{n}"),
+    };
+    name.to_string()
+}
+
+const SIGNALS: &[(&str, i32)] = &[
+    ("SIGHUP", libc::SIGHUP),
+    ("SIGINT", libc::SIGINT),
+    ("SIGQUIT", libc::SIGQUIT),
+    ("SIGILL", libc::SIGILL),
+    ("SIGTRAP", libc::SIGTRAP),
+    ("SIGABRT", libc::SIGABRT),
+    ("SIGBUS", libc::SIGBUS),
+    ("SIGFPE", libc::SIGFPE),
+    ("SIGKILL", libc::SIGKILL),
+    ("SIGUSR1", libc::SIGUSR1),
+    ("SIGSEGV", libc::SIGSEGV),
+    ("SIGUSR2", libc::SIGUSR2),
+    ("SIGPIPE", libc::SIGPIPE),
+    ("SIGALRM", libc::SIGALRM),
+    ("SIGTERM", libc::SIGTERM),
+    ("SIGCHLD", libc::SIGCHLD),
+    ("SIGCONT", libc::SIGCONT),
+    ("SIGSTOP", libc::SIGSTOP),
+    ("SIGTSTP", libc::SIGTSTP),
+    ("SIGTTIN", libc::SIGTTIN),
+    ("SIGTTOU", libc::SIGTTOU),
+    ("SIGURG", libc::SIGURG),
+    ("SIGXCPU", libc::SIGXCPU),
+    ("SIGXFSZ", libc::SIGXFSZ),
+    ("SIGVTALRM", libc::SIGVTALRM),
+    ("SIGPROF", libc::SIGPROF),
+    ("SIGWINCH", libc::SIGWINCH),
+    ("SIGIO", libc::SIGIO),
+    ("SIGPWR", libc::SIGPWR),
+    ("SIGSYS", libc::SIGSYS),
+];
+
+fn signal_name(n: i32) -> String {
+    SIGNALS
+        .iter()
+        .find(|(_, v)| *v == n)
+        .map(|(name, _)| name.to_string())
+        .unwrap_or_else(|| format!("SIG{n}"))
+}
+
+/// `TERM`, `SIGTERM` or `15`.
+fn signal_number(s: &str) -> i32 {
+    if let Ok(n) = s.parse() {
+        return n;
+    }
+    let upper = s.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    SIGNALS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .unwrap_or_else(|| usage_error(&format!("unknown signal {s:?}")))
+}
+
+// ---- files ----
+
+fn write_file(path: &str) -> io::Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o666)
+        .open(path)?;
+    f.write_all(WRITE_CONTENT)
+}
+
+/// One read(2) of up to 64 KiB (a whole record from /dev/kmsg, a whole small file); the line
+/// shows the first 200 bytes.
+fn read_file(path: &str) -> String {
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path);
+    let mut buf = vec![0u8; 65536];
+    match f.and_then(|mut f| f.read(&mut buf)) {
+        Ok(0) => "ok".to_string(),
+        Ok(n) => format!("ok {}", escape(&buf[..n.min(200)])),
+        Err(e) => err(&e),
+    }
+}
+
+fn open_nonblock(path: &str) -> io::Result<()> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map(drop)
+}
+
+fn list_dir(path: &str) -> String {
+    match fs::read_dir(path) {
+        Ok(entries) => {
+            let mut names = BTreeSet::new();
+            for e in entries {
+                match e {
+                    Ok(e) => names.insert(escape(e.file_name().as_bytes())),
+                    Err(e) => return err(&e),
+                };
+            }
+            ok_list(names)
+        }
+        Err(e) => err(&e),
+    }
+}
+
+/// lstat: symlinks are reported as `type=link`.
+fn stat(path: &str) -> String {
+    match fs::symlink_metadata(path) {
+        Ok(m) => {
+            let ty = match m.mode() & libc::S_IFMT {
+                libc::S_IFREG => "file",
+                libc::S_IFDIR => "dir",
+                libc::S_IFLNK => "link",
+                libc::S_IFCHR => "char",
+                libc::S_IFBLK => "block",
+                libc::S_IFIFO => "fifo",
+                libc::S_IFSOCK => "socket",
+                _ => "unknown",
+            };
+            format!(
+                "ok type={ty} mode={:04o} uid={} gid={}",
+                m.mode() & 0o7777,
+                m.uid(),
+                m.gid()
+            )
+        }
+        Err(e) => err(&e),
+    }
+}
+
+fn chown(path: &str, ids: &str) -> String {
+    let Some((u, g)) = ids.split_once(':') else {
+        usage_error("chown needs UID:GID")
+    };
+    result(std::os::unix::fs::lchown(
+        path,
+        Some(parse(u)),
+        Some(parse(g)),
+    ))
+}
+
+/// The mount that covers PATH (the longest mount point that is PATH or a parent of it; the
+/// topmost when several are stacked): `ok MOUNTPOINT FSTYPE MOUNT-OPTIONS SUPER-OPTIONS`.
+fn mount_of(path: &str) -> String {
+    let text = match fs::read_to_string("/proc/self/mountinfo") {
+        Ok(t) => t,
+        Err(e) => return err(&e),
+    };
+    let mut best: Option<(usize, String)> = None;
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let Some(dash) = fields.iter().position(|f| *f == "-") else {
+            continue;
+        };
+        if fields.len() < dash + 4 || dash < 6 {
+            continue;
+        }
+        let mp = unescape_mountinfo(fields[4]);
+        let covers = path == mp
+            || mp == "/"
+            || (path.starts_with(&mp) && path.as_bytes().get(mp.len()) == Some(&b'/'));
+        if covers && best.as_ref().is_none_or(|(len, _)| mp.len() >= *len) {
+            let summary = format!(
+                "ok {} {} {} {}",
+                fields[4],
+                fields[dash + 1],
+                fields[5],
+                fields[dash + 3]
+            );
+            best = Some((mp.len(), summary));
+        }
+    }
+    best.map(|(_, s)| s)
+        .unwrap_or_else(|| "err ENOENT".to_string())
+}
+
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+// ---- identity ----
+
+fn ids() -> String {
+    // SAFETY: the id getters cannot fail; getgroups writes at most `n` entries into `groups`.
+    let (uid, gid, euid, egid) = unsafe {
+        (
+            libc::getuid(),
+            libc::getgid(),
+            libc::geteuid(),
+            libc::getegid(),
+        )
+    };
+    let mut groups = vec![0 as libc::gid_t; 256];
+    let n = unsafe { libc::getgroups(groups.len() as i32, groups.as_mut_ptr()) };
+    let groups: Vec<String> = if n < 0 {
+        vec!["?".to_string()]
+    } else {
+        groups[..n as usize].iter().map(|g| g.to_string()).collect()
+    };
+    format!(
+        "ok uid={uid} gid={gid} euid={euid} egid={egid} groups={}",
+        groups.join(",")
+    )
+}
+
+/// Selected `Name:\tvalue` lines of /proc/self/status as `Name=value`.
+fn status_fields(names: &[&str]) -> String {
+    let text = match fs::read_to_string("/proc/self/status") {
+        Ok(t) => t,
+        Err(e) => return err(&e),
+    };
+    let map: BTreeMap<&str, &str> = text
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    ok_list(
+        names
+            .iter()
+            .map(|n| format!("{n}={}", map.get(n).copied().unwrap_or("?"))),
+    )
+}
+
+// ---- process ----
+
+/// Open descriptors, after the directory handle used to list them is closed again.
+fn fds() -> String {
+    let numbers: Vec<i32> = match fs::read_dir("/proc/self/fd") {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect(),
+        Err(e) => return err(&e),
+    };
+    let mut open: Vec<i32> = numbers
+        .into_iter()
+        // SAFETY: F_GETFD only queries the descriptor table.
+        .filter(|&fd| unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1)
+        .collect();
+    open.sort();
+    ok_list(open.iter().map(|fd| fd.to_string()))
+}
+
+fn nice() -> String {
+    // getpriority can return -1 legitimately; errno tells.
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() = 0 };
+    let v = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
+    if v == -1 && io::Error::last_os_error().raw_os_error() != Some(0) {
+        return last_err();
+    }
+    format!("ok {v}")
+}
+
+fn rlimit(name: &str) -> String {
+    let upper = name.to_ascii_uppercase();
+    let short = upper
+        .trim_start_matches("LIMIT")
+        .trim_start_matches("RLIMIT_");
+    let resource = match short {
+        "CPU" => libc::RLIMIT_CPU,
+        "FSIZE" => libc::RLIMIT_FSIZE,
+        "DATA" => libc::RLIMIT_DATA,
+        "STACK" => libc::RLIMIT_STACK,
+        "CORE" => libc::RLIMIT_CORE,
+        "RSS" => libc::RLIMIT_RSS,
+        "NOFILE" => libc::RLIMIT_NOFILE,
+        "AS" => libc::RLIMIT_AS,
+        "NPROC" => libc::RLIMIT_NPROC,
+        "MEMLOCK" => libc::RLIMIT_MEMLOCK,
+        "LOCKS" => libc::RLIMIT_LOCKS,
+        "SIGPENDING" => libc::RLIMIT_SIGPENDING,
+        "MSGQUEUE" => libc::RLIMIT_MSGQUEUE,
+        "NICE" => libc::RLIMIT_NICE,
+        "RTPRIO" => libc::RLIMIT_RTPRIO,
+        "RTTIME" => libc::RLIMIT_RTTIME,
+        _ => usage_error(&format!("unknown rlimit {name:?}")),
+    };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit for the kernel to fill.
+    if unsafe { libc::getrlimit(resource, &mut lim) } != 0 {
+        return last_err();
+    }
+    let show = |v: libc::rlim_t| {
+        if v == libc::RLIM_INFINITY {
+            "infinity".to_string()
+        } else {
+            v.to_string()
+        }
+    };
+    format!("ok {} {}", show(lim.rlim_cur), show(lim.rlim_max))
+}
+
+fn hostname() -> String {
+    // SAFETY: uname fills the zeroed struct; nodename is NUL-terminated.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return last_err();
+    }
+    let name = unsafe { CStr::from_ptr(u.nodename.as_ptr()) };
+    format!("ok {}", escape(name.to_bytes()))
+}
+
+fn sethostname(name: &str) -> String {
+    // SAFETY: the pointer and length describe `name`.
+    let r = unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) };
+    if r == 0 { "ok".to_string() } else { last_err() }
+}
+
+// ---- network and IPC ----
+
+/// Interface names with their state: `ok eth0:UP lo:UP` (sorted by name).
+fn ifaces() -> String {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs allocates a list that is walked read-only and freed below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return last_err();
+    }
+    let mut found: BTreeMap<String, bool> = BTreeMap::new();
+    let mut cur = head;
+    while !cur.is_null() {
+        let entry = unsafe { &*cur };
+        let name = unsafe { CStr::from_ptr(entry.ifa_name) }
+            .to_string_lossy()
+            .into_owned();
+        let up = entry.ifa_flags & libc::IFF_UP as u32 != 0;
+        *found.entry(name).or_insert(false) |= up;
+        cur = entry.ifa_next;
+    }
+    unsafe { libc::freeifaddrs(head) };
+    ok_list(
+        found
+            .into_iter()
+            .map(|(n, up)| format!("{n}:{}", if up { "UP" } else { "DOWN" })),
+    )
+}
+
+fn socket_addr(s: &str) -> SocketAddr {
+    s.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .unwrap_or_else(|| usage_error(&format!("bad address {s:?}")))
+}
+
+fn tcp_connect(addr: &str) -> String {
+    result(TcpStream::connect_timeout(&socket_addr(addr), Duration::from_secs(5)).map(drop))
+}
+
+fn tcp_bind(addr: &str) -> String {
+    result(TcpListener::bind(socket_addr(addr)).map(drop))
+}
+
+fn unix_connect_abstract(name: &str) -> String {
+    let addr = match UnixAddr::from_abstract_name(name.as_bytes()) {
+        Ok(a) => a,
+        Err(e) => return err(&e),
+    };
+    result(UnixStream::connect_addr(&addr).map(drop))
+}
+
+/// Whether the System V message queue with this key is visible (`msgget(key, 0)`).
+fn sysv_msgq(key: &str) -> String {
+    let key: libc::key_t = parse(key);
+    // SAFETY: msgget takes no pointers.
+    let id = unsafe { libc::msgget(key, 0) };
+    if id < 0 { last_err() } else { "ok".to_string() }
+}
+
+// ---- lifecycle ----
+
+/// Blocks every signal, prints `ready`, then prints the first signal delivered as `ok SIGNAME`.
+fn wait_signal() -> String {
+    // SAFETY: the set is initialised by sigfillset before use.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigfillset(&mut set);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    emit("ready");
+    loop {
+        let sig = unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) };
+        if sig > 0 {
+            return format!("ok {}", signal_name(sig));
+        }
+        if io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return last_err();
+        }
+    }
+}
+
+/// Dies of SIG with the default action (nothing printed).
+fn kill_self(sig: &str) -> String {
+    let sig = signal_number(sig);
+    // SAFETY: resetting the disposition and unblocking only affect this process.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, sig);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::kill(libc::getpid(), sig);
+    }
+    // A signal whose default action is not to terminate (or is ignored by force) lands here.
+    std::thread::sleep(Duration::from_secs(2));
+    "err survived".to_string()
+}
+
+/// Forks a child that forks a grandchild and exits, so the grandchild is re-parented to the
+/// sandbox's pid 1. The grandchild reports its new parent and exits. Prints
+/// `ok reaped ppid=P` once /proc no longer lists it (pid 1 reaped it), `err zombie ppid=P`
+/// when it is still a zombie after 10 s.
+fn orphan() -> String {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills `fds`; the probe is single-threaded, so fork is safe.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return last_err();
+    }
+    let (rd, wr) = (fds[0], fds[1]);
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return last_err();
+    }
+    if child == 0 {
+        unsafe {
+            libc::close(rd);
+            let parent = libc::getpid();
+            let grandchild = libc::fork();
+            if grandchild == 0 {
+                // Wait (bounded) until the intermediate child is gone, then report the new parent.
+                for _ in 0..5000 {
+                    if libc::getppid() != parent {
+                        break;
+                    }
+                    libc::usleep(1000);
+                }
+                let msg = format!("{} {}\n", libc::getpid(), libc::getppid());
+                libc::write(wr, msg.as_ptr().cast(), msg.len());
+                libc::_exit(0);
+            }
+            libc::_exit(if grandchild < 0 { 1 } else { 0 });
+        }
+    }
+    // SAFETY: closing our copy of the write end lets read_to_string see EOF.
+    unsafe {
+        libc::close(wr);
+        libc::waitpid(child, std::ptr::null_mut(), 0);
+    }
+    let mut report = String::new();
+    let mut pipe = unsafe { <fs::File as std::os::fd::FromRawFd>::from_raw_fd(rd) };
+    let _ = pipe.read_to_string(&mut report);
+    let mut words = report.split_whitespace();
+    let (Some(gpid), Some(ppid)) = (words.next(), words.next()) else {
+        return "err no-report".to_string();
+    };
+    let proc_dir = format!("/proc/{gpid}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if !Path::new(&proc_dir).exists() {
+            return format!("ok reaped ppid={ppid}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    format!("err zombie ppid={ppid}")
+}
+
+/// Forks N children that exit at once and are never waited for.
+fn spawn_zombies(n: u32) -> String {
+    for _ in 0..n {
+        // SAFETY: single-threaded; the child only calls _exit.
+        match unsafe { libc::fork() } {
+            0 => unsafe { libc::_exit(0) },
+            -1 => return last_err(),
+            _ => {}
+        }
+    }
+    format!("ok {n}")
+}
+
+/// Forks a child that sleeps SECS with stdout and stderr on /dev/null (so it holds no pipe of
+/// the caller's) and the probe's own argv; prints `ok PID` (PID as the probe sees it).
+fn fork_sleep(secs: u32) -> String {
+    let devnull = CString::new("/dev/null").expect("no NUL");
+    // SAFETY: single-threaded; the child only makes async-signal-safe calls.
+    match unsafe { libc::fork() } {
+        0 => unsafe {
+            let fd = libc::open(devnull.as_ptr(), libc::O_RDWR);
+            if fd >= 0 {
+                libc::dup2(fd, 1);
+                libc::dup2(fd, 2);
+            }
+            libc::sleep(secs);
+            libc::_exit(0)
+        },
+        -1 => last_err(),
+        pid => format!("ok {pid}"),
+    }
+}
