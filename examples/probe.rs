@@ -77,9 +77,8 @@ fn run_all() {
 /// The number of arguments each operation takes; `None` for an unknown operation.
 fn arity(op: &str) -> Option<usize> {
     Some(match op {
-        "ids" | "caps" | "sigstate" | "pid" | "ppid" | "sid" | "pgid" | "fds" | "cwd" | "umask"
-        | "nice" | "env-names" | "hostname" | "ifaces" | "mountinfo" | "ready" | "wait-signal"
-        | "orphan" => 0,
+        "ids" | "caps" | "sigstate" | "pid" | "ppid" | "sid" | "pgid" | "fds" | "cwd" | "umask" | "nice"
+        | "env-names" | "hostname" | "ifaces" | "mountinfo" | "ready" | "wait-signal" | "orphan" => 0,
         "write"
         | "read"
         | "open"
@@ -121,14 +120,7 @@ fn run(op: &str, a: &[String]) -> String {
             Err(e) => err(&e),
         },
         "ids" => ids(),
-        "caps" => status_fields(&[
-            "CapInh",
-            "CapPrm",
-            "CapEff",
-            "CapBnd",
-            "CapAmb",
-            "NoNewPrivs",
-        ]),
+        "caps" => status_fields(&["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"]),
         "sigstate" => status_fields(&["SigBlk", "SigIgn"]),
         // SAFETY: these calls take no pointers and cannot fail.
         "pid" => format!("ok {}", unsafe { libc::getpid() }),
@@ -153,9 +145,7 @@ fn run(op: &str, a: &[String]) -> String {
             None => "err unset".to_string(),
         },
         "env-names" => {
-            let names: BTreeSet<String> = std::env::vars_os()
-                .map(|(k, _)| k.to_string_lossy().into_owned())
-                .collect();
+            let names: BTreeSet<String> = std::env::vars_os().map(|(k, _)| k.to_string_lossy().into_owned()).collect();
             ok_list(names)
         }
         "hostname" => hostname(),
@@ -204,8 +194,7 @@ fn usage_error(msg: &str) -> ! {
 }
 
 fn parse<T: std::str::FromStr>(s: &str) -> T {
-    s.parse()
-        .unwrap_or_else(|_| usage_error(&format!("cannot parse {s:?}")))
+    s.parse().unwrap_or_else(|_| usage_error(&format!("cannot parse {s:?}")))
 }
 
 fn result(r: io::Result<()>) -> String {
@@ -229,11 +218,7 @@ fn last_err() -> String {
 
 /// `ok N` for a non-negative return value, `err ENAME` for -1.
 fn errno_or(ret: i32) -> String {
-    if ret < 0 {
-        last_err()
-    } else {
-        format!("ok {ret}")
-    }
+    if ret < 0 { last_err() } else { format!("ok {ret}") }
 }
 
 fn ok_list<I: IntoIterator<Item = String>>(items: I) -> String {
@@ -352,11 +337,7 @@ const SIGNALS: &[(&str, i32)] = &[
 ];
 
 fn signal_name(n: i32) -> String {
-    SIGNALS
-        .iter()
-        .find(|(_, v)| *v == n)
-        .map(|(name, _)| name.to_string())
-        .unwrap_or_else(|| format!("SIG{n}"))
+    SIGNALS.iter().find(|(_, v)| *v == n).map(|(name, _)| name.to_string()).unwrap_or_else(|| format!("SIG{n}"))
 }
 
 /// `TERM`, `SIGTERM` or `15`.
@@ -365,11 +346,7 @@ fn signal_number(s: &str) -> i32 {
         return n;
     }
     let upper = s.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
     SIGNALS
         .iter()
         .find(|(n, _)| *n == name)
@@ -380,22 +357,14 @@ fn signal_number(s: &str) -> i32 {
 // ---- files ----
 
 fn write_file(path: &str) -> io::Result<()> {
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o666)
-        .open(path)?;
+    let mut f = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o666).open(path)?;
     f.write_all(WRITE_CONTENT)
 }
 
 /// One read(2) of up to 64 KiB (a whole record from /dev/kmsg, a whole small file); the line
 /// shows the first 200 bytes.
 fn read_file(path: &str) -> String {
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path);
+    let f = fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path);
     let mut buf = vec![0u8; 65536];
     match f.and_then(|mut f| f.read(&mut buf)) {
         Ok(0) => "ok".to_string(),
@@ -405,11 +374,7 @@ fn read_file(path: &str) -> String {
 }
 
 fn open_nonblock(path: &str) -> io::Result<()> {
-    fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .map(drop)
+    fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).map(drop)
 }
 
 fn list_dir(path: &str) -> String {
@@ -442,26 +407,15 @@ fn stat(path: &str) -> String {
                 libc::S_IFSOCK => "socket",
                 _ => "unknown",
             };
-            format!(
-                "ok type={ty} mode={:04o} uid={} gid={}",
-                m.mode() & 0o7777,
-                m.uid(),
-                m.gid()
-            )
+            format!("ok type={ty} mode={:04o} uid={} gid={}", m.mode() & 0o7777, m.uid(), m.gid())
         }
         Err(e) => err(&e),
     }
 }
 
 fn chown(path: &str, ids: &str) -> String {
-    let Some((u, g)) = ids.split_once(':') else {
-        usage_error("chown needs UID:GID")
-    };
-    result(std::os::unix::fs::lchown(
-        path,
-        Some(parse(u)),
-        Some(parse(g)),
-    ))
+    let Some((u, g)) = ids.split_once(':') else { usage_error("chown needs UID:GID") };
+    result(std::os::unix::fs::lchown(path, Some(parse(u)), Some(parse(g))))
 }
 
 /// The mount that covers PATH (the longest mount point that is PATH or a parent of it; the
@@ -481,22 +435,13 @@ fn mount_of(path: &str) -> String {
             continue;
         }
         let mp = unescape_mountinfo(fields[4]);
-        let covers = path == mp
-            || mp == "/"
-            || (path.starts_with(&mp) && path.as_bytes().get(mp.len()) == Some(&b'/'));
+        let covers = path == mp || mp == "/" || (path.starts_with(&mp) && path.as_bytes().get(mp.len()) == Some(&b'/'));
         if covers && best.as_ref().is_none_or(|(len, _)| mp.len() >= *len) {
-            let summary = format!(
-                "ok {} {} {} {}",
-                fields[4],
-                fields[dash + 1],
-                fields[5],
-                fields[dash + 3]
-            );
+            let summary = format!("ok {} {} {} {}", fields[4], fields[dash + 1], fields[5], fields[dash + 3]);
             best = Some((mp.len(), summary));
         }
     }
-    best.map(|(_, s)| s)
-        .unwrap_or_else(|| "err ENOENT".to_string())
+    best.map(|(_, s)| s).unwrap_or_else(|| "err ENOENT".to_string())
 }
 
 fn unescape_mountinfo(s: &str) -> String {
@@ -504,10 +449,7 @@ fn unescape_mountinfo(s: &str) -> String {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -522,25 +464,12 @@ fn unescape_mountinfo(s: &str) -> String {
 
 fn ids() -> String {
     // SAFETY: the id getters cannot fail; getgroups writes at most `n` entries into `groups`.
-    let (uid, gid, euid, egid) = unsafe {
-        (
-            libc::getuid(),
-            libc::getgid(),
-            libc::geteuid(),
-            libc::getegid(),
-        )
-    };
+    let (uid, gid, euid, egid) = unsafe { (libc::getuid(), libc::getgid(), libc::geteuid(), libc::getegid()) };
     let mut groups = vec![0 as libc::gid_t; 256];
     let n = unsafe { libc::getgroups(groups.len() as i32, groups.as_mut_ptr()) };
-    let groups: Vec<String> = if n < 0 {
-        vec!["?".to_string()]
-    } else {
-        groups[..n as usize].iter().map(|g| g.to_string()).collect()
-    };
-    format!(
-        "ok uid={uid} gid={gid} euid={euid} egid={egid} groups={}",
-        groups.join(",")
-    )
+    let groups: Vec<String> =
+        if n < 0 { vec!["?".to_string()] } else { groups[..n as usize].iter().map(|g| g.to_string()).collect() };
+    format!("ok uid={uid} gid={gid} euid={euid} egid={egid} groups={}", groups.join(","))
 }
 
 /// Selected `Name:\tvalue` lines of /proc/self/status as `Name=value`.
@@ -549,16 +478,9 @@ fn status_fields(names: &[&str]) -> String {
         Ok(t) => t,
         Err(e) => return err(&e),
     };
-    let map: BTreeMap<&str, &str> = text
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim(), v.trim()))
-        .collect();
-    ok_list(
-        names
-            .iter()
-            .map(|n| format!("{n}={}", map.get(n).copied().unwrap_or("?"))),
-    )
+    let map: BTreeMap<&str, &str> =
+        text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim(), v.trim())).collect();
+    ok_list(names.iter().map(|n| format!("{n}={}", map.get(n).copied().unwrap_or("?"))))
 }
 
 // ---- process ----
@@ -566,9 +488,7 @@ fn status_fields(names: &[&str]) -> String {
 /// Open descriptors, after the directory handle used to list them is closed again.
 fn fds() -> String {
     let numbers: Vec<i32> = match fs::read_dir("/proc/self/fd") {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .collect(),
+        Ok(entries) => entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
         Err(e) => return err(&e),
     };
     let mut open: Vec<i32> = numbers
@@ -593,9 +513,7 @@ fn nice() -> String {
 
 fn rlimit(name: &str) -> String {
     let upper = name.to_ascii_uppercase();
-    let short = upper
-        .trim_start_matches("LIMIT")
-        .trim_start_matches("RLIMIT_");
+    let short = upper.trim_start_matches("LIMIT").trim_start_matches("RLIMIT_");
     let resource = match short {
         "CPU" => libc::RLIMIT_CPU,
         "FSIZE" => libc::RLIMIT_FSIZE,
@@ -615,20 +533,13 @@ fn rlimit(name: &str) -> String {
         "RTTIME" => libc::RLIMIT_RTTIME,
         _ => usage_error(&format!("unknown rlimit {name:?}")),
     };
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: `lim` is a valid rlimit for the kernel to fill.
     if unsafe { libc::getrlimit(resource, &mut lim) } != 0 {
         return last_err();
     }
     let show = |v: libc::rlim_t| {
-        if v == libc::RLIM_INFINITY {
-            "infinity".to_string()
-        } else {
-            v.to_string()
-        }
+        if v == libc::RLIM_INFINITY { "infinity".to_string() } else { v.to_string() }
     };
     format!("ok {} {}", show(lim.rlim_cur), show(lim.rlim_max))
 }
@@ -662,26 +573,17 @@ fn ifaces() -> String {
     let mut cur = head;
     while !cur.is_null() {
         let entry = unsafe { &*cur };
-        let name = unsafe { CStr::from_ptr(entry.ifa_name) }
-            .to_string_lossy()
-            .into_owned();
+        let name = unsafe { CStr::from_ptr(entry.ifa_name) }.to_string_lossy().into_owned();
         let up = entry.ifa_flags & libc::IFF_UP as u32 != 0;
         *found.entry(name).or_insert(false) |= up;
         cur = entry.ifa_next;
     }
     unsafe { libc::freeifaddrs(head) };
-    ok_list(
-        found
-            .into_iter()
-            .map(|(n, up)| format!("{n}:{}", if up { "UP" } else { "DOWN" })),
-    )
+    ok_list(found.into_iter().map(|(n, up)| format!("{n}:{}", if up { "UP" } else { "DOWN" })))
 }
 
 fn socket_addr(s: &str) -> SocketAddr {
-    s.to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .unwrap_or_else(|| usage_error(&format!("bad address {s:?}")))
+    s.to_socket_addrs().ok().and_then(|mut a| a.next()).unwrap_or_else(|| usage_error(&format!("bad address {s:?}")))
 }
 
 fn tcp_connect(addr: &str) -> String {

@@ -22,33 +22,15 @@ pub enum ProfileError {
     #[error("{origin}: {message}")]
     Syntax { origin: Origin, message: String },
     #[error("{origin}: {key}={value}: {message}")]
-    Value {
-        origin: Origin,
-        key: String,
-        value: String,
-        message: String,
-    },
+    Value { origin: Origin, key: String, value: String, message: String },
     #[error("{origin}: {key}= is not supported by sbx yet: {reason}")]
-    Rejected {
-        origin: Origin,
-        key: String,
-        reason: String,
-    },
+    Rejected { origin: Origin, key: String, reason: String },
     #[error("{origin}: {key}= belongs in [{expected}], not [{found}]")]
-    WrongSection {
-        origin: Origin,
-        key: String,
-        expected: &'static str,
-        found: &'static str,
-    },
+    WrongSection { origin: Origin, key: String, expected: &'static str, found: &'static str },
     #[error("cannot read profile {}: {source}", path.display())]
     Read { path: PathBuf, source: io::Error },
     #[error("profile {name:?} not found (searched {searched}; built in: {builtins})")]
-    NotFound {
-        name: String,
-        searched: String,
-        builtins: String,
-    },
+    NotFound { name: String, searched: String, builtins: String },
     #[error("{origin}: unknown directive {key}= (see the DIRECTIVES section of sbx(1))")]
     UnknownOverride { origin: Origin, key: String },
     #[error("-p {arg:?}: expected DIRECTIVE=VALUE")]
@@ -59,22 +41,14 @@ pub enum ProfileError {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     #[error("{directive} ({origin}): {message}")]
-    Directive {
-        directive: String,
-        origin: Origin,
-        message: String,
-    },
+    Directive { directive: String, origin: Origin, message: String },
     #[error("{0}")]
     Host(String),
 }
 
 impl PlanError {
     pub fn directive(directive: &str, origin: &Origin, message: impl Into<String>) -> Self {
-        PlanError::Directive {
-            directive: directive.to_string(),
-            origin: origin.clone(),
-            message: message.into(),
-        }
+        PlanError::Directive { directive: directive.to_string(), origin: origin.clone(), message: message.into() }
     }
 }
 
@@ -107,9 +81,6 @@ impl Error {
     }
 
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Error::Io {
-            context: context.into(),
-            source,
-        }
+        Error::Io { context: context.into(), source }
     }
 }

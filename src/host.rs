@@ -76,18 +76,12 @@ pub fn resolve(fs: &dyn HostFs, path: &str) -> Result<Resolved, ResolveError> {
             continue;
         }
         let candidate = format!("{done}/{c}");
-        let io_err = |source| ResolveError::Io {
-            path: candidate.clone(),
-            source,
-        };
+        let io_err = |source| ResolveError::Io { path: candidate.clone(), source };
         match fs.lstat(&candidate).map_err(io_err)? {
             None => return Err(ResolveError::NotFound(path.to_string())),
             Some(Node::Symlink { owner, target }) => {
                 if owner != 0 {
-                    return Err(ResolveError::UntrustedSymlink {
-                        link: candidate,
-                        owner,
-                    });
+                    return Err(ResolveError::UntrustedSymlink { link: candidate, owner });
                 }
                 hops += 1;
                 if hops > 40 {
@@ -115,10 +109,7 @@ pub fn resolve(fs: &dyn HostFs, path: &str) -> Result<Resolved, ResolveError> {
 }
 
 fn components(path: &str) -> Vec<String> {
-    path.split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .map(str::to_string)
-        .collect()
+    path.split('/').filter(|c| !c.is_empty() && *c != ".").map(str::to_string).collect()
 }
 
 /// The real host.
@@ -135,10 +126,7 @@ impl HostFs for RealFs {
         let ft = meta.file_type();
         Ok(Some(if ft.is_symlink() {
             let target = std::fs::read_link(path)?.to_string_lossy().into_owned();
-            Node::Symlink {
-                owner: meta.uid(),
-                target,
-            }
+            Node::Symlink { owner: meta.uid(), target }
         } else if ft.is_dir() {
             Node::Dir
         } else if ft.is_file() {
@@ -158,10 +146,7 @@ impl HostFs for RealFs {
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_symlink() {
                 if let Ok(t) = std::fs::read_link(e.path()) {
-                    out.push(RootEntry::Symlink {
-                        name,
-                        target: t.to_string_lossy().into_owned(),
-                    });
+                    out.push(RootEntry::Symlink { name, target: t.to_string_lossy().into_owned() });
                 }
             } else if ft.is_dir() {
                 out.push(RootEntry::Dir(name));
@@ -207,25 +192,15 @@ pub struct UserDb {
 impl UserDb {
     pub fn parse(passwd: &str, group: &str) -> UserDb {
         let users = passwd.lines().filter_map(parse_passwd_line).collect();
-        let mut db = UserDb {
-            users,
-            ..UserDb::default()
-        };
+        let mut db = UserDb { users, ..UserDb::default() };
         for line in group.lines() {
             let f: Vec<&str> = line.split(':').collect();
-            let (Some(name), Some(Ok(gid))) = (f.first(), f.get(2).map(|g| g.parse::<u32>()))
-            else {
+            let (Some(name), Some(Ok(gid))) = (f.first(), f.get(2).map(|g| g.parse::<u32>())) else {
                 continue;
             };
             db.groups.insert(name.to_string(), gid);
-            let members = f.get(3).map(|m| {
-                m.split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            });
-            db.members
-                .insert(name.to_string(), members.unwrap_or_default());
+            let members = f.get(3).map(|m| m.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect());
+            db.members.insert(name.to_string(), members.unwrap_or_default());
         }
         db
     }
@@ -252,10 +227,7 @@ impl UserDb {
     }
 
     pub fn group_name(&self, gid: u32) -> Option<&str> {
-        self.groups
-            .iter()
-            .find(|(_, g)| **g == gid)
-            .map(|(n, _)| n.as_str())
+        self.groups.iter().find(|(_, g)| **g == gid).map(|(n, _)| n.as_str())
     }
 }
 
@@ -284,6 +256,9 @@ pub struct HostFacts {
     pub env: BTreeMap<String, String>,
     pub hostname: String,
     pub machine_id: String,
+    /// Whether setgroups(2) is allowed in sbx's user namespace (/proc/self/setgroups is not
+    /// "deny", as it is for root inside an unprivileged container or `unshare -r`).
+    pub setgroups_allowed: bool,
     /// `net.ipv4.ip_unprivileged_port_start`.
     pub unprivileged_port_start: u32,
     pub users: UserDb,
@@ -297,17 +272,13 @@ impl HostFacts {
             uid: rustix::process::getuid().as_raw(),
             gid: rustix::process::getgid().as_raw(),
             euid: rustix::process::geteuid().as_raw(),
-            cwd: std::env::current_dir()
-                .ok()
-                .map(|p| p.to_string_lossy().into_owned()),
+            cwd: std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
             env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
-            hostname: rustix::system::uname()
-                .nodename()
-                .to_string_lossy()
-                .into_owned(),
+            hostname: rustix::system::uname().nodename().to_string_lossy().into_owned(),
             machine_id: read("/etc/machine-id").trim().to_string(),
+            setgroups_allowed: read("/proc/self/setgroups").trim() != "deny",
             unprivileged_port_start: read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
                 .trim()
                 .parse()
@@ -323,16 +294,13 @@ impl HostFacts {
 
     /// The caller's own account, falling back to $HOME and the uid when /etc/passwd lacks it.
     pub fn caller(&self) -> Account {
-        self.users
-            .user_by_uid(self.uid)
-            .cloned()
-            .unwrap_or_else(|| Account {
-                name: self.uid.to_string(),
-                uid: self.uid,
-                gid: self.gid,
-                home: self.env.get("HOME").cloned().unwrap_or_else(|| "/".into()),
-                shell: "/bin/sh".into(),
-            })
+        self.users.user_by_uid(self.uid).cloned().unwrap_or_else(|| Account {
+            name: self.uid.to_string(),
+            uid: self.uid,
+            gid: self.gid,
+            home: self.env.get("HOME").cloned().unwrap_or_else(|| "/".into()),
+            shell: "/bin/sh".into(),
+        })
     }
 
     pub fn path_exists(&self, path: &str) -> bool {
@@ -382,18 +350,8 @@ pub mod fake {
             ] {
                 fs.nodes.insert(d.to_string(), Node::Dir);
             }
-            for (l, t) in [
-                ("/bin", "usr/bin"),
-                ("/lib", "usr/lib"),
-                ("/var/run", "/run"),
-            ] {
-                fs.nodes.insert(
-                    l.to_string(),
-                    Node::Symlink {
-                        owner: 0,
-                        target: t.to_string(),
-                    },
-                );
+            for (l, t) in [("/bin", "usr/bin"), ("/lib", "usr/lib"), ("/var/run", "/run")] {
+                fs.nodes.insert(l.to_string(), Node::Symlink { owner: 0, target: t.to_string() });
             }
             fs.nodes.insert("/etc/passwd".into(), Node::File);
             fs.nodes.insert("/usr/bin/true".into(), Node::File);
@@ -414,10 +372,7 @@ pub mod fake {
                     let name = p[1..].to_string();
                     match n {
                         Node::Dir => RootEntry::Dir(name),
-                        Node::Symlink { target, .. } => RootEntry::Symlink {
-                            name,
-                            target: target.clone(),
-                        },
+                        Node::Symlink { target, .. } => RootEntry::Symlink { name, target: target.clone() },
                         _ => RootEntry::File(name),
                     }
                 })
@@ -438,6 +393,7 @@ pub mod fake {
             env: BTreeMap::from([("HOME".to_string(), "/home/alice".to_string())]),
             hostname: "box".into(),
             machine_id: "0123".into(),
+            setgroups_allowed: true,
             unprivileged_port_start: 1024,
             users: UserDb::parse(
                 "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33:www:/var/www:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/bash\n",
@@ -456,31 +412,16 @@ mod tests {
     #[test]
     fn resolves_root_owned_symlinks() {
         let fs = FakeFs::debian();
-        assert_eq!(
-            resolve(&fs, "/lib/modules").unwrap().path,
-            "/usr/lib/modules"
-        );
+        assert_eq!(resolve(&fs, "/lib/modules").unwrap().path, "/usr/lib/modules");
         assert_eq!(resolve(&fs, "/var/run/user").unwrap().path, "/run/user");
-        assert_eq!(
-            resolve(&fs, "/bin/true").unwrap(),
-            Resolved {
-                path: "/usr/bin/true".into(),
-                kind: FileKind::File
-            }
-        );
+        assert_eq!(resolve(&fs, "/bin/true").unwrap(), Resolved { path: "/usr/bin/true".into(), kind: FileKind::File });
         assert_eq!(resolve(&fs, "/").unwrap().path, "/");
     }
 
     #[test]
     fn refuses_symlinks_owned_by_users() {
         let mut fs = FakeFs::debian();
-        fs.nodes.insert(
-            "/home/alice/x".into(),
-            Node::Symlink {
-                owner: 1000,
-                target: "/etc".into(),
-            },
-        );
+        fs.nodes.insert("/home/alice/x".into(), Node::Symlink { owner: 1000, target: "/etc".into() });
         assert!(matches!(
             resolve(&fs, "/home/alice/x/passwd"),
             Err(ResolveError::UntrustedSymlink { owner: 1000, .. })
@@ -490,26 +431,14 @@ mod tests {
     #[test]
     fn reports_missing_paths_and_loops() {
         let mut fs = FakeFs::debian();
-        assert!(matches!(
-            resolve(&fs, "/nope"),
-            Err(ResolveError::NotFound(_))
-        ));
-        fs.nodes.insert(
-            "/a".into(),
-            Node::Symlink {
-                owner: 0,
-                target: "/a".into(),
-            },
-        );
+        assert!(matches!(resolve(&fs, "/nope"), Err(ResolveError::NotFound(_))));
+        fs.nodes.insert("/a".into(), Node::Symlink { owner: 0, target: "/a".into() });
         assert!(matches!(resolve(&fs, "/a"), Err(ResolveError::Loop(_))));
     }
 
     #[test]
     fn parses_the_user_database() {
-        let db = UserDb::parse(
-            "www-data:x:33:33:www:/var/www:/usr/sbin/nologin\nbad line\n",
-            "www-data:x:33:\n",
-        );
+        let db = UserDb::parse("www-data:x:33:33:www:/var/www:/usr/sbin/nologin\nbad line\n", "www-data:x:33:\n");
         assert_eq!(db.user_by_name("www-data").unwrap().uid, 33);
         assert_eq!(db.gid_by_name("www-data"), Some(33));
         assert_eq!(db.group_name(33), Some("www-data"));

@@ -67,13 +67,8 @@ pub enum StateKind {
 }
 
 impl StateKind {
-    pub const ALL: [StateKind; 5] = [
-        StateKind::Runtime,
-        StateKind::State,
-        StateKind::Cache,
-        StateKind::Logs,
-        StateKind::Configuration,
-    ];
+    pub const ALL: [StateKind; 5] =
+        [StateKind::Runtime, StateKind::State, StateKind::Cache, StateKind::Logs, StateKind::Configuration];
 
     pub fn directive(self) -> &'static str {
         match self {
@@ -171,10 +166,7 @@ pub struct Applied {
 
 /// Applies assignments in order through the directive table. All errors are collected so a
 /// user sees every problem of a profile at once; nothing is applied when any exists.
-pub fn apply(
-    assignments: &[Assignment],
-    ctx: &SpecifierContext,
-) -> Result<Applied, Vec<ProfileError>> {
+pub fn apply(assignments: &[Assignment], ctx: &SpecifierContext) -> Result<Applied, Vec<ProfileError>> {
     let mut settings = Settings::default();
     let mut warnings = Vec::new();
     let mut errors = Vec::new();
@@ -183,11 +175,7 @@ pub fn apply(
             errors.push(e);
         }
     }
-    if errors.is_empty() {
-        Ok(Applied { settings, warnings })
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(Applied { settings, warnings }) } else { Err(errors) }
 }
 
 fn apply_one(
@@ -200,18 +188,11 @@ fn apply_one(
         if &*a.origin.source == "-p" {
             // A typo on the command line would silently drop a protection: refuse it, as
             // systemd-run -p does.
-            return Err(ProfileError::UnknownOverride {
-                origin: a.origin.clone(),
-                key: a.key.clone(),
-            });
+            return Err(ProfileError::UnknownOverride { origin: a.origin.clone(), key: a.key.clone() });
         }
         warnings.push(Warning {
             origin: a.origin.clone(),
-            message: format!(
-                "unknown directive {}= in [{}], ignored",
-                a.key,
-                a.section.name()
-            ),
+            message: format!("unknown directive {}= in [{}], ignored", a.key, a.section.name()),
         });
         return Ok(());
     };
@@ -226,10 +207,7 @@ fn apply_one(
     match row.status {
         Status::Supported => {}
         Status::Ignored(reason) => {
-            warnings.push(Warning {
-                origin: a.origin.clone(),
-                message: format!("{}= is ignored: {reason}", a.key),
-            });
+            warnings.push(Warning { origin: a.origin.clone(), message: format!("{}= is ignored: {reason}", a.key) });
             return Ok(());
         }
         Status::Rejected(reason) => {

@@ -35,20 +35,14 @@ const PRIVATE_DEV_ALLOWED: &[&str] = &[
     "log",
 ];
 /// What PrivateDevices=yes must provide.
-const PRIVATE_DEV_REQUIRED: &[&str] = &[
-    "null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm", "fd", "stdin",
-    "stdout", "stderr",
-];
+const PRIVATE_DEV_REQUIRED: &[&str] =
+    &["null", "zero", "full", "random", "urandom", "tty", "ptmx", "pts", "shm", "fd", "stdin", "stdout", "stderr"];
 
 /// The mount options (`rw,nosuid,...`) of the `mount PATH` result on line `i`.
 fn mount_opts(out: &Output, i: usize) -> BTreeSet<String> {
     let words = out.words(i);
     assert!(words.len() >= 4, "unexpected mount line\n{out}");
-    words[2]
-        .split(',')
-        .chain(words[3].split(','))
-        .map(str::to_string)
-        .collect()
+    words[2].split(',').chain(words[3].split(',')).map(str::to_string).collect()
 }
 
 fn is_read_only(out: &Output, i: usize) -> bool {
@@ -56,22 +50,11 @@ fn is_read_only(out: &Output, i: usize) -> bool {
 }
 
 sbx_test!(private_devices_leaves_only_pseudo_devices, |ctx| {
-    let ops = [
-        "ls",
-        "/dev",
-        "write",
-        "/dev/null",
-        "read",
-        "/dev/zero",
-        "caps",
-    ];
+    let ops = ["ls", "/dev", "write", "/dev/null", "read", "/dev/zero", "caps"];
     let t = ctx.probe(&["PrivateDevices=yes"], &ops);
     let dev = t.words(0);
     for name in &dev {
-        assert!(
-            PRIVATE_DEV_ALLOWED.contains(name),
-            "/dev/{name} must not be in a private /dev\n{t}"
-        );
+        assert!(PRIVATE_DEV_ALLOWED.contains(name), "/dev/{name} must not be in a private /dev\n{t}");
     }
     for name in PRIVATE_DEV_REQUIRED {
         assert!(dev.contains(name), "/dev/{name} is missing\n{t}");
@@ -79,17 +62,11 @@ sbx_test!(private_devices_leaves_only_pseudo_devices, |ctx| {
     t.ok(1);
     t.ok(2);
     let bounding = t.mask(3, "CapBnd");
-    assert_eq!(
-        bounding & (cap(CAP_SYS_RAWIO) | cap(CAP_MKNOD)),
-        0,
-        "CAP_SYS_RAWIO and CAP_MKNOD must go\n{t}"
-    );
+    assert_eq!(bounding & (cap(CAP_SYS_RAWIO) | cap(CAP_MKNOD)), 0, "CAP_SYS_RAWIO and CAP_MKNOD must go\n{t}");
 
     let c = ctx.probe(&[], &ops);
-    let host_extra: Vec<String> = host_ls("/dev")
-        .into_iter()
-        .filter(|n| !PRIVATE_DEV_ALLOWED.contains(&n.as_str()))
-        .collect();
+    let host_extra: Vec<String> =
+        host_ls("/dev").into_iter().filter(|n| !PRIVATE_DEV_ALLOWED.contains(&n.as_str())).collect();
     if host_extra.is_empty() {
         eprintln!("note: the host's /dev holds nothing beyond the pseudo devices");
     } else {
@@ -98,11 +75,7 @@ sbx_test!(private_devices_leaves_only_pseudo_devices, |ctx| {
             "without PrivateDevices= the host's devices ({host_extra:?}) are visible\n{c}"
         );
     }
-    assert_eq!(
-        c.mask(3, "CapBnd"),
-        ctx.default_bounding_set(),
-        "the bare profile keeps the bounding set\n{c}"
-    );
+    assert_eq!(c.mask(3, "CapBnd"), ctx.default_bounding_set(), "the bare profile keeps the bounding set\n{c}");
 });
 
 sbx_test!(protect_kernel_tunables_makes_proc_sys_read_only, |ctx| {
@@ -111,10 +84,7 @@ sbx_test!(protect_kernel_tunables_makes_proc_sys_read_only, |ctx| {
     assert!(is_read_only(&t, 0), "/proc/sys must be read-only\n{t}");
     assert!(is_read_only(&t, 1), "/sys must be read-only\n{t}");
     let c = ctx.probe(&[], &ops);
-    assert!(
-        !is_read_only(&c, 0),
-        "without the directive /proc/sys is part of a writable /proc\n{c}"
-    );
+    assert!(!is_read_only(&c, 0), "without the directive /proc/sys is part of a writable /proc\n{c}");
 
     if ctx.is_root() {
         // kernel.hostname belongs to the UTS namespace: writing it cannot touch the host once
@@ -130,30 +100,15 @@ sbx_test!(protect_kernel_tunables_makes_proc_sys_read_only, |ctx| {
 });
 
 sbx_test!(protect_kernel_modules, |ctx| {
-    let modules = if std::path::Path::new("/usr/lib/modules").is_dir() {
-        "/usr/lib/modules"
-    } else {
-        "/lib/modules"
-    };
+    let modules = if std::path::Path::new("/usr/lib/modules").is_dir() { "/usr/lib/modules" } else { "/lib/modules" };
     let ops = ["caps", "ls", modules];
     let t = ctx.probe(&["ProtectKernelModules=yes"], &ops);
-    assert_eq!(
-        t.mask(0, "CapBnd") & cap(CAP_SYS_MODULE),
-        0,
-        "CAP_SYS_MODULE must go\n{t}"
-    );
-    assert!(
-        t.line(1) == "ok" || t.line(1).starts_with("err "),
-        "{modules} must be empty or inaccessible\n{t}"
-    );
+    assert_eq!(t.mask(0, "CapBnd") & cap(CAP_SYS_MODULE), 0, "CAP_SYS_MODULE must go\n{t}");
+    assert!(t.line(1) == "ok" || t.line(1).starts_with("err "), "{modules} must be empty or inaccessible\n{t}");
     let c = ctx.probe(&[], &ops);
     let unchanged = ctx.default_bounding_set();
     assert_eq!(c.mask(0, "CapBnd"), unchanged, "{c}");
-    assert_ne!(
-        unchanged & cap(CAP_SYS_MODULE),
-        0,
-        "the bounding set lacks CAP_SYS_MODULE anyway: no control"
-    );
+    assert_ne!(unchanged & cap(CAP_SYS_MODULE), 0, "the bounding set lacks CAP_SYS_MODULE anyway: no control");
     if host_ls(modules).is_empty() {
         eprintln!("note: the host has no kernel modules in {modules}");
     } else {
@@ -162,15 +117,7 @@ sbx_test!(protect_kernel_modules, |ctx| {
 });
 
 sbx_test!(protect_kernel_logs, |ctx| {
-    let ops = [
-        "stat",
-        "/proc/kmsg",
-        "stat",
-        "/dev/kmsg",
-        "caps",
-        "read",
-        "/dev/kmsg",
-    ];
+    let ops = ["stat", "/proc/kmsg", "stat", "/dev/kmsg", "caps", "read", "/dev/kmsg"];
     let t = ctx.probe(&["ProtectKernelLogs=yes"], &ops);
     let c = ctx.probe(&[], &ops);
     for i in 0..2 {
@@ -178,23 +125,13 @@ sbx_test!(protect_kernel_logs, |ctx| {
         assert!(inaccessible, "line {i} must be inaccessible\n{t}");
         assert_ne!(c.field(i, "mode"), "0000", "{c}");
     }
-    assert_eq!(
-        t.mask(2, "CapBnd") & cap(CAP_SYSLOG),
-        0,
-        "CAP_SYSLOG must go\n{t}"
-    );
+    assert_eq!(t.mask(2, "CapBnd") & cap(CAP_SYSLOG), 0, "CAP_SYSLOG must go\n{t}");
     assert_eq!(c.mask(2, "CapBnd"), ctx.default_bounding_set(), "{c}");
     // Root may open a mode-0000 stand-in, but it holds no kernel messages. (/proc/kmsg is
     // not read: reading it takes the messages away from the host's syslog.)
-    assert!(
-        t.line(3) == "ok" || t.line(3).starts_with("err "),
-        "/dev/kmsg must yield nothing\n{t}"
-    );
+    assert!(t.line(3) == "ok" || t.line(3).starts_with("err "), "/dev/kmsg must yield nothing\n{t}");
     if ctx.is_root() {
-        assert!(
-            !c.ok(3).is_empty(),
-            "control: root reads kernel messages\n{c}"
-        );
+        assert!(!c.ok(3).is_empty(), "control: root reads kernel messages\n{c}");
     }
 });
 
@@ -206,26 +143,15 @@ sbx_test!(protect_control_groups_makes_cgroupfs_read_only, |ctx| {
     // (sbx mounts all of /sys read-only, DESIGN.md "The filesystem", so a run without the
     // directive cannot serve as the control here.)
     let host = ctx.direct(&ops);
-    assert!(
-        !is_read_only(&host, 0),
-        "the host's cgroupfs is read-only already: no control\n{host}"
-    );
+    assert!(!is_read_only(&host, 0), "the host's cgroupfs is read-only already: no control\n{host}");
 });
 
 sbx_test!(protect_proc_invisible, |ctx| {
     let t = ctx.probe(&["ProtectProc=invisible"], &["mount", "/proc"]);
     let opts = mount_opts(&t, 0);
-    assert!(
-        opts.contains("hidepid=invisible") || opts.contains("hidepid=2"),
-        "{t}"
-    );
+    assert!(opts.contains("hidepid=invisible") || opts.contains("hidepid=2"), "{t}");
     let c = ctx.probe(&[], &["mount", "/proc"]);
-    assert!(
-        !mount_opts(&c, 0)
-            .iter()
-            .any(|o| o.starts_with("hidepid=") && o != "hidepid=0"),
-        "{c}"
-    );
+    assert!(!mount_opts(&c, 0).iter().any(|o| o.starts_with("hidepid=") && o != "hidepid=0"), "{c}");
 
     if ctx.is_root() {
         // As www-data the payload no longer sees pid 1, which runs as root.
@@ -241,12 +167,8 @@ sbx_test!(proc_subset_pid, |ctx| {
     let ops = ["ls", "/proc", "mount", "/proc"];
     let t = ctx.probe(&["ProcSubset=pid"], &ops);
     for name in t.words(0) {
-        let allowed =
-            name.bytes().all(|b| b.is_ascii_digit()) || name == "self" || name == "thread-self";
-        assert!(
-            allowed,
-            "/proc/{name} must be hidden by ProcSubset=pid\n{t}"
-        );
+        let allowed = name.bytes().all(|b| b.is_ascii_digit()) || name == "self" || name == "thread-self";
+        assert!(allowed, "/proc/{name} must be hidden by ProcSubset=pid\n{t}");
     }
     assert!(mount_opts(&t, 1).contains("subset=pid"), "{t}");
     let c = ctx.probe(&[], &ops);

@@ -18,52 +18,27 @@ use common::*;
 
 sbx_test!(tmpfs_root_holds_host_top_level_entries, |ctx| {
     let out = ctx.probe(&[], &["mount", "/", "ls", "/", "ns", "mnt"]);
-    assert_eq!(
-        out.words(0)[1],
-        "tmpfs",
-        "the root must be a fresh tmpfs\n{out}"
-    );
+    assert_eq!(out.words(0)[1], "tmpfs", "the root must be a fresh tmpfs\n{out}");
     let inside: BTreeSet<&str> = out.words(1).into_iter().collect();
     for name in host_ls("/") {
-        assert!(
-            inside.contains(name.as_str()),
-            "host's /{name} is missing inside\n{out}"
-        );
+        assert!(inside.contains(name.as_str()), "host's /{name} is missing inside\n{out}");
     }
     let host = ctx.direct(&["ns", "mnt"]);
-    assert_ne!(
-        out.line(2),
-        host.line(0),
-        "the sandbox must have its own mount namespace"
-    );
+    assert_ne!(out.line(2), host.line(0), "the sandbox must have its own mount namespace");
 });
 
 sbx_test!(protect_system_strict_makes_everything_read_only, |ctx| {
     let data = ctx.mkdir("data");
     let file = format!("{data}/new");
-    let ops = [
-        "write",
-        &file,
-        "write",
-        "/dev/null",
-        "read",
-        "/proc/self/comm",
-    ];
+    let ops = ["write", &file, "write", "/dev/null", "read", "/proc/self/comm"];
     let t = ctx.probe(&["ProtectSystem=strict"], &ops);
     assert_eq!(t.err(0), "EROFS", "{t}");
-    assert!(
-        !Path::new(&file).exists(),
-        "a refused write reached the host"
-    );
+    assert!(!Path::new(&file).exists(), "a refused write reached the host");
     t.ok(1); // the API file systems are governed by their own directives
     t.ok(2);
     let c = ctx.probe(&["ProtectSystem=no"], &ops);
     c.ok(0);
-    assert_eq!(
-        fs::read_to_string(&file).unwrap(),
-        "probe\n",
-        "the control write must reach the host"
-    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), "probe\n", "the control write must reach the host");
 });
 
 sbx_test!(protect_system_yes_protects_usr_not_etc, |ctx| {
@@ -72,30 +47,16 @@ sbx_test!(protect_system_yes_protects_usr_not_etc, |ctx| {
     ctx.remove_later(&usr);
     ctx.remove_later(&etc);
     let data = format!("{}/new", ctx.mkdir("data"));
-    let ops = [
-        "write",
-        usr.to_str().unwrap(),
-        "write",
-        etc.to_str().unwrap(),
-        "write",
-        &data,
-    ];
+    let ops = ["write", usr.to_str().unwrap(), "write", etc.to_str().unwrap(), "write", &data];
     let t = ctx.probe(&["ProtectSystem=yes"], &ops);
     assert_eq!(t.err(0), "EROFS", "/usr must be read-only\n{t}");
-    assert_ne!(
-        t.line(1),
-        "err EROFS",
-        "/etc stays writable with ProtectSystem=yes\n{t}"
-    );
+    assert_ne!(t.line(1), "err EROFS", "/etc stays writable with ProtectSystem=yes\n{t}");
     t.ok(2);
     let c = ctx.probe(&["ProtectSystem=no"], &ops);
     assert_ne!(c.line(0), "err EROFS", "{c}");
     if ctx.is_root() {
         c.ok(0);
-        assert!(
-            usr.exists(),
-            "the control write to /usr must reach the host"
-        );
+        assert!(usr.exists(), "the control write to /usr must reach the host");
     }
 });
 
@@ -105,14 +66,7 @@ sbx_test!(protect_system_full_protects_etc, |ctx| {
     ctx.remove_later(&etc);
     ctx.remove_later(&usr);
     let data = format!("{}/new", ctx.mkdir("data"));
-    let ops = [
-        "write",
-        etc.to_str().unwrap(),
-        "write",
-        usr.to_str().unwrap(),
-        "write",
-        &data,
-    ];
+    let ops = ["write", etc.to_str().unwrap(), "write", usr.to_str().unwrap(), "write", &data];
     let t = ctx.probe(&["ProtectSystem=full"], &ops);
     assert_eq!(t.err(0), "EROFS", "/etc must be read-only\n{t}");
     assert_eq!(t.err(1), "EROFS", "/usr must be read-only\n{t}");
@@ -134,28 +88,11 @@ fn home_file(ctx: &Ctx) -> (String, String) {
 sbx_test!(protect_home_yes_hides_home, |ctx| {
     let (file, _) = home_file(ctx);
     let home = ctx.home().to_str().unwrap();
-    let ops = [
-        "read",
-        &file,
-        "ls",
-        home,
-        "ls",
-        "/home",
-        "ls",
-        "/root",
-        "ls",
-        "/run/user",
-    ];
+    let ops = ["read", &file, "ls", home, "ls", "/home", "ls", "/root", "ls", "/run/user"];
     let t = ctx.probe(&["ProtectHome=yes"], &ops);
-    assert!(
-        t.line(0).starts_with("err "),
-        "home files must be unreachable\n{t}"
-    );
+    assert!(t.line(0).starts_with("err "), "home files must be unreachable\n{t}");
     for i in 1..5 {
-        assert!(
-            t.line(i) == "ok" || t.line(i).starts_with("err "),
-            "must be empty or inaccessible\n{t}"
-        );
+        assert!(t.line(i) == "ok" || t.line(i).starts_with("err "), "must be empty or inaccessible\n{t}");
     }
     let c = ctx.probe(&["ProtectHome=no"], &ops);
     assert_eq!(c.ok(0), "secret\\n", "{c}");
@@ -193,25 +130,13 @@ sbx_test!(private_tmp_gives_empty_private_tmp, |ctx| {
     let vartmp = ctx.host_file(&Path::new("/var/tmp").join(ctx.unique("vartmp")), "host\n");
     let created = Path::new("/tmp").join(ctx.unique("inside"));
     ctx.remove_later(&created);
-    let ops = [
-        "read",
-        &tmp,
-        "read",
-        &vartmp,
-        "ls",
-        "/tmp",
-        "write",
-        created.to_str().unwrap(),
-    ];
+    let ops = ["read", &tmp, "read", &vartmp, "ls", "/tmp", "write", created.to_str().unwrap()];
     let t = ctx.probe(&["PrivateTmp=yes"], &ops);
     assert_eq!(t.err(0), "ENOENT", "{t}");
     assert_eq!(t.err(1), "ENOENT", "{t}");
     assert!(t.words(2).is_empty(), "a private /tmp starts empty\n{t}");
     t.ok(3);
-    assert!(
-        !created.exists(),
-        "a write to the private /tmp reached the host"
-    );
+    assert!(!created.exists(), "a write to the private /tmp reached the host");
     let c = ctx.probe(&["PrivateTmp=no"], &ops);
     c.ok(0);
     c.ok(1);
@@ -220,16 +145,9 @@ sbx_test!(private_tmp_gives_empty_private_tmp, |ctx| {
 sbx_test!(read_write_paths_punch_holes_in_strict, |ctx| {
     let data = ctx.mkdir("data");
     let file = format!("{data}/written");
-    let t = ctx.probe(
-        &["ProtectSystem=strict", &format!("ReadWritePaths={data}")],
-        &["write", &file],
-    );
+    let t = ctx.probe(&["ProtectSystem=strict", &format!("ReadWritePaths={data}")], &["write", &file]);
     t.ok(0);
-    assert_eq!(
-        fs::read_to_string(&file).unwrap(),
-        "probe\n",
-        "the write must reach the host"
-    );
+    assert_eq!(fs::read_to_string(&file).unwrap(), "probe\n", "the write must reach the host");
     fs::remove_file(&file).unwrap();
     let c = ctx.probe(&["ProtectSystem=strict"], &["write", &file]);
     assert_eq!(c.err(0), "EROFS", "{c}");
@@ -260,10 +178,7 @@ sbx_test!(inaccessible_paths, |ctx| {
     let t = ctx.probe(&[&format!("InaccessiblePaths={data} {lone}")], &ops);
     // Root may open the empty mode-0000 stand-ins; nobody may see what they cover.
     for i in 0..3 {
-        assert!(
-            t.line(i) == "ok" || t.line(i).starts_with("err "),
-            "empty or inaccessible\n{t}"
-        );
+        assert!(t.line(i) == "ok" || t.line(i).starts_with("err "), "empty or inaccessible\n{t}");
     }
     let c = ctx.probe(&[], &ops);
     assert_eq!(c.ok(0), "secret\\n", "{c}");
@@ -279,10 +194,7 @@ sbx_test!(bind_paths_are_writable_binds, |ctx| {
     let t = ctx.probe(&[&format!("BindPaths={src}:{dest}")], &ops);
     assert_eq!(t.ok(0), "from\\x20src\\n", "{t}");
     t.ok(1);
-    assert!(
-        Path::new(&src).join("b").exists(),
-        "a write through the bind must reach the source"
-    );
+    assert!(Path::new(&src).join("b").exists(), "a write through the bind must reach the source");
     let c = ctx.probe(&[], &ops);
     assert_eq!(c.err(0), "ENOENT", "{c}");
 });
@@ -307,10 +219,7 @@ sbx_test!(bind_paths_create_missing_mount_points_inside_only, |ctx| {
     let ops = ["read", &format!("{dest}/a")];
     let t = ctx.probe(&[&format!("BindReadOnlyPaths={src}:{dest}")], &ops);
     t.ok(0);
-    assert!(
-        !Path::new(&dest).exists(),
-        "the mount point was created on the host"
-    );
+    assert!(!Path::new(&dest).exists(), "the mount point was created on the host");
     let c = ctx.probe(&[], &ops);
     assert_eq!(c.err(0), "ENOENT", "{c}");
 });
@@ -323,10 +232,7 @@ sbx_test!(temporary_file_system, |ctx| {
     let t = ctx.probe(&[&format!("TemporaryFileSystem={data}")], &ops);
     assert!(t.words(0).is_empty(), "a fresh tmpfs is empty\n{t}");
     t.ok(1);
-    assert!(
-        !Path::new(&inside).exists(),
-        "a write to the tmpfs reached the host"
-    );
+    assert!(!Path::new(&inside).exists(), "a write to the tmpfs reached the host");
     let ro = ctx.probe(&[&format!("TemporaryFileSystem={data}:ro")], &ops);
     assert_eq!(ro.err(1), "EROFS", "{ro}");
     let c = ctx.probe(&[], &ops);

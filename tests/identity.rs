@@ -25,11 +25,7 @@ fn www_data(ctx: &Ctx) -> Option<(u32, u32)> {
 /// The uid the caller has inside a sandbox without User=: root stays root, rootless callers
 /// are mapped to themselves.
 fn own_uid_inside(ctx: &Ctx) -> String {
-    if ctx.is_root() {
-        "0".into()
-    } else {
-        ctx.uid().to_string()
-    }
+    if ctx.is_root() { "0".into() } else { ctx.uid().to_string() }
 }
 
 sbx_test!(user_and_group, |ctx| {
@@ -50,10 +46,7 @@ sbx_test!(user_and_group, |ctx| {
     t.ok(1);
     let owner = std::fs::metadata(&file).unwrap().uid();
     let expected = if ctx.is_root() { uid } else { ctx.uid() };
-    assert_eq!(
-        owner, expected,
-        "owner on the host of a file the payload created"
-    );
+    assert_eq!(owner, expected, "owner on the host of a file the payload created");
     let c = ctx.probe(&[], &["ids"]);
     assert_eq!(c.field(0, "uid"), own_uid_inside(ctx), "{c}");
 });
@@ -64,26 +57,17 @@ sbx_test!(host_sees_the_switched_ids, |ctx| {
     };
     let marker = ctx.unique("marker");
     let args = bare_args(&ctx.bare(), &["User=www-data"]);
-    let mut sbx = ctx.spawn(&probe_args(
-        &args,
-        &["marker", &marker, "ready", "sleep", "300"],
-    ));
+    let mut sbx = ctx.spawn(&probe_args(&args, &["marker", &marker, "ready", "sleep", "300"]));
     sbx.wait_for_line("ready", WAIT);
     let payload: Vec<i32> = pids_with_marker(&marker)
         .into_iter()
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "probe")
-        })
+        .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "probe"))
         .collect();
     assert_eq!(payload.len(), 1, "one payload process: {payload:?}");
     let uids = proc_status(payload[0], "Uid").expect("payload status");
     let expected = if ctx.is_root() { uid } else { ctx.uid() };
     for id in uids.split_whitespace() {
-        assert_eq!(
-            id,
-            expected.to_string(),
-            "real, effective, saved, fs uid on the host: {uids}"
-        );
+        assert_eq!(id, expected.to_string(), "real, effective, saved, fs uid on the host: {uids}");
     }
     sbx.kill();
 });
@@ -91,34 +75,18 @@ sbx_test!(host_sees_the_switched_ids, |ctx| {
 sbx_test!(capability_bounding_set, |ctx| {
     let unchanged = ctx.default_bounding_set();
     let t = ctx.probe(&["CapabilityBoundingSet=CAP_CHOWN CAP_NET_RAW"], &["caps"]);
-    assert_eq!(
-        t.mask(0, "CapBnd"),
-        cap(CAP_CHOWN) | cap(CAP_NET_RAW),
-        "{t}"
-    );
+    assert_eq!(t.mask(0, "CapBnd"), cap(CAP_CHOWN) | cap(CAP_NET_RAW), "{t}");
     let inverted = ctx.probe(&["CapabilityBoundingSet=~CAP_CHOWN"], &["caps"]);
-    assert_eq!(
-        inverted.mask(0, "CapBnd"),
-        unchanged & !cap(CAP_CHOWN),
-        "{inverted}"
-    );
+    assert_eq!(inverted.mask(0, "CapBnd"), unchanged & !cap(CAP_CHOWN), "{inverted}");
     let c = ctx.probe(&[], &["caps"]);
     assert_eq!(c.mask(0, "CapBnd"), unchanged, "{c}");
-    assert_ne!(
-        unchanged & cap(CAP_CHOWN),
-        0,
-        "the bounding set lacks CAP_CHOWN anyway: no control"
-    );
+    assert_ne!(unchanged & cap(CAP_CHOWN), 0, "the bounding set lacks CAP_CHOWN anyway: no control");
 
     if ctx.is_root() {
         let file = ctx.write("owned", "x\n");
         let ops = ["chown", &file, "1:1", "caps"];
         let t = ctx.probe(&["CapabilityBoundingSet="], &ops);
-        assert_eq!(
-            t.err(0),
-            "EPERM",
-            "an empty bounding set leaves root powerless\n{t}"
-        );
+        assert_eq!(t.err(0), "EPERM", "an empty bounding set leaves root powerless\n{t}");
         assert_eq!(t.mask(1, "CapEff"), 0, "{t}");
         let c = ctx.probe(&[], &ops);
         c.ok(0);
@@ -131,10 +99,7 @@ sbx_test!(ambient_capabilities_let_www_data_bind_port_80, |ctx| {
     }
     let ops = ["caps", "tcp-bind", "127.0.0.1:80"];
     let base = ["PrivateNetwork=yes", "User=www-data"];
-    let t = ctx.probe(
-        &[base[0], base[1], "AmbientCapabilities=CAP_NET_BIND_SERVICE"],
-        &ops,
-    );
+    let t = ctx.probe(&[base[0], base[1], "AmbientCapabilities=CAP_NET_BIND_SERVICE"], &ops);
     assert_eq!(t.mask(0, "CapAmb"), cap(CAP_NET_BIND_SERVICE), "{t}");
     assert_eq!(t.mask(0, "CapEff"), cap(CAP_NET_BIND_SERVICE), "{t}");
     t.ok(1);

@@ -22,17 +22,14 @@ fn http_get() -> Option<String> {
     let addr: SocketAddr = "127.0.0.1:80".parse().unwrap();
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .ok()?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
     let mut response = String::new();
     s.read_to_string(&mut response).ok()?;
     Some(response)
 }
 
 fn lighttpd_running() -> bool {
-    host_ls("/proc").iter().any(|p| {
-        fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "lighttpd")
-    })
+    host_ls("/proc").iter().any(|p| fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "lighttpd"))
 }
 
 sbx_test!(root: lighttpd_under_the_web_profile, |ctx| {

@@ -13,6 +13,7 @@ mod common;
 use std::net::TcpListener;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixListener};
+use std::path::Path;
 
 use common::*;
 
@@ -20,39 +21,20 @@ sbx_test!(pid_namespace_payload_is_pid_2, |ctx| {
     let out = ctx.probe(&[], &["pid", "ppid", "ls", "/proc", "ns", "pid"]);
     assert_eq!(out.ok(0), "2", "{out}");
     assert_eq!(out.ok(1), "1", "{out}");
-    let pids: Vec<&str> = out
-        .words(2)
-        .into_iter()
-        .filter(|w| w.bytes().all(|b| b.is_ascii_digit()))
-        .collect();
-    assert_eq!(
-        pids,
-        ["1", "2"],
-        "/proc must show only the sandbox's processes\n{out}"
-    );
+    let pids: Vec<&str> = out.words(2).into_iter().filter(|w| w.bytes().all(|b| b.is_ascii_digit())).collect();
+    assert_eq!(pids, ["1", "2"], "/proc must show only the sandbox's processes\n{out}");
     let host = ctx.direct(&["ns", "pid", "ls", "/proc"]);
     assert_ne!(out.line(3), host.line(0), "{out}");
-    assert!(
-        host.words(1).len() > 3,
-        "the host's /proc shows more processes\n{host}"
-    );
+    assert!(host.words(1).len() > 3, "the host's /proc shows more processes\n{host}");
 });
 
 sbx_test!(user_namespace_only_rootless, |ctx| {
     let out = ctx.probe(&[], &["ns", "user"]);
     let host = ctx.direct(&["ns", "user"]);
     if ctx.is_root() {
-        assert_eq!(
-            out.line(0),
-            host.line(0),
-            "as root sbx needs no user namespace\n{out}"
-        );
+        assert_eq!(out.line(0), host.line(0), "as root sbx needs no user namespace\n{out}");
     } else {
-        assert_ne!(
-            out.line(0),
-            host.line(0),
-            "rootless sandboxes live in a user namespace\n{out}"
-        );
+        assert_ne!(out.line(0), host.line(0), "rootless sandboxes live in a user namespace\n{out}");
     }
 });
 
@@ -62,25 +44,11 @@ sbx_test!(private_network_leaves_only_loopback, |ctx| {
     let name = ctx.unique("abstract");
     let abs = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
     let _unix = UnixListener::bind_addr(&abs).expect("bind a host abstract socket");
-    let ops = [
-        "ifaces",
-        "tcp-connect",
-        &tcp,
-        "unix-connect-abstract",
-        &name,
-        "ns",
-        "net",
-    ];
+    let ops = ["ifaces", "tcp-connect", &tcp, "unix-connect-abstract", &name, "ns", "net"];
     let t = ctx.probe(&["PrivateNetwork=yes"], &ops);
     assert_eq!(t.ok(0), "lo:UP", "only lo, and it is up\n{t}");
-    assert!(
-        t.line(1).starts_with("err "),
-        "the host's 127.0.0.1 must be unreachable\n{t}"
-    );
-    assert!(
-        t.line(2).starts_with("err "),
-        "host abstract sockets must be unreachable\n{t}"
-    );
+    assert!(t.line(1).starts_with("err "), "the host's 127.0.0.1 must be unreachable\n{t}");
+    assert!(t.line(2).starts_with("err "), "host abstract sockets must be unreachable\n{t}");
     let c = ctx.probe(&["PrivateNetwork=no"], &ops);
     let host = ctx.direct(&["ifaces", "ns", "net"]);
     assert_eq!(c.line(0), host.line(0), "{c}");
@@ -107,11 +75,7 @@ sbx_test!(protect_hostname_gives_own_uts_namespace, |ctx| {
     let host = ctx.direct(&ops);
     let t = ctx.probe(&["ProtectHostname=yes"], &ops);
     assert_ne!(t.line(0), host.line(0), "{t}");
-    assert_eq!(
-        t.line(1),
-        host.line(1),
-        "the sandbox starts with the host's name\n{t}"
-    );
+    assert_eq!(t.line(1), host.line(1), "the sandbox starts with the host's name\n{t}");
     let c = ctx.probe(&["ProtectHostname=no"], &ops);
     assert_eq!(c.line(0), host.line(0), "{c}");
 
@@ -119,12 +83,31 @@ sbx_test!(protect_hostname_gives_own_uts_namespace, |ctx| {
         // Only now that the namespace is known to be private is it safe to rename inside.
         let before = host_hostname();
         let name = format!("sbxt{}", std::process::id());
-        let out = ctx.probe(
-            &["ProtectHostname=yes"],
-            &["sethostname", &name, "hostname"],
-        );
+        let out = ctx.probe(&["ProtectHostname=yes"], &["sethostname", &name, "hostname"]);
         out.ok(0);
         assert_eq!(out.ok(1), name, "{out}");
         assert_eq!(host_hostname(), before, "the host's hostname changed");
     }
+});
+
+sbx_test!(root: forbidden_user_namespaces_are_diagnosed, |ctx| {
+    // A user namespace whose user.max_user_namespaces is 0 forbids nested ones: sbx (root in
+    // it) asked for PrivateUsers= must name the sysctl and the fix, and start nothing.
+    let sbx = sbx_path();
+    let marker = ctx.path("started");
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec {} run --profile {} -p PrivateUsers=yes -- /bin/touch {marker}",
+        sbx.display(),
+        ctx.bare()
+    );
+    let out = std::process::Command::new("unshare").args(["-Ur", "sh", "-c", &script]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stderr}");
+    assert!(stderr.contains("user.max_user_namespaces is 0") && stderr.contains("fix: sysctl"), "{stderr}");
+    assert!(!Path::new(&marker).exists());
+    // Control: the same command without the limit runs.
+    let script = format!("exec {} run --profile {} -p PrivateUsers=yes -- /bin/touch {marker}", sbx.display(), ctx.bare());
+    let out = std::process::Command::new("unshare").args(["-Ur", "sh", "-c", &script]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(Path::new(&marker).exists());
 });

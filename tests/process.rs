@@ -42,8 +42,7 @@ sbx_test!(command_not_found_is_127, |ctx| {
         assert!(out.stderr.starts_with("sbx: "), "{out}");
     }
     // Control: a bare name is looked up in the sandbox's PATH and runs.
-    ctx.run(&["run", "--profile", &ctx.bare(), "--", "true"])
-        .assert_code(0);
+    ctx.run(&["run", "--profile", &ctx.bare(), "--", "true"]).assert_code(0);
 });
 
 sbx_test!(command_not_executable_is_126, |ctx| {
@@ -56,8 +55,7 @@ sbx_test!(command_not_executable_is_126, |ctx| {
         out.assert_code(126);
         assert!(out.stderr.starts_with("sbx: "), "{out}");
     }
-    ctx.run(&["run", "--profile", &ctx.bare(), "--", &exec])
-        .assert_code(0);
+    ctx.run(&["run", "--profile", &ctx.bare(), "--", &exec]).assert_code(0);
 });
 
 /// The signals sbx relays to the payload.
@@ -79,11 +77,7 @@ sbx_test!(signals_are_forwarded, |ctx| {
         sbx.signal(sig);
         let out = sbx.wait(WAIT);
         out.assert_code(0);
-        assert_eq!(
-            out.line(1),
-            format!("ok {name}"),
-            "{name} must reach the payload\n{out}"
-        );
+        assert_eq!(out.line(1), format!("ok {name}"), "{name} must reach the payload\n{out}");
     }
 });
 
@@ -97,36 +91,17 @@ sbx_test!(sigterm_with_default_action_gives_143, |ctx| {
 sbx_test!(sigkill_of_sbx_leaves_no_process_and_no_mount, |ctx| {
     let mounts = host_mount_count();
     let marker = ctx.unique("marker");
-    let ops = [
-        "marker",
-        &marker,
-        "fork-sleep",
-        "300",
-        "ready",
-        "sleep",
-        "300",
-    ];
+    let ops = ["marker", &marker, "fork-sleep", "300", "ready", "sleep", "300"];
     let mut sbx = ctx.spawn(&probe_args(&bare(ctx), &ops));
     sbx.wait_for_line("ready", WAIT);
     let running = pids_with_marker(&marker);
-    assert!(
-        running.len() >= 3,
-        "sbx, the payload and its child carry the marker: {running:?}"
-    );
+    assert!(running.len() >= 3, "sbx, the payload and its child carry the marker: {running:?}");
     sbx.signal(libc::SIGKILL);
     let out = sbx.wait(WAIT);
     assert_eq!(out.signal, Some(libc::SIGKILL), "{out}");
     let gone = wait_until(WAIT, || pids_with_marker(&marker).is_empty());
-    assert!(
-        gone,
-        "processes outlived sbx: {:?}",
-        pids_with_marker(&marker)
-    );
-    assert_eq!(
-        host_mount_count(),
-        mounts,
-        "sbx left mounts in the host's namespace"
-    );
+    assert!(gone, "processes outlived sbx: {:?}", pids_with_marker(&marker));
+    assert_eq!(host_mount_count(), mounts, "sbx left mounts in the host's namespace");
 });
 
 sbx_test!(payload_exit_ends_the_sandbox, |ctx| {
@@ -134,11 +109,7 @@ sbx_test!(payload_exit_ends_the_sandbox, |ctx| {
     let ops = ["marker", &marker, "fork-sleep", "300", "exit", "7"];
     ctx.run_probe(&bare(ctx), &ops).assert_code(7);
     let gone = wait_until(WAIT, || pids_with_marker(&marker).is_empty());
-    assert!(
-        gone,
-        "the payload's child outlived the sandbox: {:?}",
-        pids_with_marker(&marker)
-    );
+    assert!(gone, "the payload's child outlived the sandbox: {:?}", pids_with_marker(&marker));
 });
 
 sbx_test!(no_mount_left_after_many_runs, |ctx| {
@@ -146,11 +117,7 @@ sbx_test!(no_mount_left_after_many_runs, |ctx| {
     for _ in 0..20 {
         ctx.run_probe(&bare(ctx), &["exit", "0"]).assert_code(0);
     }
-    assert_eq!(
-        host_mount_count(),
-        before,
-        "runs left mounts in the host's namespace"
-    );
+    assert_eq!(host_mount_count(), before, "runs left mounts in the host's namespace");
 });
 
 sbx_test!(pid_1_reaps_orphans, |ctx| {
@@ -158,24 +125,15 @@ sbx_test!(pid_1_reaps_orphans, |ctx| {
     assert_eq!(out.line(0), "ok reaped ppid=1", "{out}");
     assert_eq!(out.line(2), "ok reaped ppid=1", "{out}");
     // Zombies left behind by the payload do not keep sbx from returning its status.
-    ctx.run_probe(&bare(ctx), &["spawn-zombies", "50", "exit", "9"])
-        .assert_code(9);
+    ctx.run_probe(&bare(ctx), &["spawn-zombies", "50", "exit", "9"]).assert_code(9);
 });
 
 sbx_test!(payload_leads_a_new_session, |ctx| {
     let out = ctx.probe(&[], &["sid", "pgid", "pid"]);
-    assert_eq!(
-        out.ok(0),
-        out.ok(2),
-        "the payload must be its session's leader\n{out}"
-    );
+    assert_eq!(out.ok(0), out.ok(2), "the payload must be its session's leader\n{out}");
     assert_eq!(out.ok(1), out.ok(2), "{out}");
     let host = ctx.direct(&["sid", "pid"]);
-    assert_ne!(
-        host.ok(0),
-        host.ok(1),
-        "control: a plain child is not a session leader\n{host}"
-    );
+    assert_ne!(host.ok(0), host.ok(1), "control: a plain child is not a session leader\n{host}");
 });
 
 sbx_test!(payload_inherits_only_fds_0_1_2, |ctx| {
@@ -183,38 +141,20 @@ sbx_test!(payload_inherits_only_fds_0_1_2, |ctx| {
     out.assert_code(0);
     assert_eq!(out.ok(0), "0 1 2", "{out}");
     let host = ctx.direct_cmd(&["fds"]).dirty().run();
-    assert!(
-        host.words(0).contains(&LEAKED_FD.to_string().as_str()),
-        "control: the fd leaks\n{host}"
-    );
+    assert!(host.words(0).contains(&LEAKED_FD.to_string().as_str()), "control: the fd leaks\n{host}");
 });
 
 sbx_test!(payload_starts_with_default_signal_state, |ctx| {
-    let out = ctx
-        .cmd(&probe_args(&bare(ctx), &["sigstate"]))
-        .dirty()
-        .run();
+    let out = ctx.cmd(&probe_args(&bare(ctx), &["sigstate"])).dirty().run();
     out.assert_code(0);
     assert_eq!(out.mask(0, "SigBlk"), 0, "no signal may be blocked\n{out}");
     // Also catches SIGPIPE left ignored by sbx's own (Rust) runtime. Signals 32 and 33 are
     // glibc's own (its posix_spawn leaves them ignored, its sigaction refuses to touch them).
     let glibc_internal = (1 << 31) | (1 << 32);
-    assert_eq!(
-        out.mask(0, "SigIgn") & !glibc_internal,
-        0,
-        "no signal may be ignored\n{out}"
-    );
+    assert_eq!(out.mask(0, "SigIgn") & !glibc_internal, 0, "no signal may be ignored\n{out}");
     let host = ctx.direct_cmd(&["sigstate"]).dirty().run();
-    assert_ne!(
-        host.mask(0, "SigBlk") & (1 << (libc::SIGUSR2 - 1)),
-        0,
-        "{host}"
-    );
-    assert_ne!(
-        host.mask(0, "SigIgn") & (1 << (libc::SIGUSR1 - 1)),
-        0,
-        "{host}"
-    );
+    assert_ne!(host.mask(0, "SigBlk") & (1 << (libc::SIGUSR2 - 1)), 0, "{host}");
+    assert_ne!(host.mask(0, "SigIgn") & (1 << (libc::SIGUSR1 - 1)), 0, "{host}");
 });
 
 sbx_test!(environment_starts_clean, |ctx| {
@@ -227,26 +167,13 @@ sbx_test!(environment_starts_clean, |ctx| {
         .run();
     out.assert_code(0);
     assert!(!out.words(0).contains(&"SBX_TEST_LEAK"), "{out}");
-    assert!(
-        !out.ok(1).contains(marker_dir),
-        "PATH must be sbx's, not the caller's\n{out}"
-    );
+    assert!(!out.ok(1).contains(marker_dir), "PATH must be sbx's, not the caller's\n{out}");
     assert_eq!(out.err(2), "unset", "{out}");
     let passed = ["-p", "PassEnvironment=SBX_TEST_LEAK"];
-    let args: Vec<String> = bare(ctx)
-        .into_iter()
-        .chain(passed.map(String::from))
-        .collect();
-    let c = ctx
-        .cmd(&probe_args(&args, &ops))
-        .env("SBX_TEST_LEAK", "1")
-        .run();
+    let args: Vec<String> = bare(ctx).into_iter().chain(passed.map(String::from)).collect();
+    let c = ctx.cmd(&probe_args(&args, &ops)).env("SBX_TEST_LEAK", "1").run();
     c.assert_code(0);
-    assert_eq!(
-        c.ok(2),
-        "1",
-        "PassEnvironment= copies the caller's value\n{c}"
-    );
+    assert_eq!(c.ok(2), "1", "PassEnvironment= copies the caller's value\n{c}");
 });
 
 sbx_test!(environment_directive, |ctx| {
@@ -259,10 +186,7 @@ sbx_test!(environment_directive, |ctx| {
 });
 
 sbx_test!(environment_file, |ctx| {
-    let file = ctx.write(
-        "env",
-        "# comment\nSBXT_C=from-file\nSBXT_D=\"quoted value\"\n",
-    );
+    let file = ctx.write("env", "# comment\nSBXT_C=from-file\nSBXT_D=\"quoted value\"\n");
     let ops = ["env", "SBXT_C", "env", "SBXT_D"];
     let t = ctx.probe(&[&format!("EnvironmentFile={file}")], &ops);
     assert_eq!(t.ok(0), "from-file", "{t}");
@@ -310,14 +234,23 @@ sbx_test!(nice, |ctx| {
 
 sbx_test!(resource_limits, |ctx| {
     let ops = ["rlimit", "NOFILE", "rlimit", "CORE", "rlimit", "NPROC"];
-    let t = ctx.probe(
-        &["LimitNOFILE=64", "LimitCORE=0", "LimitNPROC=100:200"],
-        &ops,
-    );
+    let t = ctx.probe(&["LimitNOFILE=64", "LimitCORE=0", "LimitNPROC=100:200"], &ops);
     assert_eq!(t.ok(0), "64 64", "{t}");
     assert_eq!(t.ok(1), "0 0", "{t}");
     assert_eq!(t.ok(2), "100 200", "soft:hard\n{t}");
     let c = ctx.probe(&[], &ops);
     assert_ne!(c.ok(0), "64 64", "{c}");
     assert_ne!(c.ok(2), "100 200", "{c}");
+});
+
+sbx_test!(pty_gives_the_payload_a_terminal_it_can_name, |ctx| {
+    // With --pty the payload's streams are a terminal, named /dev/console in a private /dev.
+    let args = ["run", "--pty", "--profile", &ctx.bare(), "-p", "PrivateDevices=yes", "--", "/usr/bin/tty"];
+    let out = ctx.run(&args);
+    out.assert_code(0);
+    assert_eq!(out.stdout.trim_end(), "/dev/console", "{out}");
+    // Control: without it the payload has sbx's streams, here not a terminal.
+    let out = ctx.run(&["run", "--profile", &ctx.bare(), "-p", "PrivateDevices=yes", "--", "/usr/bin/tty"]);
+    out.assert_code(1);
+    assert_eq!(out.stdout.trim_end(), "not a tty", "{out}");
 });

@@ -36,16 +36,9 @@ sbx_test!(default_profile, |ctx| {
     t.ok(0); // the working directory stays writable
     assert_eq!(t.err(1), "EROFS", "ProtectSystem=strict\n{t}");
     t.ok(2); // a private, writable /tmp
-    assert!(
-        !tmp.exists(),
-        "PrivateTmp=yes: the write must not reach the host's /tmp"
-    );
+    assert!(!tmp.exists(), "PrivateTmp=yes: the write must not reach the host's /tmp");
     assert_eq!(t.err(3), "EROFS", "ProtectHome=read-only\n{t}");
-    assert_eq!(
-        t.field(4, "CapBnd"),
-        "0000000000000000",
-        "empty CapabilityBoundingSet=\n{t}"
-    );
+    assert_eq!(t.field(4, "CapBnd"), "0000000000000000", "empty CapabilityBoundingSet=\n{t}");
     assert_eq!(t.field(4, "NoNewPrivs"), "1", "{t}");
     assert!(!t.words(5).contains(&"kmsg"), "PrivateDevices=yes\n{t}");
 
@@ -62,34 +55,17 @@ sbx_test!(default_profile, |ctx| {
 sbx_test!(strict_profile, |ctx| {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let tcp = listener.local_addr().unwrap().to_string();
-    let ops = [
-        "ifaces",
-        "tcp-connect",
-        &tcp,
-        "ls",
-        "/home",
-        "caps",
-        "ls",
-        "/proc",
-        "ns",
-        "uts",
-        "ns",
-        "ipc",
-    ];
+    let ops = ["ifaces", "tcp-connect", &tcp, "ls", "/home", "caps", "ls", "/proc", "ns", "uts", "ns", "ipc"];
     let host = ctx.direct(&["ns", "uts", "ns", "ipc"]);
     let t = ctx.run_probe(&["--profile", "strict"], &ops);
     t.assert_code(0);
     assert_eq!(t.ok(0), "lo:UP", "PrivateNetwork=yes\n{t}");
     assert!(t.line(1).starts_with("err "), "{t}");
-    assert!(
-        t.line(2) == "ok" || t.line(2).starts_with("err "),
-        "ProtectHome=tmpfs\n{t}"
-    );
+    assert!(t.line(2) == "ok" || t.line(2).starts_with("err "), "ProtectHome=tmpfs\n{t}");
     assert_eq!(t.mask(3, "CapBnd"), 0, "{t}");
     assert_eq!(t.field(3, "NoNewPrivs"), "1", "{t}");
     for name in t.words(4) {
-        let pid_or_self =
-            name.bytes().all(|b| b.is_ascii_digit()) || name == "self" || name == "thread-self";
+        let pid_or_self = name.bytes().all(|b| b.is_ascii_digit()) || name == "self" || name == "thread-self";
         assert!(pid_or_self, "ProcSubset=pid: /proc/{name}\n{t}");
     }
     assert_ne!(t.line(5), host.line(0), "ProtectHostname=yes\n{t}");

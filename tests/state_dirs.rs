@@ -16,13 +16,8 @@ use std::path::Path;
 
 use common::*;
 
-const ENV: [&str; 5] = [
-    "RUNTIME_DIRECTORY",
-    "STATE_DIRECTORY",
-    "CACHE_DIRECTORY",
-    "LOGS_DIRECTORY",
-    "CONFIGURATION_DIRECTORY",
-];
+const ENV: [&str; 5] =
+    ["RUNTIME_DIRECTORY", "STATE_DIRECTORY", "CACHE_DIRECTORY", "LOGS_DIRECTORY", "CONFIGURATION_DIRECTORY"];
 
 sbx_test!(state_directories, |ctx| {
     let Some((www_uid, _)) = user_ids("www-data") else {
@@ -37,18 +32,12 @@ sbx_test!(state_directories, |ctx| {
     }
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let files: Vec<String> = dirs.iter().map(|d| s(&d.join("f"))).collect();
-    let strict = [
-        "ProtectSystem=strict",
-        "ProtectHome=read-only",
-        "User=www-data",
-    ];
+    let strict = ["ProtectSystem=strict", "ProtectHome=read-only", "User=www-data"];
     let directives: Vec<String> = strict
         .iter()
         .map(|d| d.to_string())
         .chain(
-            ["Runtime", "State", "Cache", "Logs", "Configuration"]
-                .iter()
-                .map(|kind| format!("{kind}Directory={name}")),
+            ["Runtime", "State", "Cache", "Logs", "Configuration"].iter().map(|kind| format!("{kind}Directory={name}")),
         )
         .chain(["StateDirectoryMode=0750".to_string()])
         .collect();
@@ -69,38 +58,23 @@ sbx_test!(state_directories, |ctx| {
     let t = ctx.probe(&directives, &ops);
     for i in 0..5 {
         t.ok(i);
-        assert_eq!(
-            t.field(5 + i, "uid"),
-            www_uid.to_string(),
-            "owned by User= inside\n{t}"
-        );
+        assert_eq!(t.field(5 + i, "uid"), www_uid.to_string(), "owned by User= inside\n{t}");
         assert_eq!(t.ok(10 + i), s(dirs[i]), "{} inside\n{t}", ENV[i]);
     }
     assert_eq!(t.field(5, "mode"), "0755", "the default mode\n{t}");
     assert_eq!(t.field(6, "mode"), "0750", "StateDirectoryMode=\n{t}");
 
-    assert!(
-        !d.runtime.exists(),
-        "the runtime directory must be removed at exit"
-    );
+    assert!(!d.runtime.exists(), "the runtime directory must be removed at exit");
     let owner = if ctx.is_root() { www_uid } else { ctx.uid() };
     for dir in &dirs[1..] {
         let f = dir.join("f");
         assert!(f.is_file(), "{} must persist on the host", f.display());
-        assert_eq!(
-            std::fs::metadata(dir).unwrap().uid(),
-            owner,
-            "{} on the host",
-            dir.display()
-        );
+        assert_eq!(std::fs::metadata(dir).unwrap().uid(), owner, "{} on the host", dir.display());
     }
 
     let c = ctx.probe(&strict, &ops);
     for i in 0..5 {
-        assert!(
-            c.line(i).starts_with("err "),
-            "without the directive the write fails\n{c}"
-        );
+        assert!(c.line(i).starts_with("err "), "without the directive the write fails\n{c}");
         assert_eq!(c.err(10 + i), "unset", "{c}");
     }
 });
@@ -112,16 +86,8 @@ sbx_test!(runtime_directory_removed_when_sbx_is_stopped, |ctx| {
     let args = bare_args(&ctx.bare(), &[&format!("RuntimeDirectory={name}")]);
     let mut sbx = ctx.spawn(&probe_args(&args, &["ready", "sleep", "300"]));
     sbx.wait_for_line("ready", WAIT);
-    assert!(
-        runtime.is_dir(),
-        "{} must exist while the sandbox runs",
-        runtime.display()
-    );
+    assert!(runtime.is_dir(), "{} must exist while the sandbox runs", runtime.display());
     sbx.signal(libc::SIGTERM);
     sbx.wait(WAIT).assert_code(128 + libc::SIGTERM);
-    assert!(
-        !runtime.exists(),
-        "{} must be removed at exit",
-        runtime.display()
-    );
+    assert!(!runtime.exists(), "{} must be removed at exit", runtime.display());
 });

@@ -15,12 +15,7 @@ pub struct Resolved {
     pub loaded: load::Loaded,
 }
 
-pub fn resolve(
-    profiles: &[String],
-    overrides: &[String],
-    name: &str,
-    host: &HostFacts,
-) -> Result<Resolved, Error> {
+pub fn resolve(profiles: &[String], overrides: &[String], name: &str, host: &HostFacts) -> Result<Resolved, Error> {
     let loaded = load::load(profiles, overrides)?;
     for w in &loaded.warnings {
         eprintln!("sbx: warning: {}: {}", w.origin, w.message);
@@ -30,20 +25,12 @@ pub fn resolve(
     for w in &applied.warnings {
         eprintln!("sbx: warning: {}: {}", w.origin, w.message);
     }
-    Ok(Resolved {
-        settings: applied.settings,
-        loaded,
-    })
+    Ok(Resolved { settings: applied.settings, loaded })
 }
 
 /// The last raw value of a key, honouring empty resets.
 fn last_value<'a>(assignments: &'a [Assignment], key: &str) -> Option<&'a str> {
-    assignments
-        .iter()
-        .rev()
-        .find(|a| a.key == key)
-        .map(|a| a.value.as_str())
-        .filter(|v| !v.is_empty())
+    assignments.iter().rev().find(|a| a.key == key).map(|a| a.value.as_str()).filter(|v| !v.is_empty())
 }
 
 /// Specifiers describe the payload's user (User= when set, otherwise who runs sbx) and the
@@ -51,18 +38,14 @@ fn last_value<'a>(assignments: &'a [Assignment], key: &str) -> Option<&'a str> {
 fn specifier_context(assignments: &[Assignment], host: &HostFacts, name: &str) -> SpecifierContext {
     let account = last_value(assignments, "User")
         .and_then(|u| {
-            host.users.user_by_name(u).cloned().or_else(|| {
-                u.parse()
-                    .ok()
-                    .and_then(|id| host.users.user_by_uid(id).cloned())
-            })
+            host.users
+                .user_by_name(u)
+                .cloned()
+                .or_else(|| u.parse().ok().and_then(|id| host.users.user_by_uid(id).cloned()))
         })
         .unwrap_or_else(|| {
             if host.is_root() {
-                host.users
-                    .user_by_uid(0)
-                    .cloned()
-                    .unwrap_or_else(|| host.caller())
+                host.users.user_by_uid(0).cloned().unwrap_or_else(|| host.caller())
             } else {
                 host.caller()
             }
@@ -76,10 +59,7 @@ fn specifier_context(assignments: &[Assignment], host: &HostFacts, name: &str) -
         unit_name: name.to_string(),
         user: account.name.clone(),
         uid: account.uid,
-        group: host
-            .users
-            .group_name(gid)
-            .map_or_else(|| gid.to_string(), str::to_string),
+        group: host.users.group_name(gid).map_or_else(|| gid.to_string(), str::to_string),
         gid,
         home: account.home.clone(),
         shell: account.shell.clone(),
@@ -95,9 +75,5 @@ fn specifier_context(assignments: &[Assignment], host: &HostFacts, name: &str) -
 
 /// The profiles to use: the given ones, or the built-in default.
 pub fn profiles_or_default(profiles: &[String]) -> Vec<String> {
-    if profiles.is_empty() {
-        vec!["default".to_string()]
-    } else {
-        profiles.to_vec()
-    }
+    if profiles.is_empty() { vec!["default".to_string()] } else { profiles.to_vec() }
 }

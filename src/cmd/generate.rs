@@ -19,18 +19,10 @@ pub fn generate(args: GenerateArgs) -> Result<i32, Error> {
                     std::fs::create_dir_all(parent)
                         .map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
                 }
-                std::fs::write(&full, text)
-                    .map_err(|e| Error::io(format!("write {}", full.display()), e))?;
+                std::fs::write(&full, text).map_err(|e| Error::io(format!("write {}", full.display()), e))?;
             }
         }
-        shell => print!(
-            "{}",
-            completion(
-                shell
-                    .parse()
-                    .map_err(|_| Error::Usage(format!("unknown shell {shell}")))?
-            )
-        ),
+        shell => print!("{}", completion(shell.parse().map_err(|_| Error::Usage(format!("unknown shell {shell}")))?)),
     }
     Ok(0)
 }
@@ -52,9 +44,7 @@ fn completion(shell: Shell) -> String {
 }
 
 fn roff_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('-', "\\-")
-        .replace('\'', "\\(aq")
+    s.replace('\\', "\\\\").replace('-', "\\-").replace('\'', "\\(aq")
 }
 
 /// One page: the top-level command, each subcommand's synopsis and options, the exit codes,
@@ -74,9 +64,8 @@ pub fn man_page() -> String {
         let sub_man = clap_mangen::Man::new(sub.clone().name(format!("sbx {}", sub.get_name())));
         let _ = sub_man.render_synopsis_section(&mut buf);
         let _ = sub_man.render_options_section(&mut buf);
-        let text = String::from_utf8_lossy(&buf)
-            .replace(".SH SYNOPSIS", ".SS Synopsis")
-            .replace(".SH OPTIONS", ".SS Options");
+        let text =
+            String::from_utf8_lossy(&buf).replace(".SH SYNOPSIS", ".SS Synopsis").replace(".SH OPTIONS", ".SS Options");
         out.push_str(&format!(
             ".TP\n\\fBsbx {}\\fR\n{}\n",
             sub.get_name(),
@@ -96,10 +85,7 @@ pub fn man_page() -> String {
             Status::Rejected(why) => format!(" (unsupported: {why})"),
         };
         let doc = match d.status {
-            Status::Supported => format!(
-                "{} Example: {}={}. Applied by: {:?}.",
-                d.doc, d.name, d.sample, d.stage
-            ),
+            Status::Supported => format!("{} Example: {}={}. Applied by: {:?}.", d.doc, d.name, d.sample, d.stage),
             _ => String::new(),
         };
         out.push_str(&format!(
@@ -125,10 +111,7 @@ mod tests {
         let root = env!("CARGO_MANIFEST_DIR");
         for (path, fresh) in outputs() {
             let on_disk = std::fs::read_to_string(format!("{root}/{path}")).unwrap_or_default();
-            assert!(
-                on_disk == fresh,
-                "{path} is stale: run `cargo run -- generate all` and commit the result"
-            );
+            assert!(on_disk == fresh, "{path} is stale: run `cargo run -- generate all` and commit the result");
         }
     }
 }

@@ -6,10 +6,7 @@ use crate::profile::load;
 pub fn profiles() -> Result<i32, Error> {
     println!("built-in profiles:");
     for (name, text) in load::BUILTINS {
-        let description = text
-            .lines()
-            .find_map(|l| l.strip_prefix("Description="))
-            .unwrap_or("");
+        let description = text.lines().find_map(|l| l.strip_prefix("Description=")).unwrap_or("");
         println!("  {name:10} {description}");
     }
     println!("search path (NAME.conf, then drop-ins in NAME.conf.d/*.conf):");

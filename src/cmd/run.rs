@@ -5,21 +5,16 @@ use crate::cmd::common;
 use crate::error::Error;
 use crate::host::HostFacts;
 use crate::launch;
+use crate::launch::pty::Pty;
 use crate::plan::{self, Invocation, Plan};
 
 pub fn run(args: RunArgs) -> Result<i32, Error> {
     let host = HostFacts::probe();
-    let name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| basename(&args.command[0]));
+    let name = args.name.clone().unwrap_or_else(|| basename(&args.command[0]));
     let profiles = common::profiles_or_default(&args.profile.profiles);
     let resolved = common::resolve(&profiles, &args.profile.set, &name, &host)?;
-    let inv = Invocation {
-        argv: args.command.clone(),
-        name,
-        pty: args.pty,
-    };
+    let pty = if args.pty { Some(Pty::open()?) } else { None };
+    let inv = Invocation { argv: args.command.clone(), name, pty: pty.as_ref().map(|p| p.slave_path().to_string()) };
     let plan = plan::build(&resolved.settings, &host, &inv)?;
     if args.dry_run {
         if args.json {
@@ -31,16 +26,12 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         }
         return Ok(0);
     }
-    launch::run(&plan)
+    launch::run(&plan, pty)
 }
 
 fn basename(cmd: &str) -> String {
     let b = cmd.rsplit('/').next().unwrap_or(cmd);
-    if b.is_empty() {
-        "sbx".into()
-    } else {
-        b.to_string()
-    }
+    if b.is_empty() { "sbx".into() } else { b.to_string() }
 }
 
 /// The plan as text, grouped by mechanism, one mount per line with its cause.
@@ -72,37 +63,21 @@ pub fn render(plan: &Plan) -> String {
         line(format!(
             "gid_map: {}{}",
             m.gid_map.trim().replace('\n', ", "),
-            if m.deny_setgroups {
-                " (setgroups denied)"
-            } else {
-                ""
-            }
+            if m.deny_setgroups { " (setgroups denied)" } else { "" }
         ));
     }
     let id = &plan.identity;
-    let groups = id
-        .groups
-        .as_ref()
-        .map_or("unchanged".to_string(), |g| format!("{g:?}"));
+    let groups = id.groups.as_ref().map_or("unchanged".to_string(), |g| format!("{g:?}"));
     line(format!(
         "identity: {} uid={} gid={} groups={groups}{}",
         id.user_name,
         id.uid,
         id.gid,
-        if id.switch {
-            " (switched)"
-        } else {
-            " (mapped)"
-        }
+        if id.switch { " (switched)" } else { " (mapped)" }
     ));
     line("mounts:".into());
     for (i, m) in plan.mounts.iter().enumerate() {
-        line(format!(
-            "  {:3}. {}    [{}]",
-            i + 1,
-            launch::report::describe_op(&m.op),
-            m.cause
-        ));
+        line(format!("  {:3}. {}    [{}]", i + 1, launch::report::describe_op(&m.op), m.cause));
     }
     if plan.loopback_up {
         line("network: lo up, nothing else".into());
@@ -110,34 +85,16 @@ pub fn render(plan: &Plan) -> String {
     let c = &plan.caps;
     line(format!(
         "capability bounding set: {}",
-        if c.bounding.is_empty() {
-            "(empty)".into()
-        } else {
-            c.bounding.join(" ")
-        }
+        if c.bounding.is_empty() { "(empty)".into() } else { c.bounding.join(" ") }
     ));
-    line(format!(
-        "ambient capabilities: {}",
-        if c.ambient.is_empty() {
-            "(none)".into()
-        } else {
-            c.ambient.join(" ")
-        }
-    ));
-    line(format!(
-        "no_new_privs: {}",
-        if c.no_new_privs { "yes" } else { "no" }
-    ));
+    line(format!("ambient capabilities: {}", if c.ambient.is_empty() { "(none)".into() } else { c.ambient.join(" ") }));
+    line(format!("no_new_privs: {}", if c.no_new_privs { "yes" } else { "no" }));
     for d in &plan.state_dirs {
         line(format!(
             "state directory: {} mode {:04o}{}",
             d.path,
             d.mode,
-            if d.remove_at_exit {
-                " (removed at exit)"
-            } else {
-                ""
-            }
+            if d.remove_at_exit { " (removed at exit)" } else { "" }
         ));
     }
     let e = &plan.exec;

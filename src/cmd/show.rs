@@ -13,10 +13,7 @@ use crate::profile::{Assignment, Section};
 pub fn show(args: ShowArgs) -> Result<i32, Error> {
     let host = HostFacts::probe();
     let resolved = common::resolve(&args.profiles, &args.set, "show", &host)?;
-    print!(
-        "{}",
-        render(&resolved.loaded.assignments, &resolved.loaded.sources)
-    );
+    print!("{}", render(&resolved.loaded.assignments, &resolved.loaded.sources));
     Ok(0)
 }
 
@@ -45,24 +42,15 @@ fn effective(assignments: &[Assignment], section: Section) -> Vec<&Assignment> {
     }
     let mut out = Vec::new();
     for key in keys {
-        let all: Vec<&Assignment> = assignments
-            .iter()
-            .filter(|a| a.section == section && a.key == key)
-            .collect();
+        let all: Vec<&Assignment> = assignments.iter().filter(|a| a.section == section && a.key == key).collect();
         let kind = directives::find(key).map(|d| d.kind);
         let list = kind.is_some_and(|k| k.merge() == Merge::List);
-        let from = all
-            .iter()
-            .rposition(|a| a.value.is_empty())
-            .map_or(0, |i| i + 1);
+        let from = all.iter().rposition(|a| a.value.is_empty()).map_or(0, |i| i + 1);
         match (list, all.last()) {
             (true, _) => out.extend(&all[from..]),
             // Capability sets OR together; an empty value (none) or a lone ~ (all) replaces.
             (false, Some(_)) if kind == Some(Kind::Caps) => {
-                let from = all
-                    .iter()
-                    .rposition(|a| a.value.is_empty() || a.value == "~")
-                    .unwrap_or(0);
+                let from = all.iter().rposition(|a| a.value.is_empty() || a.value == "~").unwrap_or(0);
                 out.extend(&all[from..]);
             }
             (false, Some(last)) if !last.value.is_empty() => out.push(*last),

@@ -15,19 +15,13 @@ fn read_num(path: &str) -> Option<i64> {
 
 fn seccomp_filtered() -> bool {
     std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2'))
-        })
+        .map(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')))
         .unwrap_or(false)
 }
 
 /// clone(2) with namespace flags failed: find the reason on this host.
 pub fn clone_failed(plan: &Plan, e: Errno) -> Error {
-    let base = format!(
-        "cannot create the sandbox's namespaces: {}",
-        describe_errno(e)
-    );
+    let base = format!("cannot create the sandbox's namespaces: {}", describe_errno(e));
     if !plan.namespaces.user {
         return Error::Launch(base);
     }

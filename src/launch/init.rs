@@ -30,13 +30,7 @@ pub struct ChildFds {
 }
 
 pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
-    let ChildFds {
-        report_w,
-        report_r,
-        sync_r,
-        sync_w,
-        pty_slave,
-    } = fds;
+    let ChildFds { report_w, report_r, sync_r, sync_w, pty_slave } = fds;
     drop(report_r);
     drop(sync_w);
     let fail = |f: Failure| -> ! {
@@ -75,13 +69,7 @@ fn wait_for_monitor(sync_r: &OwnedFd) -> Result<(), Errno> {
         exit_now(EXIT_SBX_FAILURE);
     }
     let mut fds = [PollFd::new(sync_r, PollFlags::IN)];
-    rustix::event::poll(
-        &mut fds,
-        Some(&rustix::time::Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        }),
-    )?;
+    rustix::event::poll(&mut fds, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 }))?;
     if fds[0].revents().contains(PollFlags::HUP) {
         exit_now(EXIT_SBX_FAILURE);
     }

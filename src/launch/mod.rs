@@ -17,13 +17,9 @@ pub mod state_dirs;
 use crate::error::Error;
 use crate::plan::Plan;
 
-pub fn run(plan: &Plan) -> Result<i32, Error> {
+pub fn run(plan: &Plan, pty: Option<pty::Pty>) -> Result<i32, Error> {
     let prep = prepare::prepare(plan)?;
     let _cleanup = state_dirs::create(&plan.state_dirs)?;
-    let pty = if plan.pty {
-        Some(pty::Pty::open()?)
-    } else {
-        None
-    };
+    let pty = pty.map(pty::Pty::start_relay);
     monitor::run(plan, &prep, pty)
 }

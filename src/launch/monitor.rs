@@ -25,29 +25,17 @@ use crate::plan::ids::IdMap;
 use crate::sys::ns::{Forked, fork_into};
 
 pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>) -> Result<i32, Error> {
-    let pipe = |what: &str| {
-        pipe_with(PipeFlags::CLOEXEC)
-            .map_err(|e| Error::io(format!("create the {what} pipe"), e.into()))
-    };
+    let pipe =
+        |what: &str| pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::io(format!("create the {what} pipe"), e.into()));
     let (report_r, report_w) = pipe("report")?;
     let (sync_r, sync_w) = pipe("sync")?;
     let mut mask = signals::forwarded();
     mask.add(Signal::SIGCHLD);
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None)
-        .map_err(|e| Error::io("block signals", e.into()))?;
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).map_err(|e| Error::io("block signals", e.into()))?;
     let mut pty = pty;
     let pty_slave = pty.as_mut().and_then(Pty::take_slave);
     let child = match fork_into(prep.ns_flags) {
-        Ok(Forked::Child) => init::run(
-            prep,
-            ChildFds {
-                report_w,
-                report_r,
-                sync_r,
-                sync_w,
-                pty_slave,
-            },
-        ),
+        Ok(Forked::Child) => init::run(prep, ChildFds { report_w, report_r, sync_r, sync_w, pty_slave }),
         Ok(Forked::Parent { child }) => Pid::from_raw(child),
         Err(e) => return Err(diagnose::clone_failed(plan, e)),
     };
@@ -69,12 +57,8 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>) -> Result<i32, Error>
 fn write_id_map(child: Pid, map: &IdMap) -> Result<(), Error> {
     let base = format!("/proc/{child}");
     let write = |file: &str, text: &str| {
-        std::fs::write(format!("{base}/{file}"), text).map_err(|e| {
-            Error::io(
-                format!("user namespace: write {text:?} to {base}/{file}"),
-                e,
-            )
-        })
+        std::fs::write(format!("{base}/{file}"), text)
+            .map_err(|e| Error::io(format!("user namespace: write {text:?} to {base}/{file}"), e))
     };
     if map.deny_setgroups {
         write("setgroups", "deny")?;
@@ -90,12 +74,7 @@ struct Outcome {
 
 /// Waits for pid 1 to end, forwarding signals, relaying the terminal and reading failure
 /// records as they come.
-fn event_loop(
-    child: Pid,
-    report: &OwnedFd,
-    mask: SigSet,
-    mut pty: Option<Pty>,
-) -> Result<Outcome, Error> {
+fn event_loop(child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) -> Result<Outcome, Error> {
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::io("signalfd", e.into()))?;
     let mut failure = None;
@@ -173,11 +152,7 @@ fn finish(plan: &Plan, outcome: Outcome) -> Result<i32, Error> {
         let message = f.render(plan);
         return Err(match f.step {
             Step::Exec => {
-                let code = if f.errno == rustix::io::Errno::NOENT {
-                    EXIT_NOT_FOUND
-                } else {
-                    EXIT_CANNOT_EXECUTE
-                };
+                let code = if f.errno == rustix::io::Errno::NOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXECUTE };
                 Error::Exec { message, code }
             }
             _ => Error::Launch(message),

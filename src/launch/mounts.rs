@@ -13,16 +13,14 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::mount::{
-    FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MountPropagationFlags, MoveMountFlags,
-    OpenTreeFlags, UnmountFlags,
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags,
+    UnmountFlags,
 };
 
 use crate::launch::prepare::PMount;
 use crate::launch::report::{Failure, Step, Sub};
 use crate::sys::Errno;
-use crate::sys::mount::{
-    MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, set_mount_attrs,
-};
+use crate::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY, set_mount_attrs};
 
 type R<T> = Result<T, (Sub, Errno)>;
 
@@ -42,11 +40,7 @@ pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
 
 fn staging() -> R<Roots> {
     let s = |e| (Sub::None, e);
-    rustix::mount::mount_change(
-        c"/",
-        MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC,
-    )
-    .map_err(s)?;
+    rustix::mount::mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC).map_err(s)?;
     let flags = MountFlags::NOSUID | MountFlags::NODEV;
     rustix::mount::mount(c"tmpfs", c"/tmp", c"tmpfs", flags, Some(c"mode=0755")).map_err(s)?;
     rustix::process::chdir(c"/tmp").map_err(s)?;
@@ -54,12 +48,8 @@ fn staging() -> R<Roots> {
         rustix::fs::mkdir(dir, Mode::from_raw_mode(0o755)).map_err(s)?;
     }
     // The inode InaccessiblePaths= binds over non-directories: empty, mode 000.
-    let f = rustix::fs::open(
-        c"inaccessible",
-        OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(s)?;
+    let f = rustix::fs::open(c"inaccessible", OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(s)?;
     rustix::fs::fchmod(&f, Mode::empty()).map_err(s)?;
     drop(f);
     rustix::process::pivot_root(c".", c"oldroot").map_err(|e| (Sub::Pivot, e))?;
@@ -71,11 +61,7 @@ fn staging() -> R<Roots> {
 fn finish(roots: Roots) -> R<()> {
     drop(roots);
     let d = |e| (Sub::Detach, e);
-    rustix::mount::mount_change(
-        c"/oldroot",
-        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
-    )
-    .map_err(d)?;
+    rustix::mount::mount_change(c"/oldroot", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC).map_err(d)?;
     rustix::mount::unmount(c"/oldroot", UnmountFlags::DETACH).map_err(d)?;
     rustix::process::chdir(c"/newroot").map_err(|e| (Sub::None, e))?;
     rustix::process::pivot_root(c".", c".").map_err(|e| (Sub::Pivot, e))?;
@@ -84,31 +70,17 @@ fn finish(roots: Roots) -> R<()> {
 }
 
 fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
-    rustix::fs::open(
-        path,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
+    rustix::fs::open(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
 }
 
 /// Opens `path` (relative) beneath `root` as an O_PATH descriptor, refusing every symlink.
 fn open_beneath(root: BorrowedFd<'_>, path: &CStr) -> Result<OwnedFd, Errno> {
     let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_SYMLINKS | ResolveFlags::NO_MAGICLINKS;
-    rustix::fs::openat2(
-        root,
-        path,
-        OFlags::PATH | OFlags::CLOEXEC,
-        Mode::empty(),
-        resolve,
-    )
+    rustix::fs::openat2(root, path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty(), resolve)
 }
 
 fn new_root(roots: &Roots) -> R<BorrowedFd<'_>> {
-    roots
-        .new
-        .as_ref()
-        .map(|f| f.as_fd())
-        .ok_or((Sub::OpenTarget, Errno::BADF))
+    roots.new.as_ref().map(|f| f.as_fd()).ok_or((Sub::OpenTarget, Errno::BADF))
 }
 
 fn target(roots: &Roots, path: &CStr) -> R<OwnedFd> {
@@ -138,41 +110,22 @@ fn apply_one(roots: &mut Roots, op: &PMount) -> R<()> {
                 .map(drop)
                 .map_err(|e| (Sub::Create, e))
         }
-        PMount::Symlink {
-            parent,
-            name,
-            target: link,
-        } => {
+        PMount::Symlink { parent, name, target: link } => {
             let dir = reopen_dir(&target(roots, parent)?)?;
-            rustix::fs::symlinkat(link.as_c_str(), &dir, name.as_c_str())
-                .map_err(|e| (Sub::Create, e))
+            rustix::fs::symlinkat(link.as_c_str(), &dir, name.as_c_str()).map_err(|e| (Sub::Create, e))
         }
-        PMount::Bind {
-            source,
-            target: t,
-            readonly,
-            recursive,
-            attrs,
-        } => {
+        PMount::Bind { source, target: t, readonly, recursive, attrs } => {
             let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
             let attrs = *attrs | if *readonly { MOUNT_ATTR_RDONLY } else { 0 };
             let tree = clone_tree(&src, *recursive, attrs)?;
             attach(&tree, &target(roots, t)?)
         }
-        PMount::SelfBind {
-            target: t,
-            readonly,
-        } => {
+        PMount::SelfBind { target: t, readonly } => {
             let src = target(roots, t)?;
             let tree = clone_tree(&src, true, if *readonly { MOUNT_ATTR_RDONLY } else { 0 })?;
             attach(&tree, &src)
         }
-        PMount::Tmpfs {
-            target: t,
-            mode,
-            options,
-            attrs,
-        } => {
+        PMount::Tmpfs { target: t, mode, options, attrs } => {
             let fs = new_fs(c"tmpfs")?;
             configure(&fs, c"mode", Some(mode))?;
             for (k, v) in options {
@@ -180,11 +133,7 @@ fn apply_one(roots: &mut Roots, op: &PMount) -> R<()> {
             }
             attach(&make_mount(&fs, *attrs)?, &target(roots, t)?)
         }
-        PMount::Proc {
-            target: t,
-            hidepid,
-            subset_pid,
-        } => {
+        PMount::Proc { target: t, hidepid, subset_pid } => {
             let fs = new_fs(c"proc")?;
             if let Some(h) = hidepid {
                 configure(&fs, c"hidepid", Some(h))?;
@@ -192,53 +141,29 @@ fn apply_one(roots: &mut Roots, op: &PMount) -> R<()> {
             if *subset_pid {
                 configure(&fs, c"subset", Some(c"pid"))?;
             }
-            attach(
-                &make_mount(
-                    &fs,
-                    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                )?,
-                &target(roots, t)?,
-            )
+            attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
         }
         PMount::Devpts { target: t } => {
             let fs = new_fs(c"devpts")?;
             configure(&fs, c"newinstance", None)?;
             configure(&fs, c"ptmxmode", Some(c"0666"))?;
             configure(&fs, c"mode", Some(c"0620"))?;
-            attach(
-                &make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)?,
-                &target(roots, t)?,
-            )
+            attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
         }
         PMount::Mqueue { target: t } => {
             let fs = new_fs(c"mqueue")?;
-            attach(
-                &make_mount(
-                    &fs,
-                    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                )?,
-                &target(roots, t)?,
-            )
+            attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
         }
         PMount::InaccessibleDir { target: t } => {
             let fs = new_fs(c"tmpfs")?;
             configure(&fs, c"mode", Some(c"0"))?;
             configure(&fs, c"size", Some(c"4k"))?;
-            attach(
-                &make_mount(
-                    &fs,
-                    MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                )?,
-                &target(roots, t)?,
-            )
+            attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
         }
         PMount::InaccessibleFile { target: t } => {
             let src = open_dir_or_file(c"/inaccessible").map_err(|e| (Sub::OpenSource, e))?;
-            let tree = clone_tree(
-                &src,
-                false,
-                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-            )?;
+            let tree =
+                clone_tree(&src, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
             attach(&tree, &target(roots, t)?)
         }
         PMount::RemountReadOnly { target: t } => {
@@ -258,27 +183,16 @@ fn root_tmpfs(roots: &mut Roots) -> R<()> {
 
 /// An O_PATH directory descriptor cannot be written through; reopen it as a real one.
 fn reopen_dir(fd: &OwnedFd) -> R<OwnedFd> {
-    rustix::fs::openat(
-        fd,
-        c".",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| (Sub::OpenTarget, e))
+    rustix::fs::openat(fd, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| (Sub::OpenTarget, e))
 }
 
 fn open_dir_or_file(path: &CStr) -> Result<OwnedFd, Errno> {
-    rustix::fs::open(
-        path,
-        OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-        Mode::empty(),
-    )
+    rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::empty())
 }
 
 fn clone_tree(src: &OwnedFd, recursive: bool, attrs: u64) -> R<OwnedFd> {
-    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE
-        | OpenTreeFlags::OPEN_TREE_CLOEXEC
-        | OpenTreeFlags::AT_EMPTY_PATH;
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC | OpenTreeFlags::AT_EMPTY_PATH;
     if recursive {
         flags |= OpenTreeFlags::AT_RECURSIVE;
     }
@@ -304,6 +218,5 @@ fn configure(fs: &OwnedFd, key: &CStr, value: Option<&CStr>) -> R<()> {
 fn make_mount(fs: &OwnedFd, attrs: u64) -> R<OwnedFd> {
     rustix::mount::fsconfig_create(fs).map_err(|e| (Sub::NewFilesystem, e))?;
     let attrs = MountAttrFlags::from_bits_retain(attrs as u32);
-    rustix::mount::fsmount(fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs)
-        .map_err(|e| (Sub::MakeMount, e))
+    rustix::mount::fsmount(fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs).map_err(|e| (Sub::MakeMount, e))
 }

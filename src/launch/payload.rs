@@ -20,11 +20,7 @@ pub fn run(p: &PayloadPrep, report: OwnedFd, pty: Option<OwnedFd>) -> ! {
     }
     let errno = exec(p);
     Failure::new(Step::Exec, errno).send(report.as_fd());
-    sys::ns::exit_now(if errno == Errno::NOENT {
-        EXIT_NOT_FOUND
-    } else {
-        EXIT_CANNOT_EXECUTE
-    })
+    sys::ns::exit_now(if errno == Errno::NOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXECUTE })
 }
 
 fn step<T>(step: Step, r: Result<T, Errno>) -> Result<T, Failure> {
@@ -40,8 +36,7 @@ fn setup(p: &PayloadPrep, pty: Option<OwnedFd>) -> Result<(), Failure> {
         }
     }
     for (i, (resource, soft, hard)) in p.rlimits.iter().enumerate() {
-        sys::proc::set_rlimit(*resource, *soft, *hard)
-            .map_err(|e| Failure::at(Step::Rlimit, Sub::None, i, e))?;
+        sys::proc::set_rlimit(*resource, *soft, *hard).map_err(|e| Failure::at(Step::Rlimit, Sub::None, i, e))?;
     }
     if let Some(n) = p.nice {
         step(Step::Nice, sys::proc::set_nice(n))?;
@@ -82,15 +77,8 @@ fn switch_ids(p: &PayloadPrep) -> Result<(), Failure> {
 fn capabilities(p: &PayloadPrep) -> Result<(), Failure> {
     let cur = step(Step::Capabilities, rustix::thread::capabilities(None))?;
     let ambient = CapabilitySet::from_bits_retain(p.ambient);
-    let sets = CapabilitySets {
-        effective: cur.permitted,
-        permitted: cur.permitted,
-        inheritable: ambient,
-    };
-    step(
-        Step::Capabilities,
-        rustix::thread::set_capabilities(None, sets),
-    )?;
+    let sets = CapabilitySets { effective: cur.permitted, permitted: cur.permitted, inheritable: ambient };
+    step(Step::Capabilities, rustix::thread::set_capabilities(None, sets))?;
     for cap in 0..=p.last_cap.min(63) {
         if p.bounding & (1u64 << cap) == 0 {
             match sys::caps::bounding_drop(cap) {
@@ -101,8 +89,7 @@ fn capabilities(p: &PayloadPrep) -> Result<(), Failure> {
     }
     for cap in 0..64u32 {
         if p.ambient & (1u64 << cap) != 0 {
-            sys::caps::ambient_raise(cap)
-                .map_err(|e| Failure::at(Step::Ambient, Sub::None, cap as usize, e))?;
+            sys::caps::ambient_raise(cap).map_err(|e| Failure::at(Step::Ambient, Sub::None, cap as usize, e))?;
         }
     }
     Ok(())

@@ -16,57 +16,18 @@ use crate::sys::ns;
 
 pub enum PMount {
     RootTmpfs,
-    Mkdir {
-        parent: CString,
-        name: CString,
-        mode: u32,
-    },
-    Touch {
-        parent: CString,
-        name: CString,
-    },
-    Symlink {
-        parent: CString,
-        name: CString,
-        target: CString,
-    },
-    Bind {
-        source: CString,
-        target: CString,
-        readonly: bool,
-        recursive: bool,
-        attrs: u64,
-    },
-    SelfBind {
-        target: CString,
-        readonly: bool,
-    },
-    Tmpfs {
-        target: CString,
-        mode: CString,
-        options: Vec<(CString, Option<CString>)>,
-        attrs: u64,
-    },
-    Proc {
-        target: CString,
-        hidepid: Option<CString>,
-        subset_pid: bool,
-    },
-    Devpts {
-        target: CString,
-    },
-    Mqueue {
-        target: CString,
-    },
-    InaccessibleDir {
-        target: CString,
-    },
-    InaccessibleFile {
-        target: CString,
-    },
-    RemountReadOnly {
-        target: CString,
-    },
+    Mkdir { parent: CString, name: CString, mode: u32 },
+    Touch { parent: CString, name: CString },
+    Symlink { parent: CString, name: CString, target: CString },
+    Bind { source: CString, target: CString, readonly: bool, recursive: bool, attrs: u64 },
+    SelfBind { target: CString, readonly: bool },
+    Tmpfs { target: CString, mode: CString, options: Vec<(CString, Option<CString>)>, attrs: u64 },
+    Proc { target: CString, hidepid: Option<CString>, subset_pid: bool },
+    Devpts { target: CString },
+    Mqueue { target: CString },
+    InaccessibleDir { target: CString },
+    InaccessibleFile { target: CString },
+    RemountReadOnly { target: CString },
 }
 
 pub struct PayloadPrep {
@@ -122,17 +83,8 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         | flag(n.ipc, ns::CLONE_NEWIPC)
         | flag(n.uts, ns::CLONE_NEWUTS)
         | flag(n.cgroup, ns::CLONE_NEWCGROUP);
-    let mounts = plan
-        .mounts
-        .iter()
-        .map(|m| mount(&m.op))
-        .collect::<Result<_, _>>()?;
-    Ok(Prepared {
-        ns_flags,
-        mounts,
-        loopback: plan.loopback_up,
-        payload: payload(plan)?,
-    })
+    let mounts = plan.mounts.iter().map(|m| mount(&m.op)).collect::<Result<_, _>>()?;
+    Ok(Prepared { ns_flags, mounts, loopback: plan.loopback_up, payload: payload(plan)? })
 }
 
 fn mount(op: &MountOp) -> Result<PMount, Error> {
@@ -140,11 +92,7 @@ fn mount(op: &MountOp) -> Result<PMount, Error> {
         MountOp::RootTmpfs => PMount::RootTmpfs,
         MountOp::Mkdir { path, mode } => {
             let (parent, name) = split(path)?;
-            PMount::Mkdir {
-                parent,
-                name,
-                mode: *mode,
-            }
+            PMount::Mkdir { parent, name, mode: *mode }
         }
         MountOp::Touch { path } => {
             let (parent, name) = split(path)?;
@@ -152,42 +100,17 @@ fn mount(op: &MountOp) -> Result<PMount, Error> {
         }
         MountOp::Symlink { path, target } => {
             let (parent, name) = split(path)?;
-            PMount::Symlink {
-                parent,
-                name,
-                target: c(target)?,
-            }
+            PMount::Symlink { parent, name, target: c(target)? }
         }
-        MountOp::Bind {
-            source,
-            target,
-            readonly,
-            recursive,
-            nosuid_noexec,
-            ..
-        } => PMount::Bind {
+        MountOp::Bind { source, target, readonly, recursive, nosuid_noexec, .. } => PMount::Bind {
             source: rel(source)?,
             target: rel(target)?,
             readonly: *readonly,
             recursive: *recursive,
-            attrs: if *nosuid_noexec {
-                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC
-            } else {
-                0
-            },
+            attrs: if *nosuid_noexec { MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC } else { 0 },
         },
-        MountOp::SelfBind { target, readonly } => PMount::SelfBind {
-            target: rel(target)?,
-            readonly: *readonly,
-        },
-        MountOp::Tmpfs {
-            target,
-            mode,
-            options,
-            nosuid,
-            nodev,
-            noexec,
-        } => {
+        MountOp::SelfBind { target, readonly } => PMount::SelfBind { target: rel(target)?, readonly: *readonly },
+        MountOp::Tmpfs { target, mode, options, nosuid, nodev, noexec } => {
             let attrs = if *nosuid { MOUNT_ATTR_NOSUID } else { 0 }
                 | if *nodev { MOUNT_ATTR_NODEV } else { 0 }
                 | if *noexec { MOUNT_ATTR_NOEXEC } else { 0 };
@@ -199,40 +122,16 @@ fn mount(op: &MountOp) -> Result<PMount, Error> {
                     None => Ok((c(o)?, None)),
                 })
                 .collect::<Result<_, Error>>()?;
-            PMount::Tmpfs {
-                target: rel(target)?,
-                mode: c(&format!("{mode:o}"))?,
-                options,
-                attrs,
-            }
+            PMount::Tmpfs { target: rel(target)?, mode: c(&format!("{mode:o}"))?, options, attrs }
         }
-        MountOp::Proc {
-            target,
-            hidepid,
-            subset_pid,
-        } => PMount::Proc {
-            target: rel(target)?,
-            hidepid: hidepid.map(c).transpose()?,
-            subset_pid: *subset_pid,
-        },
-        MountOp::Devpts { target } => PMount::Devpts {
-            target: rel(target)?,
-        },
-        MountOp::Mqueue { target } => PMount::Mqueue {
-            target: rel(target)?,
-        },
-        MountOp::Inaccessible {
-            target,
-            kind: FileKind::Dir,
-        } => PMount::InaccessibleDir {
-            target: rel(target)?,
-        },
-        MountOp::Inaccessible { target, .. } => PMount::InaccessibleFile {
-            target: rel(target)?,
-        },
-        MountOp::RemountReadOnly { target } => PMount::RemountReadOnly {
-            target: rel(target)?,
-        },
+        MountOp::Proc { target, hidepid, subset_pid } => {
+            PMount::Proc { target: rel(target)?, hidepid: hidepid.map(c).transpose()?, subset_pid: *subset_pid }
+        }
+        MountOp::Devpts { target } => PMount::Devpts { target: rel(target)? },
+        MountOp::Mqueue { target } => PMount::Mqueue { target: rel(target)? },
+        MountOp::Inaccessible { target, kind: FileKind::Dir } => PMount::InaccessibleDir { target: rel(target)? },
+        MountOp::Inaccessible { target, .. } => PMount::InaccessibleFile { target: rel(target)? },
+        MountOp::RemountReadOnly { target } => PMount::RemountReadOnly { target: rel(target)? },
     })
 }
 
@@ -240,47 +139,26 @@ fn payload(plan: &Plan) -> Result<PayloadPrep, Error> {
     let e = &plan.exec;
     let argv: Vec<CString> = e.argv.iter().map(|a| c(a)).collect::<Result<_, _>>()?;
     let envp: Vec<CString> = e.env.iter().map(|a| c(a)).collect::<Result<_, _>>()?;
-    let nul_terminated = |v: &[CString]| {
-        v.iter()
-            .map(|s| s.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect()
-    };
-    let arrays = ExecArrays {
-        argv: nul_terminated(&argv),
-        envp: nul_terminated(&envp),
-    };
-    let last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40);
+    let nul_terminated =
+        |v: &[CString]| v.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+    let arrays = ExecArrays { argv: nul_terminated(&argv), envp: nul_terminated(&envp) };
+    let last_cap =
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(40);
     Ok(PayloadPrep {
-        rlimits: e
-            .rlimits
-            .iter()
-            .map(|r| (r.resource, r.soft, r.hard))
-            .collect(),
+        rlimits: e.rlimits.iter().map(|r| (r.resource, r.soft, r.hard)).collect(),
         nice: e.nice,
         umask: e.umask,
         switch_ids: plan.identity.switch,
         uid: plan.identity.uid,
         gid: plan.identity.gid,
-        groups: plan.identity.groups.as_ref().map(|g| {
-            g.iter()
-                .map(|g| rustix::process::Gid::from_raw(*g))
-                .collect()
-        }),
+        groups: plan.identity.groups.as_ref().map(|g| g.iter().map(|g| rustix::process::Gid::from_raw(*g)).collect()),
         bounding: plan.caps.bounding_mask,
         ambient: plan.caps.ambient_mask,
         last_cap,
         no_new_privs: plan.caps.no_new_privs,
         cwd: c(&e.cwd)?,
         cwd_fallback_root: e.cwd_fallback_root,
-        candidates: e
-            .candidates
-            .iter()
-            .map(|a| c(a))
-            .collect::<Result<_, _>>()?,
+        candidates: e.candidates.iter().map(|a| c(a)).collect::<Result<_, _>>()?,
         arrays,
         _argv: argv,
         _envp: envp,

@@ -14,6 +14,7 @@ use crate::error::Error;
 
 pub struct Pty {
     master: OwnedFd,
+    slave_path: String,
     slave: Option<OwnedFd>,
     saved: Option<Termios>,
     stdin_open: bool,
@@ -25,35 +26,38 @@ fn io(what: &str, e: rustix::io::Errno) -> Error {
 
 impl Pty {
     pub fn open() -> Result<Pty, Error> {
-        let flags = rustix::pty::OpenptFlags::RDWR
-            | rustix::pty::OpenptFlags::NOCTTY
-            | rustix::pty::OpenptFlags::CLOEXEC;
+        let flags =
+            rustix::pty::OpenptFlags::RDWR | rustix::pty::OpenptFlags::NOCTTY | rustix::pty::OpenptFlags::CLOEXEC;
         let master = rustix::pty::openpt(flags).map_err(|e| io("open a pseudo-terminal", e))?;
         rustix::pty::grantpt(&master).map_err(|e| io("grantpt", e))?;
         rustix::pty::unlockpt(&master).map_err(|e| io("unlockpt", e))?;
         let name = rustix::pty::ptsname(&master, Vec::new()).map_err(|e| io("ptsname", e))?;
-        let slave = rustix::fs::open(
-            name.as_c_str(),
-            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| io("open the terminal", e))?;
+        let slave = rustix::fs::open(name.as_c_str(), OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| io("open the terminal", e))?;
+        if let Ok(t) = rustix::termios::tcgetattr(rustix::stdio::stdin()) {
+            let _ = rustix::termios::tcsetattr(&slave, OptionalActions::Now, &t);
+        }
+        let slave_path = name.to_string_lossy().into_owned();
+        let pty = Pty { master, slave_path, slave: Some(slave), saved: None, stdin_open: true };
+        pty.copy_window_size();
+        Ok(pty)
+    }
+
+    /// The terminal's path on the host (/dev/pts/N).
+    pub fn slave_path(&self) -> &str {
+        &self.slave_path
+    }
+
+    /// Puts the caller's terminal in raw mode until the relay is dropped.
+    pub fn start_relay(mut self) -> Pty {
         let stdin = rustix::stdio::stdin();
-        let saved = rustix::termios::tcgetattr(stdin).ok();
-        if let Some(t) = &saved {
-            let _ = rustix::termios::tcsetattr(&slave, OptionalActions::Now, t);
+        self.saved = rustix::termios::tcgetattr(stdin).ok();
+        if let Some(t) = &self.saved {
             let mut raw = t.clone();
             raw.make_raw();
             let _ = rustix::termios::tcsetattr(stdin, OptionalActions::Now, &raw);
         }
-        let pty = Pty {
-            master,
-            slave: Some(slave),
-            saved,
-            stdin_open: true,
-        };
-        pty.copy_window_size();
-        Ok(pty)
+        self
     }
 
     /// The terminal's other end, for the payload; the monitor must not keep it.
@@ -64,10 +68,7 @@ impl Pty {
     pub fn poll_fds(&self) -> Vec<PollFd<'_>> {
         let mut v = vec![PollFd::new(&self.master, PollFlags::IN)];
         if self.stdin_open {
-            v.push(PollFd::from_borrowed_fd(
-                rustix::stdio::stdin(),
-                PollFlags::IN,
-            ));
+            v.push(PollFd::from_borrowed_fd(rustix::stdio::stdin(), PollFlags::IN));
         }
         v
     }

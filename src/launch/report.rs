@@ -105,21 +105,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(step: Step, errno: Errno) -> Self {
-        Failure {
-            step,
-            sub: Sub::None,
-            index: 0,
-            errno,
-        }
+        Failure { step, sub: Sub::None, index: 0, errno }
     }
 
     pub fn at(step: Step, sub: Sub, index: usize, errno: Errno) -> Self {
-        Failure {
-            step,
-            sub,
-            index: index as u32,
-            errno,
-        }
+        Failure { step, sub, index: index as u32, errno }
     }
 
     pub fn encode(&self) -> [u8; 16] {
@@ -135,12 +125,7 @@ impl Failure {
         let word = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         let step = *STEPS.iter().find(|s| **s as u32 == word(0))?;
         let sub = *SUBS.iter().find(|s| **s as u32 == word(4))?;
-        Some(Failure {
-            step,
-            sub,
-            index: word(8),
-            errno: Errno::from_raw_os_error(word(12) as i32),
-        })
+        Some(Failure { step, sub, index: word(8), errno: Errno::from_raw_os_error(word(12) as i32) })
     }
 
     /// Writes the record; the child has nothing better to do if this fails.
@@ -153,12 +138,7 @@ impl Failure {
         let errno = describe_errno(self.errno);
         match self.step {
             Step::Mount => match plan.mounts.get(self.index as usize) {
-                Some(m) => format!(
-                    "mounts: {} ({}): {}: {errno}",
-                    describe_op(&m.op),
-                    m.cause,
-                    sub_name(self.sub)
-                ),
+                Some(m) => format!("mounts: {} ({}): {}: {errno}", describe_op(&m.op), m.cause, sub_name(self.sub)),
                 None => format!("mounts: step {}: {errno}", self.index),
             },
             Step::Rlimit => match plan.exec.rlimits.get(self.index as usize) {
@@ -173,11 +153,7 @@ impl Failure {
 }
 
 fn hint_rlimit(e: Errno) -> &'static str {
-    if e == Errno::PERM {
-        " (only root can raise a hard limit above the current one)"
-    } else {
-        ""
-    }
+    if e == Errno::PERM { " (only root can raise a hard limit above the current one)" } else { "" }
 }
 
 fn step_name(step: Step) -> &'static str {
@@ -231,21 +207,12 @@ pub fn describe_op(op: &crate::plan::mounts::MountOp) -> String {
         Mkdir { path, .. } => format!("mkdir {path}"),
         Touch { path } => format!("create {path}"),
         Symlink { path, target } => format!("symlink {path} → {target}"),
-        Bind {
-            source,
-            target,
-            readonly,
-            ..
-        } => {
-            format!(
-                "bind {source} → {target}{}",
-                if *readonly { " read-only" } else { "" }
-            )
+        Bind { source, target, readonly, .. } => {
+            format!("bind {source} → {target}{}", if *readonly { " read-only" } else { "" })
         }
-        SelfBind { target, readonly } => format!(
-            "bind {target} onto itself{}",
-            if *readonly { " read-only" } else { "" }
-        ),
+        SelfBind { target, readonly } => {
+            format!("bind {target} onto itself{}", if *readonly { " read-only" } else { "" })
+        }
         Tmpfs { target, .. } => format!("tmpfs → {target}"),
         Proc { target, .. } => format!("proc → {target}"),
         Devpts { target } => format!("devpts → {target}"),
@@ -258,11 +225,7 @@ pub fn describe_op(op: &crate::plan::mounts::MountOp) -> String {
 /// `no such file or directory (ENOENT)`.
 pub fn describe_errno(e: Errno) -> String {
     let text = std::io::Error::from_raw_os_error(e.raw_os_error()).to_string();
-    let text = text
-        .split(" (os error")
-        .next()
-        .unwrap_or(&text)
-        .to_lowercase();
+    let text = text.split(" (os error").next().unwrap_or(&text).to_lowercase();
     match errno_name(e.raw_os_error()) {
         Some(name) => format!("{text} ({name})"),
         None => text,
@@ -302,12 +265,7 @@ mod tests {
     fn records_round_trip() {
         for step in STEPS {
             for sub in SUBS {
-                let f = Failure {
-                    step,
-                    sub,
-                    index: 7,
-                    errno: Errno::ACCESS,
-                };
+                let f = Failure { step, sub, index: 7, errno: Errno::ACCESS };
                 assert_eq!(Failure::decode(&f.encode()), Some(f));
             }
         }
@@ -316,9 +274,6 @@ mod tests {
 
     #[test]
     fn errnos_read_well() {
-        assert_eq!(
-            describe_errno(Errno::NOENT),
-            "no such file or directory (ENOENT)"
-        );
+        assert_eq!(describe_errno(Errno::NOENT), "no such file or directory (ENOENT)");
     }
 }

@@ -32,24 +32,15 @@ pub fn create(dirs: &[StateDir]) -> Result<RuntimeCleanup, Error> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(d.mode))
             .map_err(|e| Error::io(format!("{}: chmod {}", d.kind.directive(), d.path), e))?;
     }
-    let paths: Vec<String> = dirs
-        .iter()
-        .filter(|d| d.remove_at_exit)
-        .map(|d| d.path.clone())
-        .collect();
-    let watcher = if paths.is_empty() {
-        None
-    } else {
-        Some(spawn_watcher(&paths)?)
-    };
+    let paths: Vec<String> = dirs.iter().filter(|d| d.remove_at_exit).map(|d| d.path.clone()).collect();
+    let watcher = if paths.is_empty() { None } else { Some(spawn_watcher(&paths)?) };
     Ok(RuntimeCleanup { paths, watcher })
 }
 
 /// A process that removes the runtime directories if the monitor dies without first
 /// telling it the run ended normally (one byte on the pipe).
 fn spawn_watcher(paths: &[String]) -> Result<OwnedFd, Error> {
-    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| Error::io("pipe", e.into()))?;
+    let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| Error::io("pipe", e.into()))?;
     match fork_into(0).map_err(|e| Error::io("fork the cleanup watcher", e.into()))? {
         Forked::Parent { .. } => Ok(w),
         Forked::Child => {

@@ -53,15 +53,9 @@ const NETWORK: &[Capability] = &[
 ];
 
 pub fn plan(s: &Settings, ns: &Namespaces, host: &HostFacts) -> Result<CapPlan, PlanError> {
-    let mut bounding = s
-        .capability_bounding_set
-        .as_ref()
-        .map_or(all_caps(), |c| c.value);
+    let mut bounding = s.capability_bounding_set.as_ref().map_or(all_caps(), |c| c.value);
     let drops: [(&Option<_>, &[Capability]); 3] = [
-        (
-            &s.private_devices,
-            &[Capability::CAP_SYS_RAWIO, Capability::CAP_MKNOD],
-        ),
+        (&s.private_devices, &[Capability::CAP_SYS_RAWIO, Capability::CAP_MKNOD]),
         (&s.protect_kernel_modules, &[Capability::CAP_SYS_MODULE]),
         (&s.protect_kernel_logs, &[Capability::CAP_SYSLOG]),
     ];
@@ -81,8 +75,7 @@ pub fn plan(s: &Settings, ns: &Namespaces, host: &HostFacts) -> Result<CapPlan, 
             return Err(PlanError::directive("AmbientCapabilities", &a.origin, msg));
         }
         if ns.user {
-            check_userns(ambient, ns, host)
-                .map_err(|m| PlanError::directive("AmbientCapabilities", &a.origin, m))?;
+            check_userns(ambient, ns, host).map_err(|m| PlanError::directive("AmbientCapabilities", &a.origin, m))?;
         }
     }
     Ok(CapPlan {
@@ -132,10 +125,7 @@ fn mask(caps: &[Capability]) -> CapMask {
 }
 
 pub fn names(m: CapMask) -> Vec<String> {
-    let mut all: Vec<Capability> = caps::all()
-        .into_iter()
-        .filter(|c| m & c.bitmask() != 0)
-        .collect();
+    let mut all: Vec<Capability> = caps::all().into_iter().filter(|c| m & c.bitmask() != 0).collect();
     all.sort_by_key(|c| c.index());
     all.iter().map(|c| c.to_string()).collect()
 }

@@ -51,10 +51,7 @@ pub fn plan(
     state: &[StateDir],
 ) -> Result<ExecPlan, PlanError> {
     let env = environment(s, host, id, state)?;
-    let path = env
-        .get("PATH")
-        .cloned()
-        .unwrap_or_else(|| DEFAULT_PATH.to_string());
+    let path = env.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.to_string());
     let (cwd, cwd_fallback_root) = working_directory(s, host, id);
     Ok(ExecPlan {
         candidates: candidates(&argv[0], &path),
@@ -72,10 +69,7 @@ fn candidates(cmd: &str, path: &str) -> Vec<String> {
     if cmd.contains('/') {
         return vec![cmd.to_string()];
     }
-    path.split(':')
-        .filter(|d| d.starts_with('/'))
-        .map(|d| format!("{}/{cmd}", d.trim_end_matches('/')))
-        .collect()
+    path.split(':').filter(|d| d.starts_with('/')).map(|d| format!("{}/{cmd}", d.trim_end_matches('/'))).collect()
 }
 
 /// systemd's order: fixed variables, the user's, PassEnvironment=, Environment=,
@@ -88,20 +82,11 @@ fn environment(
 ) -> Result<BTreeMap<String, String>, PlanError> {
     let mut env = BTreeMap::new();
     env.insert("PATH".to_string(), DEFAULT_PATH.to_string());
-    for (k, v) in [
-        ("USER", &id.user_name),
-        ("LOGNAME", &id.user_name),
-        ("HOME", &id.home),
-        ("SHELL", &id.shell),
-    ] {
+    for (k, v) in [("USER", &id.user_name), ("LOGNAME", &id.user_name), ("HOME", &id.home), ("SHELL", &id.shell)] {
         env.insert(k.to_string(), v.clone());
     }
     for kind in StateKind::ALL {
-        let paths: Vec<&str> = state
-            .iter()
-            .filter(|d| d.kind == kind)
-            .map(|d| d.path.as_str())
-            .collect();
+        let paths: Vec<&str> = state.iter().filter(|d| d.kind == kind).map(|d| d.path.as_str()).collect();
         if !paths.is_empty() {
             env.insert(kind.env_var().to_string(), paths.join(":"));
         }
@@ -119,19 +104,11 @@ fn environment(
             Ok(t) => t,
             Err(_) if file.value.ignore_missing => continue,
             Err(e) => {
-                return Err(PlanError::directive(
-                    "EnvironmentFile",
-                    &file.origin,
-                    format!("{}: {e}", file.value.path),
-                ));
+                return Err(PlanError::directive("EnvironmentFile", &file.origin, format!("{}: {e}", file.value.path)));
             }
         };
         let pairs = values::parse_env_file(&text).map_err(|(line, msg)| {
-            PlanError::directive(
-                "EnvironmentFile",
-                &file.origin,
-                format!("{}:{line}: {msg}", file.value.path),
-            )
+            PlanError::directive("EnvironmentFile", &file.origin, format!("{}:{line}: {msg}", file.value.path))
         })?;
         env.extend(pairs);
     }
@@ -152,10 +129,7 @@ fn environment(
 fn working_directory(s: &Settings, host: &HostFacts, id: &Identity) -> (String, bool) {
     match &s.working_directory {
         Some(w) if w.value.home => (id.home.clone(), w.value.ignore_missing),
-        Some(w) => (
-            w.value.path.clone().unwrap_or_else(|| "/".into()),
-            w.value.ignore_missing,
-        ),
+        Some(w) => (w.value.path.clone().unwrap_or_else(|| "/".into()), w.value.ignore_missing),
         None => (host.cwd.clone().unwrap_or_else(|| "/".into()), true),
     }
 }
@@ -164,12 +138,7 @@ fn rlimits(s: &Settings) -> Vec<Rlimit> {
     s.rlimits
         .iter()
         .filter_map(|(name, v)| {
-            Some(Rlimit {
-                name: name.clone(),
-                resource: resource(name)?,
-                soft: v.value.soft,
-                hard: v.value.hard,
-            })
+            Some(Rlimit { name: name.clone(), resource: resource(name)?, soft: v.value.soft, hard: v.value.hard })
         })
         .collect()
 }

@@ -85,12 +85,7 @@ pub fn identity(s: &Settings, host: &HostFacts) -> Result<Identity, PlanError> {
     })
 }
 
-fn supplementary(
-    s: &Settings,
-    host: &HostFacts,
-    account: &Account,
-    gid: u32,
-) -> Result<Option<Vec<u32>>, PlanError> {
+fn supplementary(s: &Settings, host: &HostFacts, account: &Account, gid: u32) -> Result<Option<Vec<u32>>, PlanError> {
     if !host.is_root() {
         if let Some(first) = s.supplementary_groups.first() {
             return Err(PlanError::directive(
@@ -99,6 +94,17 @@ fn supplementary(
                 "a rootless sandbox can map only the caller's own group; run sbx as root, or drop the line",
             ));
         }
+        return Ok(None);
+    }
+    if !host.setgroups_allowed {
+        if let Some(first) = s.supplementary_groups.first() {
+            return Err(PlanError::directive(
+                "SupplementaryGroups",
+                &first.origin,
+                "setgroups(2) is denied in the user namespace sbx runs in (/proc/self/setgroups says deny, as for root in a rootless container); drop the line",
+            ));
+        }
+        // The groups cannot change here; the payload keeps the ones sbx has.
         return Ok(None);
     }
     let mut groups: Vec<u32> = host.users.members_of(&account.name);
@@ -124,24 +130,14 @@ fn lookup_user(host: &HostFacts, u: &Spanned<String>) -> Result<Account, PlanErr
             shell: "/bin/sh".into(),
         }));
     }
-    Err(PlanError::directive(
-        "User",
-        &u.origin,
-        format!("no user {:?} in /etc/passwd", u.value),
-    ))
+    Err(PlanError::directive("User", &u.origin, format!("no user {:?} in /etc/passwd", u.value)))
 }
 
 fn lookup_group(host: &HostFacts, g: &Spanned<String>) -> Result<u32, PlanError> {
     host.users
         .gid_by_name(&g.value)
         .or_else(|| g.value.parse().ok())
-        .ok_or_else(|| {
-            PlanError::directive(
-                "Group",
-                &g.origin,
-                format!("no group {:?} in /etc/group", g.value),
-            )
-        })
+        .ok_or_else(|| PlanError::directive("Group", &g.origin, format!("no group {:?} in /etc/group", g.value)))
 }
 
 /// The maps for a new user namespace. Rootless: the caller appears as the payload's ids.
@@ -158,15 +154,7 @@ pub fn id_map(ns: &Namespaces, id: &Identity, host: &HostFacts) -> Option<IdMap>
         });
     }
     let map = |v: u32| {
-        if v == 0 {
-            "0 0 1\n".to_string()
-        } else {
-            format!("0 0 1\n{v} {v} 1\n")
-        }
+        if v == 0 { "0 0 1\n".to_string() } else { format!("0 0 1\n{v} {v} 1\n") }
     };
-    Some(IdMap {
-        uid_map: map(id.uid),
-        gid_map: map(id.gid),
-        deny_setgroups: false,
-    })
+    Some(IdMap { uid_map: map(id.uid), gid_map: map(id.gid), deny_setgroups: false })
 }

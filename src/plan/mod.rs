@@ -23,7 +23,9 @@ pub struct Invocation {
     pub argv: Vec<String>,
     /// The unit-like name (%N); the basename of the command unless `--name` was given.
     pub name: String,
-    pub pty: bool,
+    /// With `--pty`: the host path of the payload's terminal, shown as /dev/console under a
+    /// private /dev.
+    pub pty: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -45,7 +47,7 @@ pub struct Plan {
     pub caps: caps::CapPlan,
     pub state_dirs: Vec<state_dirs::StateDir>,
     pub exec: exec::ExecPlan,
-    pub pty: bool,
+    pub pty: Option<String>,
 }
 
 pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, PlanError> {
@@ -58,37 +60,22 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     let caps = caps::plan(s, &namespaces, host)?;
     let state_dirs = state_dirs::plan(s, host, &identity)?;
     let exec = exec::plan(s, host, &identity, &inv.argv, &state_dirs)?;
-    let writable_cwd = Settings::flag(&s.writable_working_directory)
-        .then(|| host.cwd.clone())
-        .flatten()
-        .map(|cwd| {
-            (
-                cwd,
-                mounts::Cause {
-                    directive: "WritableWorkingDirectory",
-                    origin: s
-                        .writable_working_directory
-                        .as_ref()
-                        .map(|v| v.origin.clone()),
-                },
-            )
-        });
-    let state_binds: Vec<(String, mounts::Cause)> = state_dirs
-        .iter()
-        .map(|d| (d.path.clone(), d.cause.clone()))
-        .collect();
-    let inputs = mounts::MountInputs {
-        state_dirs: &state_binds,
-        writable_cwd,
-    };
+    let writable_cwd = Settings::flag(&s.writable_working_directory).then(|| host.cwd.clone()).flatten().map(|cwd| {
+        (
+            cwd,
+            mounts::Cause {
+                directive: "WritableWorkingDirectory",
+                origin: s.writable_working_directory.as_ref().map(|v| v.origin.clone()),
+            },
+        )
+    });
+    let state_binds: Vec<(String, mounts::Cause)> =
+        state_dirs.iter().map(|d| (d.path.clone(), d.cause.clone())).collect();
+    let inputs = mounts::MountInputs { state_dirs: &state_binds, writable_cwd, console: inv.pty.clone() };
     let mounts = mounts::plan(s, host, &inputs)?;
     Ok(Plan {
         name: inv.name.clone(),
-        mode: if host.is_root() {
-            Mode::Root
-        } else {
-            Mode::Rootless
-        },
+        mode: if host.is_root() { Mode::Root } else { Mode::Rootless },
         loopback_up: namespaces.net,
         namespaces,
         id_map,
@@ -97,7 +84,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
         caps,
         state_dirs,
         exec,
-        pty: inv.pty,
+        pty: inv.pty.clone(),
     })
 }
 
@@ -115,23 +102,13 @@ pub mod tests {
     pub fn settings(lines: &str) -> Settings {
         let text = format!("[Service]\n{lines}\n");
         let parsed = syntax::parse(&text, &Arc::from("t.conf")).expect("test profile parses");
-        let ctx = SpecifierContext {
-            unit_name: "app".into(),
-            unit_full: "app.service".into(),
-            ..Default::default()
-        };
-        settings::apply(&parsed.assignments, &ctx)
-            .expect("test profile applies")
-            .settings
+        let ctx = SpecifierContext { unit_name: "app".into(), unit_full: "app.service".into(), ..Default::default() };
+        settings::apply(&parsed.assignments, &ctx).expect("test profile applies").settings
     }
 
     pub fn plan_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
         let host = fake::host(uid);
-        let inv = Invocation {
-            argv: vec!["true".into()],
-            name: "app".into(),
-            pty: false,
-        };
+        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: None };
         build(&settings(lines), &host, &inv)
     }
 
@@ -156,6 +133,17 @@ pub mod tests {
     }
 
     #[test]
+    fn root_in_a_user_namespace_without_setgroups_keeps_its_groups() {
+        let mut host = fake::host(0);
+        host.setgroups_allowed = false;
+        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: None };
+        let p = build(&settings("User=www-data"), &host, &inv).unwrap();
+        assert_eq!(p.identity.groups, None);
+        let e = build(&settings("SupplementaryGroups=adm"), &host, &inv).unwrap_err().to_string();
+        assert!(e.contains("setgroups(2) is denied"), "{e}");
+    }
+
+    #[test]
     fn root_private_users_maps_root_and_the_user_only() {
         let p = plan_as(0, "User=www-data\nPrivateUsers=yes").unwrap();
         assert_eq!(p.id_map.unwrap().uid_map, "0 0 1\n33 33 1\n");
@@ -163,55 +151,29 @@ pub mod tests {
 
     #[test]
     fn rootless_refuses_supplementary_groups() {
-        let e = plan_as(1000, "SupplementaryGroups=adm")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("SupplementaryGroups") && e.contains("t.conf:2"),
-            "{e}"
-        );
+        let e = plan_as(1000, "SupplementaryGroups=adm").unwrap_err().to_string();
+        assert!(e.contains("SupplementaryGroups") && e.contains("t.conf:2"), "{e}");
     }
 
     #[test]
     fn rootless_low_port_capability_needs_a_private_network() {
-        let e = plan_as(1000, "AmbientCapabilities=CAP_NET_BIND_SERVICE")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("PrivateNetwork=yes") && e.contains("ip_unprivileged_port_start"),
-            "{e}"
-        );
-        assert!(
-            plan_as(
-                1000,
-                "AmbientCapabilities=CAP_NET_BIND_SERVICE\nPrivateNetwork=yes"
-            )
-            .is_ok()
-        );
+        let e = plan_as(1000, "AmbientCapabilities=CAP_NET_BIND_SERVICE").unwrap_err().to_string();
+        assert!(e.contains("PrivateNetwork=yes") && e.contains("ip_unprivileged_port_start"), "{e}");
+        assert!(plan_as(1000, "AmbientCapabilities=CAP_NET_BIND_SERVICE\nPrivateNetwork=yes").is_ok());
         assert!(plan_as(0, "User=www-data\nAmbientCapabilities=CAP_NET_BIND_SERVICE").is_ok());
-        let e = plan_as(1000, "AmbientCapabilities=CAP_SYS_TIME")
-            .unwrap_err()
-            .to_string();
+        let e = plan_as(1000, "AmbientCapabilities=CAP_SYS_TIME").unwrap_err().to_string();
         assert!(e.contains("no effect in a user namespace"), "{e}");
     }
 
     #[test]
     fn ambient_must_be_in_the_bounding_set() {
-        let e = plan_as(
-            0,
-            "AmbientCapabilities=CAP_NET_RAW\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE",
-        )
-        .unwrap_err();
+        let e = plan_as(0, "AmbientCapabilities=CAP_NET_RAW\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE").unwrap_err();
         assert!(e.to_string().contains("not in the bounding set"), "{e}");
     }
 
     #[test]
     fn protections_drop_their_capabilities() {
-        let p = plan_as(
-            0,
-            "PrivateDevices=yes\nProtectKernelModules=yes\nProtectKernelLogs=yes",
-        )
-        .unwrap();
+        let p = plan_as(0, "PrivateDevices=yes\nProtectKernelModules=yes\nProtectKernelLogs=yes").unwrap();
         for cap in ["CAP_SYS_RAWIO", "CAP_MKNOD", "CAP_SYS_MODULE", "CAP_SYSLOG"] {
             assert!(!p.caps.bounding.iter().any(|c| c == cap), "{cap} kept");
         }
@@ -238,23 +200,13 @@ pub mod tests {
 
     #[test]
     fn state_directories_rootless_live_in_xdg_places() {
-        let e = plan_as(1000, "RuntimeDirectory=app")
-            .unwrap_err()
-            .to_string();
+        let e = plan_as(1000, "RuntimeDirectory=app").unwrap_err().to_string();
         assert!(e.contains("XDG_RUNTIME_DIR"), "{e}");
-        let p = plan_as(
-            1000,
-            "StateDirectory=app\nCacheDirectory=app\nLogsDirectory=app",
-        )
-        .unwrap();
+        let p = plan_as(1000, "StateDirectory=app\nCacheDirectory=app\nLogsDirectory=app").unwrap();
         let paths: Vec<&str> = p.state_dirs.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(
             paths,
-            [
-                "/home/alice/.local/state/app",
-                "/home/alice/.cache/app",
-                "/home/alice/.local/state/log/app"
-            ]
+            ["/home/alice/.local/state/app", "/home/alice/.cache/app", "/home/alice/.local/state/log/app"]
         );
     }
 }

@@ -119,6 +119,8 @@ pub struct MountInputs<'a> {
     pub state_dirs: &'a [(String, Cause)],
     /// The caller's working directory when it must be writable.
     pub writable_cwd: Option<(String, Cause)>,
+    /// The host path of the payload's terminal (`--pty`), bound to /dev/console.
+    pub console: Option<String>,
 }
 
 struct Planner<'a> {
@@ -139,7 +141,7 @@ pub fn plan(s: &Settings, host: &HostFacts, inputs: &MountInputs) -> Result<Vec<
     };
     p.root(s);
     p.home(s)?;
-    p.api(s);
+    p.api(s, inputs);
     p.tmp(s);
     p.temporary_file_systems(s)?;
     p.binds(s, inputs)?;
@@ -153,25 +155,15 @@ pub fn plan(s: &Settings, host: &HostFacts, inputs: &MountInputs) -> Result<Vec<
 }
 
 fn default_cause(directive: &'static str) -> Cause {
-    Cause {
-        directive,
-        origin: None,
-    }
+    Cause { directive, origin: None }
 }
 
 fn cause_of<T>(directive: &'static str, v: &Option<Spanned<T>>) -> Cause {
-    Cause {
-        directive,
-        origin: v.as_ref().map(|s| s.origin.clone()),
-    }
+    Cause { directive, origin: v.as_ref().map(|s| s.origin.clone()) }
 }
 
 fn join(base: &str, name: &str) -> String {
-    if base == "/" {
-        format!("/{name}")
-    } else {
-        format!("{base}/{name}")
-    }
+    if base == "/" { format!("/{name}") } else { format!("{base}/{name}") }
 }
 
 /// `path` relative to `prefix` when `prefix` is a component-wise prefix of it.
@@ -180,11 +172,7 @@ fn strip<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
         return Some(path.trim_start_matches('/'));
     }
     let rest = path.strip_prefix(prefix)?;
-    if rest.is_empty() {
-        Some("")
-    } else {
-        rest.strip_prefix('/')
-    }
+    if rest.is_empty() { Some("") } else { rest.strip_prefix('/') }
 }
 
 fn parent(path: &str) -> &str {
@@ -222,16 +210,8 @@ impl Planner<'_> {
         match self.cover_of(path) {
             None => Visibility::Absent,
             Some((Cover::Host { source }, _, rest)) => {
-                let hp = if rest.is_empty() {
-                    source.clone()
-                } else {
-                    join(source, rest)
-                };
-                if self.host.path_exists(&hp) {
-                    Visibility::Host(hp)
-                } else {
-                    Visibility::Absent
-                }
+                let hp = if rest.is_empty() { source.clone() } else { join(source, rest) };
+                if self.host.path_exists(&hp) { Visibility::Host(hp) } else { Visibility::Absent }
             }
             Some((Cover::Ours, target, _)) => {
                 if path == target || self.created.contains(path) {
@@ -271,13 +251,8 @@ impl Planner<'_> {
             None => return Err(plan_error(cause, format!("{path}: no parent mount"))),
         }
         let op = match kind {
-            FileKind::Dir => MountOp::Mkdir {
-                path: path.to_string(),
-                mode: 0o755,
-            },
-            _ => MountOp::Touch {
-                path: path.to_string(),
-            },
+            FileKind::Dir => MountOp::Mkdir { path: path.to_string(), mode: 0o755 },
+            _ => MountOp::Touch { path: path.to_string() },
         };
         self.push(op, cause.clone());
         self.created.insert(path.to_string());
@@ -302,23 +277,11 @@ impl Planner<'_> {
             nosuid_noexec: false,
         };
         self.push(op, cause);
-        self.cover(
-            target,
-            Cover::Host {
-                source: source.to_string(),
-            },
-        );
+        self.cover(target, Cover::Host { source: source.to_string() });
         Ok(())
     }
 
-    fn tmpfs(
-        &mut self,
-        target: &str,
-        mode: u32,
-        options: &str,
-        readonly: bool,
-        cause: Cause,
-    ) -> Result<(), PlanError> {
+    fn tmpfs(&mut self, target: &str, mode: u32, options: &str, readonly: bool, cause: Cause) -> Result<(), PlanError> {
         self.mountpoint(target, FileKind::Dir, &cause)?;
         let op = MountOp::Tmpfs {
             target: target.into(),
@@ -337,13 +300,7 @@ impl Planner<'_> {
     }
 
     fn inaccessible(&mut self, target: &str, kind: FileKind, cause: Cause) {
-        self.push(
-            MountOp::Inaccessible {
-                target: target.into(),
-                kind,
-            },
-            cause.clone(),
-        );
+        self.push(MountOp::Inaccessible { target: target.into(), kind }, cause.clone());
         if kind == FileKind::Dir {
             self.cover(target, Cover::Hidden);
             self.finally_readonly.push((target.to_string(), cause));
@@ -356,10 +313,7 @@ impl Planner<'_> {
         let cause = cause_of("ProtectSystem", &s.protect_system);
         self.push(MountOp::RootTmpfs, default_cause("sbx root"));
         self.cover("/", Cover::Ours);
-        let protect = s
-            .protect_system
-            .as_ref()
-            .map_or(ProtectSystem::No, |v| v.value);
+        let protect = s.protect_system.as_ref().map_or(ProtectSystem::No, |v| v.value);
         let home = s.protect_home.as_ref().map_or(ProtectHome::No, |v| v.value);
         for entry in self.host.fs.root_entries() {
             let name = host::root_entry_name(&entry).to_string();
@@ -368,38 +322,19 @@ impl Planner<'_> {
             // reachable under the later mount.
             let replaced = matches!(name.as_str(), "proc" | "sys" | "dev")
                 || (name == "tmp" && Settings::flag(&s.private_tmp))
-                || (matches!(name.as_str(), "home" | "root")
-                    && matches!(home, ProtectHome::Yes | ProtectHome::Tmpfs));
+                || (matches!(name.as_str(), "home" | "root") && matches!(home, ProtectHome::Yes | ProtectHome::Tmpfs));
             match entry {
                 RootEntry::Symlink { target, .. } => {
-                    self.push(
-                        MountOp::Symlink {
-                            path: path.clone(),
-                            target,
-                        },
-                        cause.clone(),
-                    );
+                    self.push(MountOp::Symlink { path: path.clone(), target }, cause.clone());
                     self.created.insert(path);
                 }
                 RootEntry::Dir(_) if replaced => {
-                    self.push(
-                        MountOp::Mkdir {
-                            path: path.clone(),
-                            mode: 0o755,
-                        },
-                        cause.clone(),
-                    );
+                    self.push(MountOp::Mkdir { path: path.clone(), mode: 0o755 }, cause.clone());
                     self.created.insert(path);
                 }
                 RootEntry::Dir(_) => {
                     let ro = system_readonly(protect, &name);
-                    self.push(
-                        MountOp::Mkdir {
-                            path: path.clone(),
-                            mode: 0o755,
-                        },
-                        cause.clone(),
-                    );
+                    self.push(MountOp::Mkdir { path: path.clone(), mode: 0o755 }, cause.clone());
                     self.created.insert(path.clone());
                     let op = MountOp::Bind {
                         source: path.clone(),
@@ -410,12 +345,7 @@ impl Planner<'_> {
                         nosuid_noexec: false,
                     };
                     self.push(op, cause.clone());
-                    self.cover(
-                        &path,
-                        Cover::Host {
-                            source: path.clone(),
-                        },
-                    );
+                    self.cover(&path, Cover::Host { source: path.clone() });
                 }
                 RootEntry::File(_) => {
                     self.push(MountOp::Touch { path: path.clone() }, cause.clone());
@@ -433,16 +363,12 @@ impl Planner<'_> {
                 }
             }
         }
-        self.finally_readonly
-            .push(("/".into(), default_cause("sbx root")));
+        self.finally_readonly.push(("/".into(), default_cause("sbx root")));
     }
 
     fn home(&mut self, s: &Settings) -> Result<(), PlanError> {
         let mode = s.protect_home.as_ref().map_or(ProtectHome::No, |v| v.value);
-        let strict = s
-            .protect_system
-            .as_ref()
-            .is_some_and(|v| v.value == ProtectSystem::Strict);
+        let strict = s.protect_system.as_ref().is_some_and(|v| v.value == ProtectSystem::Strict);
         let cause = cause_of("ProtectHome", &s.protect_home);
         for dir in ["/home", "/root", "/run/user"] {
             let Ok(r) = host::resolve(&*self.host.fs, dir) else {
@@ -457,46 +383,27 @@ impl Planner<'_> {
                     self.inaccessible(&r.path, FileKind::Dir, cause.clone());
                 }
                 ProtectHome::Tmpfs => self.tmpfs(&r.path, 0o755, "", true, cause.clone())?,
-                ProtectHome::ReadOnly => {
-                    self.bind(&r.path, &r.path, FileKind::Dir, true, cause.clone())?
-                }
-                ProtectHome::No if strict => {
-                    self.bind(&r.path, &r.path, FileKind::Dir, false, cause.clone())?
-                }
+                ProtectHome::ReadOnly => self.bind(&r.path, &r.path, FileKind::Dir, true, cause.clone())?,
+                ProtectHome::No if strict => self.bind(&r.path, &r.path, FileKind::Dir, false, cause.clone())?,
                 ProtectHome::No => {}
             }
         }
         Ok(())
     }
 
-    fn api(&mut self, s: &Settings) {
+    fn api(&mut self, s: &Settings, inputs: &MountInputs) {
         let hidepid = match s.protect_proc.as_ref().map(|v| v.value) {
             Some(ProtectProc::NoAccess) => Some("noaccess"),
             Some(ProtectProc::Invisible) => Some("invisible"),
             Some(ProtectProc::Ptraceable) => Some("ptraceable"),
             _ => None,
         };
-        let subset_pid = s
-            .proc_subset
-            .as_ref()
-            .is_some_and(|v| v.value == ProcSubset::Pid);
+        let subset_pid = s.proc_subset.as_ref().is_some_and(|v| v.value == ProcSubset::Pid);
         let proc_cause = cause_of("ProtectProc", &s.protect_proc);
-        self.push(
-            MountOp::Proc {
-                target: "/proc".into(),
-                hidepid,
-                subset_pid,
-            },
-            proc_cause,
-        );
+        self.push(MountOp::Proc { target: "/proc".into(), hidepid, subset_pid }, proc_cause);
         // The new procfs shows what the host's does (less, with ProcSubset=pid; the kernel
         // protections below account for that).
-        self.cover(
-            "/proc",
-            Cover::Host {
-                source: "/proc".into(),
-            },
-        );
+        self.cover("/proc", Cover::Host { source: "/proc".into() });
         let sys = MountOp::Bind {
             source: "/sys".into(),
             target: "/sys".into(),
@@ -506,14 +413,9 @@ impl Planner<'_> {
             nosuid_noexec: false,
         };
         self.push(sys, default_cause("sbx /sys (read-only)"));
-        self.cover(
-            "/sys",
-            Cover::Host {
-                source: "/sys".into(),
-            },
-        );
+        self.cover("/sys", Cover::Host { source: "/sys".into() });
         if Settings::flag(&s.private_devices) {
-            self.private_dev(s);
+            self.private_dev(s, inputs.console.as_deref());
         } else {
             let dev = MountOp::Bind {
                 source: "/dev".into(),
@@ -524,16 +426,11 @@ impl Planner<'_> {
                 nosuid_noexec: false,
             };
             self.push(dev, default_cause("sbx /dev (host)"));
-            self.cover(
-                "/dev",
-                Cover::Host {
-                    source: "/dev".into(),
-                },
-            );
+            self.cover("/dev", Cover::Host { source: "/dev".into() });
         }
     }
 
-    fn private_dev(&mut self, s: &Settings) {
+    fn private_dev(&mut self, s: &Settings, console: Option<&str>) {
         let cause = cause_of("PrivateDevices", &s.private_devices);
         let c = || cause.clone();
         let op = MountOp::Tmpfs {
@@ -560,26 +457,26 @@ impl Planner<'_> {
             };
             self.push(op, c());
         }
-        for (dir, mode) in [
-            ("/dev/pts", 0o755),
-            ("/dev/shm", 0o1777),
-            ("/dev/mqueue", 0o755),
-        ] {
-            self.push(
-                MountOp::Mkdir {
-                    path: dir.into(),
-                    mode,
-                },
-                c(),
-            );
+        if let Some(tty) = console {
+            // The terminal belongs to the host's devpts; under a name of this /dev, ttyname()
+            // and ps can name it (systemd-nspawn does the same).
+            self.push(MountOp::Touch { path: "/dev/console".into() }, default_cause("--pty"));
+            self.created.insert("/dev/console".into());
+            let op = MountOp::Bind {
+                source: tty.into(),
+                target: "/dev/console".into(),
+                kind: FileKind::Other,
+                readonly: false,
+                recursive: false,
+                nosuid_noexec: true,
+            };
+            self.push(op, default_cause("--pty"));
+        }
+        for (dir, mode) in [("/dev/pts", 0o755), ("/dev/shm", 0o1777), ("/dev/mqueue", 0o755)] {
+            self.push(MountOp::Mkdir { path: dir.into(), mode }, c());
             self.created.insert(dir.into());
         }
-        self.push(
-            MountOp::Devpts {
-                target: "/dev/pts".into(),
-            },
-            c(),
-        );
+        self.push(MountOp::Devpts { target: "/dev/pts".into() }, c());
         let shm = MountOp::Tmpfs {
             target: "/dev/shm".into(),
             mode: 0o1777,
@@ -590,12 +487,7 @@ impl Planner<'_> {
         };
         self.push(shm, c());
         if Settings::flag(&s.private_ipc) {
-            self.push(
-                MountOp::Mqueue {
-                    target: "/dev/mqueue".into(),
-                },
-                cause_of("PrivateIPC", &s.private_ipc),
-            );
+            self.push(MountOp::Mqueue { target: "/dev/mqueue".into() }, cause_of("PrivateIPC", &s.private_ipc));
         } else if self.host.path_exists("/dev/mqueue") {
             let op = MountOp::Bind {
                 source: "/dev/mqueue".into(),
@@ -614,13 +506,7 @@ impl Planner<'_> {
             ("/dev/stdout", "/proc/self/fd/1"),
             ("/dev/stderr", "/proc/self/fd/2"),
         ] {
-            self.push(
-                MountOp::Symlink {
-                    path: link.into(),
-                    target: target.into(),
-                },
-                c(),
-            );
+            self.push(MountOp::Symlink { path: link.into(), target: target.into() }, c());
             self.created.insert(link.into());
         }
         self.finally_readonly.push(("/dev".into(), c()));
@@ -650,10 +536,7 @@ impl Planner<'_> {
 
     fn temporary_file_systems(&mut self, s: &Settings) -> Result<(), PlanError> {
         for t in &s.temporary_file_system {
-            let cause = Cause {
-                directive: "TemporaryFileSystem",
-                origin: Some(t.origin.clone()),
-            };
+            let cause = Cause { directive: "TemporaryFileSystem", origin: Some(t.origin.clone()) };
             let target = self.sandbox_path(&t.value.path, &cause)?;
             let readonly = t.value.options.iter().any(|o| o == "ro");
             let mode = t
@@ -681,14 +564,7 @@ impl Planner<'_> {
                 }
             }
             self.mountpoint(&target, FileKind::Dir, &cause)?;
-            let op = MountOp::Tmpfs {
-                target: target.clone(),
-                mode,
-                options: data.join(","),
-                nosuid,
-                nodev,
-                noexec,
-            };
+            let op = MountOp::Tmpfs { target: target.clone(), mode, options: data.join(","), nosuid, nodev, noexec };
             self.push(op, cause.clone());
             self.cover(&target, Cover::Ours);
             if readonly {
@@ -704,16 +580,10 @@ impl Planner<'_> {
                 self.bind(&r.path, &r.path, r.kind, false, cause.clone())?;
             }
         }
-        let lists = [
-            ("BindPaths", &s.bind_paths, false),
-            ("BindReadOnlyPaths", &s.bind_read_only_paths, true),
-        ];
+        let lists = [("BindPaths", &s.bind_paths, false), ("BindReadOnlyPaths", &s.bind_read_only_paths, true)];
         for (directive, list, readonly) in lists {
             for b in list {
-                let cause = Cause {
-                    directive,
-                    origin: Some(b.origin.clone()),
-                };
+                let cause = Cause { directive, origin: Some(b.origin.clone()) };
                 let Some(source) = self.resolve_source(&b.value.source, &cause)? else {
                     continue;
                 };
@@ -728,12 +598,7 @@ impl Planner<'_> {
                     nosuid_noexec: false,
                 };
                 self.push(op, cause);
-                self.cover(
-                    &target,
-                    Cover::Host {
-                        source: source.path,
-                    },
-                );
+                self.cover(&target, Cover::Host { source: source.path });
             }
         }
         Ok(())
@@ -745,24 +610,12 @@ impl Planner<'_> {
         let mut all: Vec<(&'static str, &Spanned<PathEntry>)> = Vec::new();
         all.extend(s.read_write_paths.iter().map(|p| ("ReadWritePaths", p)));
         all.extend(s.read_only_paths.iter().map(|p| ("ReadOnlyPaths", p)));
-        all.extend(
-            s.inaccessible_paths
-                .iter()
-                .map(|p| ("InaccessiblePaths", p)),
-        );
-        all.sort_by_key(|(_, p)| {
-            p.value.path.matches('/').count() - usize::from(p.value.path == "/")
-        });
+        all.extend(s.inaccessible_paths.iter().map(|p| ("InaccessiblePaths", p)));
+        all.sort_by_key(|(_, p)| p.value.path.matches('/').count() - usize::from(p.value.path == "/"));
         for (directive, entry) in all {
-            let cause = Cause {
-                directive,
-                origin: Some(entry.origin.clone()),
-            };
+            let cause = Cause { directive, origin: Some(entry.origin.clone()) };
             if entry.value.relative_to_root {
-                return Err(plan_error(
-                    &cause,
-                    "the + prefix needs RootDirectory=, which sbx does not support yet",
-                ));
+                return Err(plan_error(&cause, "the + prefix needs RootDirectory=, which sbx does not support yet"));
             }
             let path = self.sandbox_path(&entry.value.path, &cause)?;
             let visibility = self.visible(&path);
@@ -773,9 +626,7 @@ impl Planner<'_> {
                     self.inaccessible(&path, kind, cause);
                 }
                 (_, Visibility::Host(source)) => {
-                    let kind = host::resolve(&*self.host.fs, &source)
-                        .map(|r| r.kind)
-                        .unwrap_or(FileKind::Dir);
+                    let kind = host::resolve(&*self.host.fs, &source).map(|r| r.kind).unwrap_or(FileKind::Dir);
                     let readonly = directive == "ReadOnlyPaths";
                     let op = MountOp::Bind {
                         source: source.clone(),
@@ -790,10 +641,7 @@ impl Planner<'_> {
                 }
                 (_, Visibility::Ours) => {
                     self.push(
-                        MountOp::SelfBind {
-                            target: path.clone(),
-                            readonly: directive == "ReadOnlyPaths",
-                        },
+                        MountOp::SelfBind { target: path.clone(), readonly: directive == "ReadOnlyPaths" },
                         cause,
                     );
                 }
@@ -826,21 +674,13 @@ impl Planner<'_> {
                 nosuid_noexec: false,
             };
             self.push(op, cause.clone());
-            self.cover(
-                path,
-                Cover::Host {
-                    source: path.clone(),
-                },
-            );
+            self.cover(path, Cover::Host { source: path.clone() });
         }
         Ok(())
     }
 
     fn kernel(&mut self, s: &Settings) {
-        let subset_pid = s
-            .proc_subset
-            .as_ref()
-            .is_some_and(|v| v.value == ProcSubset::Pid);
+        let subset_pid = s.proc_subset.as_ref().is_some_and(|v| v.value == ProcSubset::Pid);
         if Settings::flag(&s.protect_kernel_tunables) {
             let cause = cause_of("ProtectKernelTunables", &s.protect_kernel_tunables);
             if !subset_pid {
@@ -856,22 +696,11 @@ impl Planner<'_> {
                     "/proc/irq",
                 ] {
                     if self.host.path_exists(p) {
-                        self.push(
-                            MountOp::SelfBind {
-                                target: p.into(),
-                                readonly: true,
-                            },
-                            cause.clone(),
-                        );
+                        self.push(MountOp::SelfBind { target: p.into(), readonly: true }, cause.clone());
                     }
                 }
             }
-            for p in [
-                "/proc/kallsyms",
-                "/proc/kcore",
-                "/sys/kernel/debug",
-                "/sys/kernel/tracing",
-            ] {
+            for p in ["/proc/kallsyms", "/proc/kcore", "/sys/kernel/debug", "/sys/kernel/tracing"] {
                 self.hide_if_present(p, subset_pid, &cause);
             }
         }
@@ -879,10 +708,7 @@ impl Planner<'_> {
             let cause = cause_of("ProtectKernelModules", &s.protect_kernel_modules);
             for p in ["/lib/modules", "/usr/lib/modules"] {
                 if let Ok(r) = host::resolve(&*self.host.fs, p) {
-                    if !matches!(
-                        self.visible(&r.path),
-                        Visibility::Absent | Visibility::Hidden
-                    ) {
+                    if !matches!(self.visible(&r.path), Visibility::Absent | Visibility::Hidden) {
                         self.inaccessible(&r.path, r.kind, cause.clone());
                     }
                 }
@@ -901,9 +727,7 @@ impl Planner<'_> {
             return;
         }
         if let Visibility::Host(hp) = self.visible(path) {
-            let kind = host::resolve(&*self.host.fs, &hp)
-                .map(|r| r.kind)
-                .unwrap_or(FileKind::File);
+            let kind = host::resolve(&*self.host.fs, &hp).map(|r| r.kind).unwrap_or(FileKind::File);
             self.inaccessible(path, kind, cause.clone());
         }
     }
@@ -938,19 +762,13 @@ impl Planner<'_> {
         }
     }
 
-    fn resolve_source(
-        &self,
-        entry: &PathEntry,
-        cause: &Cause,
-    ) -> Result<Option<host::Resolved>, PlanError> {
+    fn resolve_source(&self, entry: &PathEntry, cause: &Cause) -> Result<Option<host::Resolved>, PlanError> {
         match host::resolve(&*self.host.fs, &entry.path) {
             Ok(r) => Ok(Some(r)),
             Err(ResolveError::NotFound(_)) if entry.ignore_missing => Ok(None),
             Err(ResolveError::NotFound(p)) => Err(plan_error(
                 cause,
-                format!(
-                    "{p}: no such file or directory on the host (prefix it with - to ignore it)"
-                ),
+                format!("{p}: no such file or directory on the host (prefix it with - to ignore it)"),
             )),
             Err(e) => Err(plan_error(cause, e.to_string())),
         }
@@ -958,19 +776,10 @@ impl Planner<'_> {
 
     fn kind_in_sandbox(&self, path: &str, v: &Visibility) -> FileKind {
         match v {
-            Visibility::Host(hp) => host::resolve(&*self.host.fs, hp)
-                .map(|r| r.kind)
-                .unwrap_or(FileKind::Dir),
+            Visibility::Host(hp) => host::resolve(&*self.host.fs, hp).map(|r| r.kind).unwrap_or(FileKind::Dir),
             _ => {
-                let is_file = self
-                    .mounts
-                    .iter()
-                    .any(|m| matches!(&m.op, MountOp::Touch { path: p } if p == path));
-                if is_file {
-                    FileKind::File
-                } else {
-                    FileKind::Dir
-                }
+                let is_file = self.mounts.iter().any(|m| matches!(&m.op, MountOp::Touch { path: p } if p == path));
+                if is_file { FileKind::File } else { FileKind::Dir }
             }
         }
     }
@@ -988,14 +797,10 @@ fn system_readonly(protect: ProtectSystem, top: &str) -> bool {
     match protect {
         ProtectSystem::No => false,
         ProtectSystem::Strict => true,
-        ProtectSystem::Yes => matches!(
-            top,
-            "usr" | "boot" | "efi" | "lib" | "lib64" | "lib32" | "bin" | "sbin"
-        ),
-        ProtectSystem::Full => matches!(
-            top,
-            "usr" | "boot" | "efi" | "lib" | "lib64" | "lib32" | "bin" | "sbin" | "etc"
-        ),
+        ProtectSystem::Yes => matches!(top, "usr" | "boot" | "efi" | "lib" | "lib64" | "lib32" | "bin" | "sbin"),
+        ProtectSystem::Full => {
+            matches!(top, "usr" | "boot" | "efi" | "lib" | "lib64" | "lib32" | "bin" | "sbin" | "etc")
+        }
     }
 }
 
@@ -1019,9 +824,7 @@ mod tests {
         mounts
             .iter()
             .filter_map(|m| match &m.op {
-                MountOp::Bind {
-                    target, readonly, ..
-                } => Some((target.clone(), *readonly)),
+                MountOp::Bind { target, readonly, .. } => Some((target.clone(), *readonly)),
                 _ => None,
             })
             .collect()
@@ -1046,11 +849,7 @@ mod tests {
     #[test]
     fn top_level_symlinks_are_recreated() {
         let m = ops("");
-        assert!(m.iter().any(|m| m.op
-            == MountOp::Symlink {
-                path: "/bin".into(),
-                target: "usr/bin".into()
-            }));
+        assert!(m.iter().any(|m| m.op == MountOp::Symlink { path: "/bin".into(), target: "usr/bin".into() }));
     }
 
     #[test]
@@ -1068,59 +867,39 @@ mod tests {
     fn a_longer_path_overrides_a_shorter_one_whatever_the_order() {
         let m = ops("ProtectSystem=strict\nReadWritePaths=/srv/www\nReadOnlyPaths=/srv");
         let b = binds(&m);
-        let ro = b
-            .iter()
-            .position(|x| x == &("/srv".to_string(), true))
-            .unwrap();
-        let rw = b
-            .iter()
-            .position(|x| x == &("/srv/www".to_string(), false))
-            .unwrap();
+        let ro = b.iter().position(|x| x == &("/srv".to_string(), true)).unwrap();
+        let rw = b.iter().position(|x| x == &("/srv/www".to_string(), false)).unwrap();
         assert!(ro < rw, "{b:?}");
     }
 
     #[test]
     fn profile_paths_follow_root_owned_symlinks() {
         let m = ops("ProtectKernelModules=yes");
-        assert!(m.iter().any(|m| matches!(&m.op, MountOp::Inaccessible { target, .. } if target == "/usr/lib/modules")));
+        assert!(
+            m.iter().any(|m| matches!(&m.op, MountOp::Inaccessible { target, .. } if target == "/usr/lib/modules"))
+        );
     }
 
     #[test]
     fn missing_paths_are_errors_unless_prefixed() {
         let e = plan_as(0, "ReadOnlyPaths=/nope").unwrap_err().to_string();
-        assert!(
-            e.contains("ReadOnlyPaths") && e.contains("t.conf:2") && e.contains("prefix it with -"),
-            "{e}"
-        );
+        assert!(e.contains("ReadOnlyPaths") && e.contains("t.conf:2") && e.contains("prefix it with -"), "{e}");
         assert!(plan_as(0, "ReadOnlyPaths=-/nope\nInaccessiblePaths=/nope").is_ok());
-        let e = plan_as(0, "BindPaths=/nope:/srv/x")
-            .unwrap_err()
-            .to_string();
+        let e = plan_as(0, "BindPaths=/nope:/srv/x").unwrap_err().to_string();
         assert!(e.contains("BindPaths") && e.contains("no such file"), "{e}");
     }
 
     #[test]
     fn mountpoints_are_never_created_on_the_host() {
-        let e = plan_as(0, "BindPaths=/etc:/srv/new")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("cannot be created there") && e.contains("TemporaryFileSystem="),
-            "{e}"
-        );
+        let e = plan_as(0, "BindPaths=/etc:/srv/new").unwrap_err().to_string();
+        assert!(e.contains("cannot be created there") && e.contains("TemporaryFileSystem="), "{e}");
         let m = ops("TemporaryFileSystem=/opt\nBindPaths=/etc:/opt/etc");
-        assert!(m.iter().any(|m| m.op
-            == MountOp::Mkdir {
-                path: "/opt/etc".into(),
-                mode: 0o755
-            }));
+        assert!(m.iter().any(|m| m.op == MountOp::Mkdir { path: "/opt/etc".into(), mode: 0o755 }));
     }
 
     #[test]
     fn paths_hidden_by_protect_home_are_not_exposed_by_read_paths() {
-        let e = plan_as(0, "ProtectHome=tmpfs\nReadOnlyPaths=/home/alice")
-            .unwrap_err()
-            .to_string();
+        let e = plan_as(0, "ProtectHome=tmpfs\nReadOnlyPaths=/home/alice").unwrap_err().to_string();
         assert!(e.contains("not visible") && e.contains("BindPaths="), "{e}");
         let m = ops("ProtectHome=tmpfs\nBindReadOnlyPaths=/home/alice");
         assert!(binds(&m).contains(&("/home/alice".into(), true)));
@@ -1130,20 +909,10 @@ mod tests {
     fn untrusted_symlinks_are_refused() {
         let mut host = crate::host::fake::host(0);
         let mut fs = crate::host::fake::FakeFs::debian();
-        fs.nodes.insert(
-            "/srv/www/link".into(),
-            crate::host::Node::Symlink {
-                owner: 1000,
-                target: "/etc".into(),
-            },
-        );
+        fs.nodes.insert("/srv/www/link".into(), crate::host::Node::Symlink { owner: 1000, target: "/etc".into() });
         host.fs = Box::new(fs);
         let s = crate::plan::tests::settings("ReadWritePaths=/srv/www/link");
-        let inv = crate::plan::Invocation {
-            argv: vec!["true".into()],
-            name: "a".into(),
-            pty: false,
-        };
+        let inv = crate::plan::Invocation { argv: vec!["true".into()], name: "a".into(), pty: None };
         let e = crate::plan::build(&s, &host, &inv).unwrap_err().to_string();
         assert!(e.contains("owned by uid 1000"), "{e}");
     }
@@ -1151,24 +920,14 @@ mod tests {
     #[test]
     fn read_only_remounts_come_last_and_every_op_has_a_cause() {
         let m = ops("ProtectHome=tmpfs\nPrivateDevices=yes\nTemporaryFileSystem=/opt:ro");
-        let first_remount = m
-            .iter()
-            .position(|m| matches!(m.op, MountOp::RemountReadOnly { .. }))
-            .unwrap();
-        assert!(
-            m[first_remount..]
-                .iter()
-                .all(|m| matches!(m.op, MountOp::RemountReadOnly { .. }))
-        );
+        let first_remount = m.iter().position(|m| matches!(m.op, MountOp::RemountReadOnly { .. })).unwrap();
+        assert!(m[first_remount..].iter().all(|m| matches!(m.op, MountOp::RemountReadOnly { .. })));
         let remounted = targets_of(&m, |op| match op {
             MountOp::RemountReadOnly { target } => Some(target),
             _ => None,
         });
         for t in ["/", "/home", "/dev", "/opt"] {
-            assert!(
-                remounted.contains(&t.to_string()),
-                "{t} not read-only: {remounted:?}"
-            );
+            assert!(remounted.contains(&t.to_string()), "{t} not read-only: {remounted:?}");
         }
         assert!(m.iter().all(|m| !m.cause.directive.is_empty()));
     }
@@ -1176,9 +935,7 @@ mod tests {
     #[test]
     fn kernel_tunables_follow_proc_subset() {
         let m = ops("ProtectKernelTunables=yes\nProcSubset=pid");
-        assert!(!m.iter().any(
-            |m| matches!(&m.op, MountOp::SelfBind { target, .. } if target.starts_with("/proc"))
-        ));
+        assert!(!m.iter().any(|m| matches!(&m.op, MountOp::SelfBind { target, .. } if target.starts_with("/proc"))));
     }
 }
 

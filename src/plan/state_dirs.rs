@@ -31,11 +31,8 @@ pub fn plan(s: &Settings, host: &HostFacts, id: &Identity) -> Result<Vec<StateDi
     for kind in StateKind::ALL {
         let names = &s.state_dirs[kind.index()];
         let Some(first) = names.first() else { continue };
-        let base = base_dir(kind, host)
-            .map_err(|m| PlanError::directive(kind.directive(), &first.origin, m))?;
-        let mode = s.state_dir_modes[kind.index()]
-            .as_ref()
-            .map_or(0o755, |m| m.value);
+        let base = base_dir(kind, host).map_err(|m| PlanError::directive(kind.directive(), &first.origin, m))?;
+        let mode = s.state_dir_modes[kind.index()].as_ref().map_or(0o755, |m| m.value);
         for name in names {
             out.push(StateDir {
                 kind,
@@ -43,10 +40,7 @@ pub fn plan(s: &Settings, host: &HostFacts, id: &Identity) -> Result<Vec<StateDi
                 mode,
                 owner: host.is_root().then_some((id.uid, id.gid)),
                 remove_at_exit: kind == StateKind::Runtime,
-                cause: Cause {
-                    directive: kind.directive(),
-                    origin: Some(name.origin.clone()),
-                },
+                cause: Cause { directive: kind.directive(), origin: Some(name.origin.clone()) },
             });
         }
     }

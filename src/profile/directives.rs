@@ -10,8 +10,8 @@ use std::str::FromStr;
 use crate::profile::values::{self, PathEntry};
 use crate::profile::{Origin, Section};
 use crate::settings::{
-    CapMask, List, ProcSubset, ProtectHome, ProtectProc, ProtectSystem, Scalar, Settings, Spanned,
-    StateKind, WorkingDir,
+    CapMask, List, ProcSubset, ProtectHome, ProtectProc, ProtectSystem, Scalar, Settings, Spanned, StateKind,
+    WorkingDir,
 };
 
 /// What a value looks like; decides the merge rule and feeds docs and completions.
@@ -121,14 +121,7 @@ fn set<T>(
     origin: &Origin,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<(), String> {
-    *slot = if value.is_empty() {
-        None
-    } else {
-        Some(Spanned {
-            value: parse(value)?,
-            origin: origin.clone(),
-        })
-    };
+    *slot = if value.is_empty() { None } else { Some(Spanned { value: parse(value)?, origin: origin.clone() }) };
     Ok(())
 }
 
@@ -147,29 +140,19 @@ fn push<T>(
         return Ok(());
     }
     for word in values::split_words(value)? {
-        list.push(Spanned {
-            value: parse(&word)?,
-            origin: origin.clone(),
-        });
+        list.push(Spanned { value: parse(&word)?, origin: origin.clone() });
     }
     Ok(())
 }
 
 /// Bind specs decode their own quoting and `\:` escapes, so words are split raw.
-fn push_binds(
-    list: &mut List<values::BindSpec>,
-    value: &str,
-    origin: &Origin,
-) -> Result<(), String> {
+fn push_binds(list: &mut List<values::BindSpec>, value: &str, origin: &Origin) -> Result<(), String> {
     if value.is_empty() {
         list.clear();
         return Ok(());
     }
     for word in values::split_raw_words(value)? {
-        list.push(Spanned {
-            value: values::parse_bind_spec(&word)?,
-            origin: origin.clone(),
-        });
+        list.push(Spanned { value: values::parse_bind_spec(&word)?, origin: origin.clone() });
     }
     Ok(())
 }
@@ -178,11 +161,7 @@ fn push_paths(list: &mut List<PathEntry>, v: &str, o: &Origin) -> Result<(), Str
     push(list, v, o, values::parse_path_entry)
 }
 
-fn enum_value<T: Copy>(
-    value: &str,
-    table: &[(&str, T)],
-    bool_values: Option<(T, T)>,
-) -> Result<T, String> {
+fn enum_value<T: Copy>(value: &str, table: &[(&str, T)], bool_values: Option<(T, T)>) -> Result<T, String> {
     if let Some(&(_, t)) = table.iter().find(|(name, _)| *name == value) {
         return Ok(t);
     }
@@ -190,15 +169,7 @@ fn enum_value<T: Copy>(
         return Ok(if b { yes } else { no });
     }
     let names: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
-    Err(format!(
-        "expected {}{}",
-        if bool_values.is_some() {
-            "a boolean or "
-        } else {
-            ""
-        },
-        names.join(", ")
-    ))
+    Err(format!("expected {}{}", if bool_values.is_some() { "a boolean or " } else { "" }, names.join(", ")))
 }
 
 fn protect_system(v: &str) -> Result<ProtectSystem, String> {
@@ -208,30 +179,17 @@ fn protect_system(v: &str) -> Result<ProtectSystem, String> {
 
 fn protect_home(v: &str) -> Result<ProtectHome, String> {
     use ProtectHome::*;
-    enum_value(
-        v,
-        &[("read-only", ReadOnly), ("tmpfs", Tmpfs)],
-        Some((Yes, No)),
-    )
+    enum_value(v, &[("read-only", ReadOnly), ("tmpfs", Tmpfs)], Some((Yes, No)))
 }
 
 fn protect_proc(v: &str) -> Result<ProtectProc, String> {
     use ProtectProc::*;
-    let t = [
-        ("default", Default),
-        ("noaccess", NoAccess),
-        ("invisible", Invisible),
-        ("ptraceable", Ptraceable),
-    ];
+    let t = [("default", Default), ("noaccess", NoAccess), ("invisible", Invisible), ("ptraceable", Ptraceable)];
     enum_value(v, &t, None)
 }
 
 fn proc_subset(v: &str) -> Result<ProcSubset, String> {
-    enum_value(
-        v,
-        &[("all", ProcSubset::All), ("pid", ProcSubset::Pid)],
-        None,
-    )
+    enum_value(v, &[("all", ProcSubset::All), ("pid", ProcSubset::Pid)], None)
 }
 
 fn working_directory(v: &str) -> Result<WorkingDir, String> {
@@ -240,27 +198,15 @@ fn working_directory(v: &str) -> Result<WorkingDir, String> {
         None => (false, v),
     };
     if rest == "~" {
-        return Ok(WorkingDir {
-            path: None,
-            home: true,
-            ignore_missing,
-        });
+        return Ok(WorkingDir { path: None, home: true, ignore_missing });
     }
-    let entry =
-        values::parse_path_entry(rest).map_err(|_| "expected an absolute path or ~".to_string())?;
-    Ok(WorkingDir {
-        path: Some(entry.path),
-        home: false,
-        ignore_missing,
-    })
+    let entry = values::parse_path_entry(rest).map_err(|_| "expected an absolute path or ~".to_string())?;
+    Ok(WorkingDir { path: Some(entry.path), home: false, ignore_missing })
 }
 
 fn state_dir_name(word: &str) -> Result<String, String> {
-    let bad = word.is_empty()
-        || word.starts_with('/')
-        || word
-            .split('/')
-            .any(|c| c.is_empty() || c == "." || c == "..");
+    let bad =
+        word.is_empty() || word.starts_with('/') || word.split('/').any(|c| c.is_empty() || c == "." || c == "..");
     if bad {
         return Err("expected relative directory names without . or .. components".into());
     }
@@ -272,12 +218,7 @@ fn state_dirs(s: &mut Settings, kind: StateKind, v: &str, o: &Origin) -> Result<
 }
 
 fn state_mode(s: &mut Settings, kind: StateKind, v: &str, o: &Origin) -> Result<(), String> {
-    set(
-        &mut s.state_dir_modes[kind.index()],
-        v,
-        o,
-        values::parse_mode,
-    )
+    set(&mut s.state_dir_modes[kind.index()], v, o, values::parse_mode)
 }
 
 fn user_name(v: &str) -> Result<String, String> {
@@ -302,9 +243,8 @@ fn capability_set(slot: &mut Scalar<CapMask>, v: &str, o: &Origin) -> Result<(),
     };
     let mut mask: CapMask = 0;
     for word in values::split_words(list)? {
-        let cap = caps::Capability::from_str(&word.to_ascii_uppercase()).map_err(|_| {
-            format!("unknown capability {word:?} (expected names like CAP_NET_BIND_SERVICE)")
-        })?;
+        let cap = caps::Capability::from_str(&word.to_ascii_uppercase())
+            .map_err(|_| format!("unknown capability {word:?} (expected names like CAP_NET_BIND_SERVICE)"))?;
         mask |= cap.bitmask();
     }
     if invert {
@@ -315,10 +255,7 @@ fn capability_set(slot: &mut Scalar<CapMask>, v: &str, o: &Origin) -> Result<(),
         Some(prev) if !replace => prev.value | mask,
         _ => mask,
     };
-    *slot = Some(Spanned {
-        value: merged,
-        origin: o.clone(),
-    });
+    *slot = Some(Spanned { value: merged, origin: o.clone() });
     Ok(())
 }
 
@@ -326,11 +263,7 @@ fn env_var_name(word: &str) -> Result<String, String> {
     let ok = !word.is_empty()
         && !word.starts_with(|c: char| c.is_ascii_digit())
         && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if ok {
-        Ok(word.to_string())
-    } else {
-        Err(format!("invalid variable name {word:?}"))
-    }
+    if ok { Ok(word.to_string()) } else { Err(format!("invalid variable name {word:?}")) }
 }
 
 fn environment(s: &mut Settings, v: &str, o: &Origin) -> Result<(), String> {
@@ -339,10 +272,7 @@ fn environment(s: &mut Settings, v: &str, o: &Origin) -> Result<(), String> {
         return Ok(());
     }
     for pair in values::parse_env_assignments(v)? {
-        s.environment.push(Spanned {
-            value: pair,
-            origin: o.clone(),
-        });
+        s.environment.push(Spanned { value: pair, origin: o.clone() });
     }
     Ok(())
 }
@@ -353,13 +283,7 @@ fn rlimit(s: &mut Settings, key: &'static str, v: &str, o: &Origin) -> Result<()
         return Ok(());
     }
     let value = values::parse_rlimit(key, v)?;
-    s.rlimits.insert(
-        key.to_string(),
-        Spanned {
-            value,
-            origin: o.clone(),
-        },
-    );
+    s.rlimits.insert(key.to_string(), Spanned { value, origin: o.clone() });
     Ok(())
 }
 
@@ -418,22 +342,12 @@ macro_rules! ignored {
 
 macro_rules! rlimit_row {
     ($name:literal, $sample:literal, $doc:literal) => {
-        row!(
-            $name,
-            SVC,
-            Kind::Rlimit,
-            Rlimits,
-            |s, v, o| rlimit(s, $name, v, o),
-            $sample,
-            $doc
-        )
+        row!($name, SVC, Kind::Rlimit, Rlimits, |s, v, o| rlimit(s, $name, v, o), $sample, $doc)
     };
 }
 
-const SECCOMP: &str =
-    "enforced by seccomp, which sbx does not install yet; remove the line or run it under systemd";
-const CGROUP: &str =
-    "a cgroup v2 limit, which sbx does not apply yet; remove the line or run it under systemd";
+const SECCOMP: &str = "enforced by seccomp, which sbx does not install yet; remove the line or run it under systemd";
+const CGROUP: &str = "a cgroup v2 limit, which sbx does not apply yet; remove the line or run it under systemd";
 const BPF: &str = "needs cgroup BPF programs, which sbx does not install; remove the line or run it under systemd";
 
 pub static DIRECTIVES: &[Directive] = &[
@@ -628,11 +542,7 @@ pub static DIRECTIVES: &[Directive] = &[
         "pid",
         "pid: /proc shows only process directories (procfs subset=pid)."
     ),
-    rejected!(
-        "RootDirectory",
-        Mounts,
-        "not implemented yet; remove the line or use BindPaths= to build the view"
-    ),
+    rejected!("RootDirectory", Mounts, "not implemented yet; remove the line or use BindPaths= to build the view"),
     row!(
         "WorkingDirectory",
         SVC,
@@ -761,11 +671,7 @@ pub static DIRECTIVES: &[Directive] = &[
         "adm",
         "Additional groups (root only; a user namespace can map just one group)."
     ),
-    rejected!(
-        "DynamicUser",
-        Ids,
-        "transient users are not implemented yet; use User= with an unused account"
-    ),
+    rejected!("DynamicUser", Ids, "transient users are not implemented yet; use User= with an unused account"),
     row!(
         "CapabilityBoundingSet",
         SVC,
@@ -794,15 +700,7 @@ pub static DIRECTIVES: &[Directive] = &[
         "Setuid bits and file capabilities no longer grant privileges (no_new_privs)."
     ),
     // process
-    row!(
-        "Environment",
-        SVC,
-        Kind::Env,
-        Process,
-        environment,
-        "LANG=C.UTF-8 TZ=UTC",
-        "Set environment variables."
-    ),
+    row!("Environment", SVC, Kind::Env, Process, environment, "LANG=C.UTF-8 TZ=UTC", "Set environment variables."),
     row!(
         "EnvironmentFile",
         SVC,
@@ -853,49 +751,17 @@ pub static DIRECTIVES: &[Directive] = &[
     rlimit_row!("LimitDATA", "1G", "Data segment limit (RLIMIT_DATA)."),
     rlimit_row!("LimitSTACK", "8M", "Stack size limit (RLIMIT_STACK)."),
     rlimit_row!("LimitCORE", "0", "Core file size limit (RLIMIT_CORE)."),
-    rlimit_row!(
-        "LimitRSS",
-        "1G",
-        "Resident set limit (RLIMIT_RSS; not enforced by Linux)."
-    ),
-    rlimit_row!(
-        "LimitNOFILE",
-        "1024:4096",
-        "Open file limit (RLIMIT_NOFILE)."
-    ),
+    rlimit_row!("LimitRSS", "1G", "Resident set limit (RLIMIT_RSS; not enforced by Linux)."),
+    rlimit_row!("LimitNOFILE", "1024:4096", "Open file limit (RLIMIT_NOFILE)."),
     rlimit_row!("LimitAS", "4G", "Address space limit (RLIMIT_AS)."),
-    rlimit_row!(
-        "LimitNPROC",
-        "512",
-        "Process count limit per user (RLIMIT_NPROC)."
-    ),
-    rlimit_row!(
-        "LimitMEMLOCK",
-        "64M",
-        "Locked memory limit (RLIMIT_MEMLOCK)."
-    ),
+    rlimit_row!("LimitNPROC", "512", "Process count limit per user (RLIMIT_NPROC)."),
+    rlimit_row!("LimitMEMLOCK", "64M", "Locked memory limit (RLIMIT_MEMLOCK)."),
     rlimit_row!("LimitLOCKS", "128", "File lock limit (RLIMIT_LOCKS)."),
-    rlimit_row!(
-        "LimitSIGPENDING",
-        "128",
-        "Pending signal limit (RLIMIT_SIGPENDING)."
-    ),
-    rlimit_row!(
-        "LimitMSGQUEUE",
-        "1M",
-        "POSIX message queue bytes limit (RLIMIT_MSGQUEUE)."
-    ),
+    rlimit_row!("LimitSIGPENDING", "128", "Pending signal limit (RLIMIT_SIGPENDING)."),
+    rlimit_row!("LimitMSGQUEUE", "1M", "POSIX message queue bytes limit (RLIMIT_MSGQUEUE)."),
     rlimit_row!("LimitNICE", "0", "Nice ceiling (RLIMIT_NICE)."),
-    rlimit_row!(
-        "LimitRTPRIO",
-        "0",
-        "Real-time priority ceiling (RLIMIT_RTPRIO)."
-    ),
-    rlimit_row!(
-        "LimitRTTIME",
-        "1s",
-        "Real-time CPU time limit (RLIMIT_RTTIME)."
-    ),
+    rlimit_row!("LimitRTPRIO", "0", "Real-time priority ceiling (RLIMIT_RTPRIO)."),
+    rlimit_row!("LimitRTTIME", "1s", "Real-time CPU time limit (RLIMIT_RTTIME)."),
     // sbx's own keys
     row!(
         "WritableWorkingDirectory",
@@ -918,11 +784,7 @@ pub static DIRECTIVES: &[Directive] = &[
     rejected!("RestrictSUIDSGID", Seccomp, SECCOMP),
     rejected!("LockPersonality", Seccomp, SECCOMP),
     rejected!("ProtectClock", Seccomp, SECCOMP),
-    rejected!(
-        "KeyringMode",
-        Seccomp,
-        "not implemented yet; remove the line"
-    ),
+    rejected!("KeyringMode", Seccomp, "not implemented yet; remove the line"),
     rejected!("MemoryMax", Cgroup, CGROUP),
     rejected!("MemoryHigh", Cgroup, CGROUP),
     rejected!("MemoryLow", Cgroup, CGROUP),
@@ -946,90 +808,30 @@ pub static DIRECTIVES: &[Directive] = &[
     rejected!("SocketBindAllow", Cgroup, BPF),
     rejected!("SocketBindDeny", Cgroup, BPF),
     rejected!("RestrictNetworkInterfaces", Cgroup, BPF),
-    rejected!(
-        "RestrictFileSystems",
-        Other,
-        "needs a BPF LSM program, which sbx does not install"
-    ),
-    rejected!(
-        "OOMScoreAdjust",
-        Process,
-        "not implemented yet; remove the line"
-    ),
-    rejected!(
-        "RuntimeMaxSec",
-        Process,
-        "not implemented yet; remove the line"
-    ),
+    rejected!("RestrictFileSystems", Other, "needs a BPF LSM program, which sbx does not install"),
+    rejected!("OOMScoreAdjust", Process, "not implemented yet; remove the line"),
+    rejected!("RuntimeMaxSec", Process, "not implemented yet; remove the line"),
     rejected!("ExecPaths", Mounts, "not implemented yet; remove the line"),
-    rejected!(
-        "NoExecPaths",
-        Mounts,
-        "not implemented yet; remove the line"
-    ),
-    rejected!(
-        "RemoveIPC",
-        Process,
-        "not implemented yet; use PrivateIPC=yes"
-    ),
+    rejected!("NoExecPaths", Mounts, "not implemented yet; remove the line"),
+    rejected!("RemoveIPC", Process, "not implemented yet; use PrivateIPC=yes"),
     rejected!("SecureBits", Caps, "not implemented yet; remove the line"),
-    rejected!(
-        "PrivateMounts",
-        Namespaces,
-        "sbx always uses a private mount namespace; remove the line"
-    ),
-    rejected!(
-        "NetworkNamespacePath",
-        Namespaces,
-        "joining existing namespaces is not implemented"
-    ),
-    rejected!(
-        "IPCNamespacePath",
-        Namespaces,
-        "joining existing namespaces is not implemented"
-    ),
+    rejected!("PrivateMounts", Namespaces, "sbx always uses a private mount namespace; remove the line"),
+    rejected!("NetworkNamespacePath", Namespaces, "joining existing namespaces is not implemented"),
+    rejected!("IPCNamespacePath", Namespaces, "joining existing namespaces is not implemented"),
     rejected!("RootImage", Mounts, "disk images are not supported"),
     rejected!("MountImages", Mounts, "disk images are not supported"),
     rejected!("ExtensionImages", Mounts, "disk images are not supported"),
-    rejected!(
-        "ExtensionDirectories",
-        Mounts,
-        "not implemented yet; remove the line"
-    ),
-    rejected!(
-        "LoadCredential",
-        Mounts,
-        "credentials are not implemented yet"
-    ),
-    rejected!(
-        "SetCredential",
-        Mounts,
-        "credentials are not implemented yet"
-    ),
+    rejected!("ExtensionDirectories", Mounts, "not implemented yet; remove the line"),
+    rejected!("LoadCredential", Mounts, "credentials are not implemented yet"),
+    rejected!("SetCredential", Mounts, "credentials are not implemented yet"),
     rejected!("AppArmorProfile", Other, "LSM profiles are not supported"),
     rejected!("SELinuxContext", Other, "LSM profiles are not supported"),
     rejected!("SmackProcessLabel", Other, "LSM profiles are not supported"),
     rejected!("NUMAPolicy", Other, "not implemented yet; remove the line"),
-    rejected!(
-        "CPUSchedulingPolicy",
-        Process,
-        "not implemented yet; remove the line"
-    ),
-    rejected!(
-        "CPUSchedulingPriority",
-        Process,
-        "not implemented yet; remove the line"
-    ),
-    rejected!(
-        "IOSchedulingClass",
-        Process,
-        "not implemented yet; remove the line"
-    ),
-    rejected!(
-        "IOSchedulingPriority",
-        Process,
-        "not implemented yet; remove the line"
-    ),
+    rejected!("CPUSchedulingPolicy", Process, "not implemented yet; remove the line"),
+    rejected!("CPUSchedulingPriority", Process, "not implemented yet; remove the line"),
+    rejected!("IOSchedulingClass", Process, "not implemented yet; remove the line"),
+    rejected!("IOSchedulingPriority", Process, "not implemented yet; remove the line"),
     // keys a foreground sandbox has no use for and that restrict nothing
     ignored!("Type", "sbx runs the command in the foreground"),
     ignored!("Restart", "sbx runs the command once"),
@@ -1059,10 +861,7 @@ mod tests {
     use std::sync::Arc;
 
     fn origin() -> Origin {
-        Origin {
-            source: Arc::from("t.conf"),
-            line: 1,
-        }
+        Origin { source: Arc::from("t.conf"), line: 1 }
     }
 
     #[test]
@@ -1084,8 +883,7 @@ mod tests {
     fn every_supported_sample_parses_and_changes_settings() {
         for d in DIRECTIVES.iter().filter(|d| d.status == Status::Supported) {
             let mut s = Settings::default();
-            (d.apply)(&mut s, d.sample, &origin())
-                .unwrap_or_else(|e| panic!("{}={}: {e}", d.name, d.sample));
+            (d.apply)(&mut s, d.sample, &origin()).unwrap_or_else(|e| panic!("{}={}: {e}", d.name, d.sample));
             assert_ne!(s, Settings::default(), "{}= writes no field", d.name);
         }
     }
@@ -1099,21 +897,13 @@ mod tests {
             if d.kind == Kind::Caps {
                 // An empty capability set means "none", not "unset".
                 assert_eq!(
-                    s.capability_bounding_set
-                        .as_ref()
-                        .or(s.ambient_capabilities.as_ref())
-                        .map(|c| c.value),
+                    s.capability_bounding_set.as_ref().or(s.ambient_capabilities.as_ref()).map(|c| c.value),
                     Some(0),
                     "{}",
                     d.name
                 );
             } else {
-                assert_eq!(
-                    s,
-                    Settings::default(),
-                    "{}= is not reset by an empty assignment",
-                    d.name
-                );
+                assert_eq!(s, Settings::default(), "{}= is not reset by an empty assignment", d.name);
             }
         }
     }
@@ -1133,11 +923,7 @@ mod tests {
         let mut s = Settings::default();
         (d.apply)(&mut s, "/a", &origin()).unwrap();
         (d.apply)(&mut s, "/b -/c", &origin()).unwrap();
-        let paths: Vec<_> = s
-            .read_write_paths
-            .iter()
-            .map(|p| p.value.path.as_str())
-            .collect();
+        let paths: Vec<_> = s.read_write_paths.iter().map(|p| p.value.path.as_str()).collect();
         assert_eq!(paths, ["/a", "/b", "/c"]);
         assert!(s.read_write_paths[2].value.ignore_missing);
     }
@@ -1149,33 +935,17 @@ mod tests {
         let raw = caps::Capability::CAP_NET_RAW.bitmask();
         capability_set(&mut slot, "CAP_NET_BIND_SERVICE", &origin()).unwrap();
         capability_set(&mut slot, "cap_net_raw", &origin()).unwrap();
-        assert_eq!(
-            slot.as_ref().unwrap().value,
-            bind | raw,
-            "non-empty lines are OR-ed"
-        );
+        assert_eq!(slot.as_ref().unwrap().value, bind | raw, "non-empty lines are OR-ed");
         capability_set(&mut slot, "", &origin()).unwrap();
         assert_eq!(slot.as_ref().unwrap().value, 0, "empty means none");
         capability_set(&mut slot, "~", &origin()).unwrap();
-        assert_eq!(
-            slot.as_ref().unwrap().value,
-            all_caps(),
-            "a lone ~ means all"
-        );
+        assert_eq!(slot.as_ref().unwrap().value, all_caps(), "a lone ~ means all");
         capability_set(&mut slot, "~CAP_NET_RAW", &origin()).unwrap();
-        assert_eq!(
-            slot.as_ref().unwrap().value,
-            all_caps(),
-            "OR-ed into the full set, as systemd does"
-        );
+        assert_eq!(slot.as_ref().unwrap().value, all_caps(), "OR-ed into the full set, as systemd does");
         capability_set(&mut slot, "", &origin()).unwrap();
         capability_set(&mut slot, "~CAP_NET_RAW", &origin()).unwrap();
         assert_eq!(slot.as_ref().unwrap().value, all_caps() & !raw);
-        assert!(
-            capability_set(&mut slot, "CAP_BOGUS", &origin())
-                .unwrap_err()
-                .contains("CAP_BOGUS")
-        );
+        assert!(capability_set(&mut slot, "CAP_BOGUS", &origin()).unwrap_err().contains("CAP_BOGUS"));
     }
 
     #[test]
@@ -1189,18 +959,8 @@ mod tests {
 
     #[test]
     fn working_directory_forms() {
-        assert_eq!(
-            working_directory("~").unwrap(),
-            WorkingDir {
-                path: None,
-                home: true,
-                ignore_missing: false
-            }
-        );
-        assert_eq!(
-            working_directory("-/srv").unwrap().path.as_deref(),
-            Some("/srv")
-        );
+        assert_eq!(working_directory("~").unwrap(), WorkingDir { path: None, home: true, ignore_missing: false });
+        assert_eq!(working_directory("-/srv").unwrap().path.as_deref(), Some("/srv"));
         assert!(working_directory("relative").is_err());
     }
 

@@ -67,10 +67,7 @@ fn is_path(spec: &str) -> bool {
 }
 
 fn read(path: &Path) -> Result<String, ProfileError> {
-    std::fs::read_to_string(path).map_err(|source| ProfileError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_path_buf(), source })
 }
 
 fn load_one(loaded: &mut Loaded, spec: &str) -> Result<(), ProfileError> {
@@ -84,10 +81,7 @@ fn load_one(loaded: &mut Loaded, spec: &str) -> Result<(), ProfileError> {
         return Err(not_found(spec));
     }
     let dirs = search_path();
-    let found = dirs
-        .iter()
-        .map(|d| d.join(format!("{spec}.conf")))
-        .find(|p| p.exists());
+    let found = dirs.iter().map(|d| d.join(format!("{spec}.conf"))).find(|p| p.exists());
     match found {
         Some(path) => loaded.add(&read(&path)?, &path.display().to_string())?,
         None => {
@@ -95,18 +89,12 @@ fn load_one(loaded: &mut Loaded, spec: &str) -> Result<(), ProfileError> {
             loaded.add(text, &format!("builtin:{spec}.conf"))?;
         }
     }
-    let dropin_dirs: Vec<PathBuf> = dirs
-        .iter()
-        .map(|d| d.join(format!("{spec}.conf.d")))
-        .collect();
+    let dropin_dirs: Vec<PathBuf> = dirs.iter().map(|d| d.join(format!("{spec}.conf.d"))).collect();
     add_dropins(loaded, &dropin_dirs)
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
 }
 
 pub fn builtin(name: &str) -> Option<&'static str> {
@@ -114,16 +102,9 @@ pub fn builtin(name: &str) -> Option<&'static str> {
 }
 
 fn not_found(name: &str) -> ProfileError {
-    let searched: Vec<String> = search_path()
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
+    let searched: Vec<String> = search_path().iter().map(|p| p.display().to_string()).collect();
     let builtins: Vec<&str> = BUILTINS.iter().map(|(n, _)| *n).collect();
-    ProfileError::NotFound {
-        name: name.to_string(),
-        searched: searched.join(", "),
-        builtins: builtins.join(", "),
-    }
+    ProfileError::NotFound { name: name.to_string(), searched: searched.join(", "), builtins: builtins.join(", ") }
 }
 
 /// Drop-ins `*.conf` from the given directories, by file name in lexical order; a file name
@@ -184,14 +165,8 @@ mod tests {
 
     #[test]
     fn overrides_come_last_and_carry_their_position() {
-        let l = load(
-            &["default".into()],
-            &[
-                "PrivateNetwork=yes".into(),
-                "WritableWorkingDirectory=no".into(),
-            ],
-        )
-        .unwrap();
+        let l =
+            load(&["default".into()], &["PrivateNetwork=yes".into(), "WritableWorkingDirectory=no".into()]).unwrap();
         let last = l.assignments.last().unwrap();
         assert_eq!(last.key, "WritableWorkingDirectory");
         assert_eq!(last.section, crate::profile::Section::XSbx);
@@ -209,19 +184,8 @@ mod tests {
         std::fs::write(d.join("10-a.conf"), "[Service]\nPrivateNetwork=yes\n").unwrap();
         std::fs::write(d.join("ignored.txt"), "garbage").unwrap();
         let l = load(&[dir.join("p.conf").display().to_string()], &[]).unwrap();
-        let keys: Vec<_> = l
-            .assignments
-            .iter()
-            .map(|a| (a.key.as_str(), a.value.as_str()))
-            .collect();
-        assert_eq!(
-            keys,
-            [
-                ("PrivateTmp", "yes"),
-                ("PrivateNetwork", "yes"),
-                ("PrivateTmp", "no")
-            ]
-        );
+        let keys: Vec<_> = l.assignments.iter().map(|a| (a.key.as_str(), a.value.as_str())).collect();
+        assert_eq!(keys, [("PrivateTmp", "yes"), ("PrivateNetwork", "yes"), ("PrivateTmp", "no")]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

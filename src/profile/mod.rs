@@ -26,20 +26,13 @@ pub struct Origin {
 
 impl Origin {
     pub fn new(source: &Arc<str>, line: u32) -> Self {
-        Origin {
-            source: Arc::clone(source),
-            line,
-        }
+        Origin { source: Arc::clone(source), line }
     }
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if &*self.source == "-p" {
-            write!(f, "-p #{}", self.line)
-        } else {
-            write!(f, "{}:{}", self.source, self.line)
-        }
+        if &*self.source == "-p" { write!(f, "-p #{}", self.line) } else { write!(f, "{}:{}", self.source, self.line) }
     }
 }
 

@@ -58,10 +58,7 @@ pub fn expand(input: &str, ctx: &SpecifierContext) -> Result<String, String> {
             continue;
         }
         let Some(specifier) = chars.next() else {
-            return Err(
-                "expected a specifier letter after the final % (write %% for a literal %)"
-                    .to_string(),
-            );
+            return Err("expected a specifier letter after the final % (write %% for a literal %)".to_string());
         };
         out.push_str(&resolve(specifier, ctx)?);
     }
@@ -91,14 +88,10 @@ fn resolve(specifier: char, ctx: &SpecifierContext) -> Result<Cow<'_, str>, Stri
         'T' => "/tmp",
         'V' => "/var/tmp",
         _ if SYSTEMD_ONLY.contains(specifier) => {
-            return Err(format!(
-                "specifier %{specifier} is not supported by sbx: expected one of {SUPPORTED}"
-            ));
+            return Err(format!("specifier %{specifier} is not supported by sbx: expected one of {SUPPORTED}"));
         }
         _ => {
-            return Err(format!(
-                "unknown specifier %{specifier}: expected one of {SUPPORTED}"
-            ));
+            return Err(format!("unknown specifier %{specifier}: expected one of {SUPPORTED}"));
         }
     };
     Ok(Cow::Borrowed(value))
@@ -186,10 +179,7 @@ mod tests {
 
     #[test]
     fn short_host_name_without_a_dot_is_the_host_name() {
-        let ctx = SpecifierContext {
-            host_name: "box".into(),
-            ..ctx()
-        };
+        let ctx = SpecifierContext { host_name: "box".into(), ..ctx() };
         assert_eq!(expand("%l", &ctx).unwrap(), "box");
         let empty = SpecifierContext::default();
         assert_eq!(expand("%l%H", &empty).unwrap(), "");
@@ -216,10 +206,7 @@ mod tests {
     fn systemd_only_specifier_is_reported_as_unsupported() {
         for spec in SYSTEMD_ONLY.chars() {
             let err = expand(&format!("%{spec}"), &ctx()).unwrap_err();
-            assert_eq!(
-                err,
-                format!("specifier %{spec} is not supported by sbx: expected one of {SUPPORTED}")
-            );
+            assert_eq!(err, format!("specifier %{spec} is not supported by sbx: expected one of {SUPPORTED}"));
         }
     }
 
@@ -234,27 +221,18 @@ mod tests {
 
     #[test]
     fn values_are_not_expanded_again() {
-        let ctx = SpecifierContext {
-            home: "/home/%u".into(),
-            ..ctx()
-        };
+        let ctx = SpecifierContext { home: "/home/%u".into(), ..ctx() };
         assert_eq!(expand("%h", &ctx).unwrap(), "/home/%u");
     }
 
     fn any_ctx() -> impl Strategy<Value = SpecifierContext> {
-        (
-            any::<String>(),
-            any::<String>(),
-            any::<u32>(),
-            any::<String>(),
-        )
-            .prop_map(|(a, b, uid, c)| SpecifierContext {
-                unit_full: a,
-                home: b,
-                uid,
-                host_name: c,
-                ..SpecifierContext::default()
-            })
+        (any::<String>(), any::<String>(), any::<u32>(), any::<String>()).prop_map(|(a, b, uid, c)| SpecifierContext {
+            unit_full: a,
+            home: b,
+            uid,
+            host_name: c,
+            ..SpecifierContext::default()
+        })
     }
 
     proptest! {

@@ -76,10 +76,7 @@ fn physical_lines(text: &str) -> Vec<(u32, &str)> {
 }
 
 fn strip_line_break(s: &str) -> &str {
-    s.strip_prefix("\r\n")
-        .or_else(|| s.strip_prefix('\n'))
-        .or_else(|| s.strip_prefix('\r'))
-        .unwrap_or(s)
+    s.strip_prefix("\r\n").or_else(|| s.strip_prefix('\n')).or_else(|| s.strip_prefix('\r')).unwrap_or(s)
 }
 
 fn is_comment(line: &str) -> bool {
@@ -96,10 +93,7 @@ fn continues(line: &str) -> bool {
 /// Keys are what systemd's directive names are made of: ASCII letters and digits, with `-`,
 /// `_` and `.` tolerated (systemd itself takes any text before `=` and then looks it up).
 fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// At most 60 characters of `text`, for error messages.
@@ -131,12 +125,7 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(source: &'a Arc<str>) -> Self {
-        Lexer {
-            source,
-            section: Current::Nowhere,
-            pending: None,
-            parsed: ParsedFile::default(),
-        }
+        Lexer { source, section: Current::Nowhere, pending: None, parsed: ParsedFile::default() }
     }
 
     /// Takes one physical line: skips comments, joins continuations, and hands complete
@@ -184,14 +173,8 @@ impl<'a> Lexer<'a> {
     }
 
     fn section_header(&mut self, number: u32, text: &str) -> Result<(), ProfileError> {
-        let Some(name) = text
-            .strip_prefix('[')
-            .and_then(|rest| rest.strip_suffix(']'))
-        else {
-            let message = format!(
-                "expected ']' at the end of the section header {}",
-                abbreviate(text)
-            );
+        let Some(name) = text.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) else {
+            let message = format!("expected ']' at the end of the section header {}", abbreviate(text));
             return Err(self.error(number, message));
         };
         self.section = match Section::from_name(name) {
@@ -216,10 +199,7 @@ impl<'a> Lexer<'a> {
             return Err(self.error(number, "expected a key before '='".to_string()));
         }
         if !valid_key(key) {
-            let message = format!(
-                "invalid key {}: expected ASCII letters, digits, '-', '_' or '.'",
-                abbreviate(key)
-            );
+            let message = format!("invalid key {}: expected ASCII letters, digits, '-', '_' or '.'", abbreviate(key));
             return Err(self.error(number, message));
         }
         match &self.section {
@@ -247,30 +227,20 @@ impl<'a> Lexer<'a> {
     }
 
     fn error(&self, number: u32, message: String) -> ProfileError {
-        ProfileError::Syntax {
-            origin: Origin::new(self.source, number),
-            message,
-        }
+        ProfileError::Syntax { origin: Origin::new(self.source, number), message }
     }
 
     fn warn(&mut self, number: u32, message: String) {
-        self.parsed.warnings.push(Warning {
-            origin: Origin::new(self.source, number),
-            message,
-        });
+        self.parsed.warnings.push(Warning { origin: Origin::new(self.source, number), message });
     }
 }
 
 /// The error for a line with no `=`.
 fn missing_equals(text: &str) -> String {
     if text.starts_with(".include") {
-        return "'.include' is not supported: expected Key=Value, a [Section] header or a comment"
-            .to_string();
+        return "'.include' is not supported: expected Key=Value, a [Section] header or a comment".to_string();
     }
-    format!(
-        "expected Key=Value, a [Section] header or a comment, found {}",
-        abbreviate(text)
-    )
+    format!("expected Key=Value, a [Section] header or a comment, found {}", abbreviate(text))
 }
 
 #[cfg(test)]
@@ -288,11 +258,7 @@ mod tests {
 
     /// `(section, key, value, line)` for each assignment.
     fn summary(text: &str) -> Vec<(Section, String, String, u32)> {
-        ok(text)
-            .assignments
-            .into_iter()
-            .map(|a| (a.section, a.key, a.value, a.origin.line))
-            .collect()
+        ok(text).assignments.into_iter().map(|a| (a.section, a.key, a.value, a.origin.line)).collect()
     }
 
     fn one(section: Section, key: &str, value: &str, line: u32) -> (Section, String, String, u32) {
@@ -311,11 +277,7 @@ mod tests {
     }
 
     fn warnings(text: &str) -> Vec<(u32, String)> {
-        ok(text)
-            .warnings
-            .into_iter()
-            .map(|w| (w.origin.line, w.message))
-            .collect()
+        ok(text).warnings.into_iter().map(|w| (w.origin.line, w.message)).collect()
     }
 
     #[test]
@@ -355,10 +317,7 @@ mod tests {
         let text = "[Service]\n# a comment\n; another\n   # indented\n\t; tabbed\nNice=4 # not a comment\nUser=a;b\n";
         assert_eq!(
             summary(text),
-            [
-                one(Section::Service, "Nice", "4 # not a comment", 6),
-                one(Section::Service, "User", "a;b", 7),
-            ]
+            [one(Section::Service, "Nice", "4 # not a comment", 6), one(Section::Service, "User", "a;b", 7),]
         );
     }
 
@@ -382,18 +341,8 @@ mod tests {
         assert_eq!(
             summary(text),
             [
-                one(
-                    Section::Service,
-                    "Environment",
-                    "\"A=b c\" 'D=%h' E=\\x41",
-                    2
-                ),
-                one(
-                    Section::Service,
-                    "ExecStart",
-                    "/bin/sh -c \"echo $HOME; exit 1\"",
-                    3
-                ),
+                one(Section::Service, "Environment", "\"A=b c\" 'D=%h' E=\\x41", 2),
+                one(Section::Service, "ExecStart", "/bin/sh -c \"echo $HOME; exit 1\"", 3),
             ]
         );
     }
@@ -411,10 +360,7 @@ mod tests {
                 one(Section::Service, "User", "x", 7),
             ]
         );
-        assert_eq!(
-            summary("[Service]\nA=x\\\ny"),
-            [one(Section::Service, "A", "x y", 2)]
-        );
+        assert_eq!(summary("[Service]\nA=x\\\ny"), [one(Section::Service, "A", "x y", 2)]);
     }
 
     /// systemd.syntax(7): a comment block inside a continuation is skipped.
@@ -424,12 +370,7 @@ mod tests {
         assert_eq!(
             summary(text),
             [
-                one(
-                    Section::Service,
-                    "KeyThree",
-                    "value 3        value 3 continued",
-                    2
-                ),
+                one(Section::Service, "KeyThree", "value 3        value 3 continued", 2),
                 one(Section::Service, "Next", "1", 6),
             ]
         );
@@ -438,13 +379,7 @@ mod tests {
     #[test]
     fn a_blank_line_ends_a_continuation() {
         let text = "[Service]\nNice=1\\\n\nUser=x\n";
-        assert_eq!(
-            summary(text),
-            [
-                one(Section::Service, "Nice", "1", 2),
-                one(Section::Service, "User", "x", 4)
-            ]
-        );
+        assert_eq!(summary(text), [one(Section::Service, "Nice", "1", 2), one(Section::Service, "User", "x", 4)]);
     }
 
     #[test]
@@ -469,18 +404,12 @@ mod tests {
 
     #[test]
     fn a_file_ending_inside_a_continuation_keeps_what_was_collected() {
-        assert_eq!(
-            summary("[Service]\nExecStart=/bin/true \\"),
-            [one(Section::Service, "ExecStart", "/bin/true", 2)]
-        );
+        assert_eq!(summary("[Service]\nExecStart=/bin/true \\"), [one(Section::Service, "ExecStart", "/bin/true", 2)]);
         assert_eq!(
             summary("[Service]\nExecStart=/bin/a \\\n  b \\\n"),
             [one(Section::Service, "ExecStart", "/bin/a    b", 2)]
         );
-        assert_eq!(
-            summary("[Service]\nA=1 \\\n# trailing comment"),
-            [one(Section::Service, "A", "1", 2)]
-        );
+        assert_eq!(summary("[Service]\nA=1 \\\n# trailing comment"), [one(Section::Service, "A", "1", 2)]);
     }
 
     #[test]
@@ -488,44 +417,26 @@ mod tests {
         assert_eq!(summary("[Serv\\\nice]\nA=1").len(), 0);
         let (line, message) = error("[Service]\\\nNice=1\n");
         assert_eq!(line, 1);
-        assert!(
-            message.starts_with("expected ']' at the end of the section header"),
-            "{message}"
-        );
+        assert!(message.starts_with("expected ']' at the end of the section header"), "{message}");
     }
 
     #[test]
     fn crlf_and_lone_cr_end_lines() {
         assert_eq!(
             summary("[Service]\r\nNice=1\r\nUser=a b\r\n"),
-            [
-                one(Section::Service, "Nice", "1", 2),
-                one(Section::Service, "User", "a b", 3),
-            ]
+            [one(Section::Service, "Nice", "1", 2), one(Section::Service, "User", "a b", 3),]
         );
         assert_eq!(
             summary("[Service]\rNice=1\rNice=2\n"),
-            [
-                one(Section::Service, "Nice", "1", 2),
-                one(Section::Service, "Nice", "2", 3),
-            ]
+            [one(Section::Service, "Nice", "1", 2), one(Section::Service, "Nice", "2", 3),]
         );
-        assert_eq!(
-            summary("[Service]\r\nA=x\\\r\n  y\r\n"),
-            [one(Section::Service, "A", "x   y", 2)]
-        );
-        assert_eq!(
-            summary("[Service]\n\r\n\rA=1"),
-            [one(Section::Service, "A", "1", 4)]
-        );
+        assert_eq!(summary("[Service]\r\nA=x\\\r\n  y\r\n"), [one(Section::Service, "A", "x   y", 2)]);
+        assert_eq!(summary("[Service]\n\r\n\rA=1"), [one(Section::Service, "A", "1", 4)]);
     }
 
     #[test]
     fn a_leading_byte_order_mark_is_skipped() {
-        assert_eq!(
-            summary("\u{feff}[Service]\nA=1"),
-            [one(Section::Service, "A", "1", 2)]
-        );
+        assert_eq!(summary("\u{feff}[Service]\nA=1"), [one(Section::Service, "A", "1", 2)]);
     }
 
     #[test]
@@ -537,18 +448,11 @@ mod tests {
 
     #[test]
     fn bad_keys_are_errors_naming_what_was_expected() {
-        for (text, key) in [
-            ("Foo Bar=1", "Foo Bar"),
-            ("Ümlaut=1", "Ümlaut"),
-            ("A/B=1", "A/B"),
-            ("\"A\"=1", "\"A\""),
-        ] {
+        for (text, key) in [("Foo Bar=1", "Foo Bar"), ("Ümlaut=1", "Ümlaut"), ("A/B=1", "A/B"), ("\"A\"=1", "\"A\"")]
+        {
             let (line, message) = error(&format!("[Service]\n{text}\n"));
             assert_eq!(line, 2);
-            assert_eq!(
-                message,
-                format!("invalid key {key:?}: expected ASCII letters, digits, '-', '_' or '.'")
-            );
+            assert_eq!(message, format!("invalid key {key:?}: expected ASCII letters, digits, '-', '_' or '.'"));
         }
         let (line, message) = error("[Service]\nNice=1\n  =5\n");
         assert_eq!((line, message.as_str()), (3, "expected a key before '='"));
@@ -558,15 +462,9 @@ mod tests {
     fn lines_that_are_not_assignments_are_errors() {
         let (line, message) = error("[Service]\nNice=1\nNoEquals\n");
         assert_eq!(line, 3);
-        assert_eq!(
-            message,
-            "expected Key=Value, a [Section] header or a comment, found \"NoEquals\""
-        );
+        assert_eq!(message, "expected Key=Value, a [Section] header or a comment, found \"NoEquals\"");
         let (_, message) = error("[Service]\n.include /etc/other.conf\n");
-        assert!(
-            message.starts_with("'.include' is not supported: expected Key=Value"),
-            "{message}"
-        );
+        assert!(message.starts_with("'.include' is not supported: expected Key=Value"), "{message}");
         let (line, _) = error("[Service]\nA=1\\\n  still A\nB\n");
         assert_eq!(line, 4);
         let (line, _) = error("[Service]\nA\\\n=1\nB \\\n  C\n");
@@ -586,36 +484,29 @@ mod tests {
     /// Checked against systemd 252: both are "Invalid section header".
     #[test]
     fn unterminated_section_headers_are_errors() {
-        for (text, shown) in [
-            ("[Service", "[Service"),
-            ("[Service] # c", "[Service] # c"),
-            ("[", "["),
-        ] {
+        for (text, shown) in [("[Service", "[Service"), ("[Service] # c", "[Service] # c"), ("[", "[")] {
             let (line, message) = error(&format!("A=1\n{text}\nB=2"));
             assert_eq!(line, 2);
-            assert_eq!(
-                message,
-                format!("expected ']' at the end of the section header {shown:?}")
-            );
+            assert_eq!(message, format!("expected ']' at the end of the section header {shown:?}"));
         }
     }
 
     #[test]
     fn unknown_sections_are_warnings_and_their_assignments_dropped() {
-        let text =
-            "[Service]\nA=1\n[Install]\nWantedBy=multi-user.target\nAlso=x\n[Service]\nB=2\n";
+        let text = "[Service]\nA=1\n[Install]\nWantedBy=multi-user.target\nAlso=x\n[Service]\nB=2\n";
+        assert_eq!(summary(text), [one(Section::Service, "A", "1", 2), one(Section::Service, "B", "2", 7)]);
         assert_eq!(
-            summary(text),
+            warnings(text),
             [
-                one(Section::Service, "A", "1", 2),
-                one(Section::Service, "B", "2", 7)
+                (
+                    3,
+                    "unknown section [Install], its assignments are ignored: expected [Unit], [Service] or [X-Sbx]"
+                        .to_string()
+                ),
+                (4, "WantedBy= is in unknown section [Install] and is ignored".to_string()),
+                (5, "Also= is in unknown section [Install] and is ignored".to_string()),
             ]
         );
-        assert_eq!(warnings(text), [
-            (3, "unknown section [Install], its assignments are ignored: expected [Unit], [Service] or [X-Sbx]".to_string()),
-            (4, "WantedBy= is in unknown section [Install] and is ignored".to_string()),
-            (5, "Also= is in unknown section [Install] and is ignored".to_string()),
-        ]);
     }
 
     /// Section names are compared exactly, as systemd does (`[ Service ]` and `[]` are unknown).
@@ -626,11 +517,7 @@ mod tests {
             assert!(summary(&text).is_empty(), "{header}");
             let warned = warnings(&text);
             assert_eq!(warned.len(), 2, "{header}");
-            assert!(
-                warned[0].1.starts_with("unknown section ["),
-                "{:?}",
-                warned[0]
-            );
+            assert!(warned[0].1.starts_with("unknown section ["), "{:?}", warned[0]);
         }
     }
 
@@ -638,11 +525,14 @@ mod tests {
     fn assignments_before_any_section_are_warnings() {
         let text = "Nice=1\n[Service]\nNice=2\n";
         assert_eq!(summary(text), [one(Section::Service, "Nice", "2", 3)]);
-        assert_eq!(warnings(text), [(
-            1,
-            "Nice= comes before any section header and is ignored: expected [Service] or another section first"
-                .to_string()
-        )]);
+        assert_eq!(
+            warnings(text),
+            [(
+                1,
+                "Nice= comes before any section header and is ignored: expected [Service] or another section first"
+                    .to_string()
+            )]
+        );
     }
 
     #[test]
@@ -657,10 +547,7 @@ mod tests {
     #[test]
     fn nul_characters_are_errors() {
         let (line, message) = error("[Service]\nA=1\0B=2\n");
-        assert_eq!(
-            (line, message.as_str()),
-            (2, "expected text, found a NUL character")
-        );
+        assert_eq!((line, message.as_str()), (2, "expected text, found a NUL character"));
         let (line, _) = error("[Service]\n# comment \0\n");
         assert_eq!(line, 2);
     }
@@ -677,13 +564,7 @@ mod tests {
     #[test]
     fn later_lines_count_every_physical_line() {
         let text = "[Service]\nA=1\\\n# c\n; c\n 2\n\nB=3\n";
-        assert_eq!(
-            summary(text),
-            [
-                one(Section::Service, "A", "1  2", 2),
-                one(Section::Service, "B", "3", 7)
-            ]
-        );
+        assert_eq!(summary(text), [one(Section::Service, "A", "1  2", 2), one(Section::Service, "B", "3", 7)]);
     }
 
     fn unit_file_text() -> impl Strategy<Value = String> {

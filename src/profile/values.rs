@@ -83,28 +83,18 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
 // Sizes
 // ---------------------------------------------------------------------------------------------
 
-const SIZE_EXPECTED: &str = "expected a size in bytes with an optional K, M, G, T, P or E suffix (base 1024), such as 512M or 1.5G";
+const SIZE_EXPECTED: &str =
+    "expected a size in bytes with an optional K, M, G, T, P or E suffix (base 1024), such as 512M or 1.5G";
 const SIZE_TOO_LARGE: &str = "expected a size below 16E";
 
 /// Size suffixes, largest first. Like systemd, several parts may be added up as long as their
 /// suffixes get smaller (`1G 512M`); the empty suffix means bytes.
-const SIZE_UNITS: [(&str, u64); 8] = [
-    ("E", 1 << 60),
-    ("P", 1 << 50),
-    ("T", 1 << 40),
-    ("G", 1 << 30),
-    ("M", 1 << 20),
-    ("K", 1 << 10),
-    ("B", 1),
-    ("", 1),
-];
+const SIZE_UNITS: [(&str, u64); 8] =
+    [("E", 1 << 60), ("P", 1 << 50), ("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("B", 1), ("", 1)];
 
 /// A size in bytes: `4096`, `512K`, `1.5G`, `1G 512M`. Suffixes are upper case and base 1024;
 /// a fraction is rounded down to whole bytes; anything that does not fit in 64 bits is an error.
-#[allow(
-    dead_code,
-    reason = "value-parser API; not every directive uses it yet"
-)]
+#[allow(dead_code, reason = "value-parser API; not every directive uses it yet")]
 pub fn parse_size(s: &str) -> Result<u64, String> {
     parse_size_parts(s).map_err(|bad| match bad {
         Bad::Form => SIZE_EXPECTED.to_string(),
@@ -113,17 +103,12 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 /// Like [`parse_size`], but `infinity` gives `None`.
-#[allow(
-    dead_code,
-    reason = "value-parser API; not every directive uses it yet"
-)]
+#[allow(dead_code, reason = "value-parser API; not every directive uses it yet")]
 pub fn parse_size_or_infinity(s: &str) -> Result<Option<u64>, String> {
     if s == "infinity" {
         return Ok(None);
     }
-    parse_size(s)
-        .map(Some)
-        .map_err(|e| format!("{e}, or infinity"))
+    parse_size(s).map(Some).map_err(|e| format!("{e}, or infinity"))
 }
 
 fn parse_size_parts(s: &str) -> Result<u64, Bad> {
@@ -132,8 +117,7 @@ fn parse_size_parts(s: &str) -> Result<u64, Bad> {
     let mut first_unit = 0;
     loop {
         let (number, after) = take_decimal(trim_start_ws(rest)).ok_or(Bad::Form)?;
-        let (unit, factor, after) =
-            take_size_unit(trim_start_ws(after), first_unit).ok_or(Bad::Form)?;
+        let (unit, factor, after) = take_size_unit(trim_start_ws(after), first_unit).ok_or(Bad::Form)?;
         let part = number.scale(factor).ok_or(Bad::Range)?;
         total = total.checked_add(part).ok_or(Bad::Range)?;
         if after.is_empty() {
@@ -248,10 +232,7 @@ const TIME_TOO_LARGE: &str = "expected a time span shorter than about 584000 yea
 
 /// A finite systemd time span in microseconds: `30`, `1.5s`, `1min 30s`, `2h30min`, `500ms`.
 /// A bare number means seconds.
-#[allow(
-    dead_code,
-    reason = "value-parser API; not every directive uses it yet"
-)]
+#[allow(dead_code, reason = "value-parser API; not every directive uses it yet")]
 pub fn parse_time_usec(s: &str) -> Result<u64, String> {
     match parse_time_span(s, SEC)? {
         Some(usec) => Ok(usec),
@@ -260,10 +241,7 @@ pub fn parse_time_usec(s: &str) -> Result<u64, String> {
 }
 
 /// Like [`parse_time_usec`], but `infinity` gives `None`.
-#[allow(
-    dead_code,
-    reason = "value-parser API; not every directive uses it yet"
-)]
+#[allow(dead_code, reason = "value-parser API; not every directive uses it yet")]
 pub fn parse_time_or_infinity(s: &str) -> Result<Option<u64>, String> {
     parse_time_span(s, SEC).map_err(|e| format!("{e}, or infinity"))
 }
@@ -277,20 +255,14 @@ fn parse_time_span(s: &str, default_unit: u64) -> Result<Option<u64>, String> {
         }
         return Err(time_expected(default_unit));
     }
-    sum_time_components(s, default_unit)
-        .map(Some)
-        .map_err(|bad| match bad {
-            Bad::Form => time_expected(default_unit),
-            Bad::Range => TIME_TOO_LARGE.to_string(),
-        })
+    sum_time_components(s, default_unit).map(Some).map_err(|bad| match bad {
+        Bad::Form => time_expected(default_unit),
+        Bad::Range => TIME_TOO_LARGE.to_string(),
+    })
 }
 
 fn time_expected(default_unit: u64) -> String {
-    let bare = if default_unit == SEC {
-        "seconds"
-    } else {
-        "microseconds"
-    };
+    let bare = if default_unit == SEC { "seconds" } else { "microseconds" };
     format!("expected a time span such as 30s, 1min 30s or 1.5h (a bare number means {bare})")
 }
 
@@ -300,10 +272,7 @@ fn sum_time_components(s: &str, default_unit: u64) -> Result<u64, Bad> {
     let mut total: u64 = 0;
     loop {
         let (part, after) = take_time_component(rest, default_unit)?;
-        total = total
-            .checked_add(part)
-            .filter(|t| *t != u64::MAX)
-            .ok_or(Bad::Range)?;
+        total = total.checked_add(part).filter(|t| *t != u64::MAX).ok_or(Bad::Range)?;
         rest = trim_start_ws(after);
         if rest.is_empty() {
             return Ok(total);
@@ -341,9 +310,7 @@ fn take_time_component(s: &str, default_unit: u64) -> Result<(u64, &str), Bad> {
         return Err(Bad::Range);
     }
     let fraction = fraction_usec(fraction.unwrap_or(""), multiplier);
-    let part = (whole * multiplier)
-        .checked_add(fraction)
-        .ok_or(Bad::Range)?;
+    let part = (whole * multiplier).checked_add(fraction).ok_or(Bad::Range)?;
     Ok((part, after_unit))
 }
 
@@ -386,8 +353,7 @@ const TRAILING_BACKSLASH: &str =
     "expected a character after the backslash at the end (write \\\\ for a literal backslash)";
 const NUL_ESCAPE: &str = "expected an escape sequence for a character other than NUL";
 const NUL_CHAR: &str = "expected text without NUL characters";
-const INVALID_UTF8: &str =
-    "expected \\x and octal escapes to form valid UTF-8 (use \\u for a unicode character)";
+const INVALID_UTF8: &str = "expected \\x and octal escapes to form valid UTF-8 (use \\u for a unicode character)";
 
 /// Splits a list value into words the way systemd does for quoted lists: unquoted whitespace
 /// separates words; `"..."` and `'...'` group (anywhere in a word) and are removed; C escapes
@@ -425,8 +391,7 @@ fn next_word(chars: &mut Chars<'_>) -> Result<Option<String>, String> {
     if let Some(open) = quote {
         return Err(format!("expected a closing {open} (unterminated quote)"));
     }
-    word.map(|bytes| String::from_utf8(bytes).map_err(|_| INVALID_UTF8.to_string()))
-        .transpose()
+    word.map(|bytes| String::from_utf8(bytes).map_err(|_| INVALID_UTF8.to_string())).transpose()
 }
 
 fn push_char(bytes: &mut Vec<u8>, c: char) {
@@ -450,17 +415,12 @@ fn push_escape(chars: &mut Chars<'_>, bytes: &mut Vec<u8>) -> Result<(), String>
         'v' => bytes.push(0x0b),
         's' => bytes.push(b' '),
         '\\' | '"' | '\'' => push_char(bytes, c),
-        'x' => bytes.push(escaped_byte(
-            take_digits(chars, 2, 16),
-            "two hexadecimal digits after \\x",
-        )?),
+        'x' => bytes.push(escaped_byte(take_digits(chars, 2, 16), "two hexadecimal digits after \\x")?),
         'u' => push_char(bytes, escaped_char(take_digits(chars, 4, 16), "\\u")?),
         'U' => push_char(bytes, escaped_char(take_digits(chars, 8, 16), "\\U")?),
         '0'..='7' => bytes.push(octal_escape(c, chars)?),
         other => {
-            return Err(format!(
-                "unknown escape sequence \\{other}: {ESCAPES_EXPECTED}"
-            ));
+            return Err(format!("unknown escape sequence \\{other}: {ESCAPES_EXPECTED}"));
         }
     }
     Ok(())
@@ -486,9 +446,7 @@ fn escaped_byte(value: Option<u32>, expected: &str) -> Result<u8, String> {
 
 fn escaped_char(value: Option<u32>, escape: &str) -> Result<char, String> {
     let digits = if escape == "\\u" { "four" } else { "eight" };
-    let expected = || {
-        format!("expected {digits} hexadecimal digits after {escape} naming a unicode character")
-    };
+    let expected = || format!("expected {digits} hexadecimal digits after {escape} naming a unicode character");
     match value {
         Some(0) => Err(NUL_ESCAPE.to_string()),
         Some(code) => char::from_u32(code).ok_or_else(expected),
@@ -507,10 +465,7 @@ fn octal_escape(first: char, chars: &mut Chars<'_>) -> Result<u8, String> {
 /// Splits at unquoted, unescaped whitespace but keeps every quote and backslash as written,
 /// for values whose entries are decoded field by field (`BindPaths=`, see [`parse_bind_spec`]).
 /// An unterminated quote or a trailing backslash is an error.
-#[allow(
-    dead_code,
-    reason = "value-parser API; not every directive uses it yet"
-)]
+#[allow(dead_code, reason = "value-parser API; not every directive uses it yet")]
 pub fn split_raw_words(value: &str) -> Result<Vec<String>, String> {
     let mut chars = value.chars();
     let mut words = Vec::new();
@@ -576,11 +531,7 @@ pub fn parse_nice(s: &str) -> Result<i32, String> {
         .and_then(|m| i32::try_from(m).ok())
         .ok_or(NICE_EXPECTED)?;
     let nice = if negative { -magnitude } else { magnitude };
-    if (-20..=19).contains(&nice) {
-        Ok(nice)
-    } else {
-        Err(NICE_EXPECTED.to_string())
-    }
+    if (-20..=19).contains(&nice) { Ok(nice) } else { Err(NICE_EXPECTED.to_string()) }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -607,18 +558,12 @@ pub struct PathEntry {
 /// The word is already unquoted (see [`split_words`]).
 pub fn parse_path_entry(word: &str) -> Result<PathEntry, String> {
     if word.starts_with("+-") {
-        return Err(
-            "expected '-' before '+' when both prefixes are used (write -+/PATH)".to_string(),
-        );
+        return Err("expected '-' before '+' when both prefixes are used (write -+/PATH)".to_string());
     }
     let (ignore_missing, rest) = strip_flag(word, '-');
     let (relative_to_root, rest) = strip_flag(rest, '+');
     let path = normalize_absolute_path(rest)?;
-    Ok(PathEntry {
-        path,
-        ignore_missing,
-        relative_to_root,
-    })
+    Ok(PathEntry { path, ignore_missing, relative_to_root })
 }
 
 fn strip_flag(s: &str, flag: char) -> (bool, &str) {
@@ -633,26 +578,17 @@ fn strip_flag(s: &str, flag: char) -> (bool, &str) {
 /// Normalising a normalised path returns it unchanged.
 pub fn normalize_absolute_path(path: &str) -> Result<String, String> {
     if path.contains('\0') {
-        return Err(format!(
-            "expected a path without NUL characters, found {path:?}"
-        ));
+        return Err(format!("expected a path without NUL characters, found {path:?}"));
     }
     if !path.starts_with('/') {
         return Err(format!("expected an absolute path, found {path:?}"));
     }
-    let components: Vec<&str> = path
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
+    let components: Vec<&str> = path.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
     if components.contains(&"..") {
-        return Err(format!(
-            "expected a path without '..' components, found {path:?}"
-        ));
+        return Err(format!("expected a path without '..' components, found {path:?}"));
     }
     if components.iter().any(|c| c.len() > NAME_MAX) {
-        return Err(format!(
-            "expected path components of at most {NAME_MAX} bytes, found {path:?}"
-        ));
+        return Err(format!("expected path components of at most {NAME_MAX} bytes, found {path:?}"));
     }
     let normalized = format!("/{}", components.join("/"));
     if normalized.len() > PATH_MAX {
@@ -697,15 +633,9 @@ pub fn parse_bind_spec(word: &str) -> Result<BindSpec, String> {
         Some(options) => parse_bind_options(&options)?,
     };
     if fields.next().is_some() {
-        return Err(
-            "expected at most SOURCE:DEST:OPTIONS (escape a ':' in a path as \\:)".to_string(),
-        );
+        return Err("expected at most SOURCE:DEST:OPTIONS (escape a ':' in a path as \\:)".to_string());
     }
-    Ok(BindSpec {
-        source,
-        dest,
-        recursive,
-    })
+    Ok(BindSpec { source, dest, recursive })
 }
 
 /// Splits at unquoted, unescaped `:`, removing quotes and escaping backslashes.
@@ -733,25 +663,17 @@ fn split_bind_fields(word: &str) -> Result<Vec<String>, String> {
 fn parse_bind_source(field: &str) -> Result<PathEntry, String> {
     let (ignore_missing, path) = strip_flag(field, '-');
     if path.starts_with('+') {
-        return Err(format!(
-            "expected an absolute source path ('+' is not accepted in bind mounts), found {path:?}"
-        ));
+        return Err(format!("expected an absolute source path ('+' is not accepted in bind mounts), found {path:?}"));
     }
     let path = normalize_absolute_path(path).map_err(|e| format!("source: {e}"))?;
-    Ok(PathEntry {
-        path,
-        ignore_missing,
-        relative_to_root: false,
-    })
+    Ok(PathEntry { path, ignore_missing, relative_to_root: false })
 }
 
 fn parse_bind_options(options: &str) -> Result<bool, String> {
     match options {
         "" | "rbind" => Ok(true),
         "norbind" => Ok(false),
-        other => Err(format!(
-            "expected rbind or norbind as bind option, found {other:?}"
-        )),
+        other => Err(format!("expected rbind or norbind as bind option, found {other:?}")),
     }
 }
 
@@ -768,9 +690,7 @@ pub struct TmpfsSpec {
     pub options: Vec<String>,
 }
 
-const TMPFS_FLAGS: [&str; 8] = [
-    "ro", "rw", "nosuid", "nodev", "noexec", "exec", "suid", "dev",
-];
+const TMPFS_FLAGS: [&str; 8] = ["ro", "rw", "nosuid", "nodev", "noexec", "exec", "suid", "dev"];
 const TMPFS_OPTIONS_EXPECTED: &str = "expected one of ro, rw, nosuid, nodev, noexec, exec, suid, dev, \
      mode=OCTAL, size=BYTES[K|M|G|T|P|E] or size=PERCENT%, nr_inodes=N[K|M|G|T|P|E], uid=N, gid=N";
 
@@ -804,10 +724,7 @@ fn split_tmpfs_word(word: &str) -> Result<(String, Option<&str>), String> {
 }
 
 fn parse_tmpfs_options(options: &str) -> Result<Vec<String>, String> {
-    options
-        .split(',')
-        .map(|option| check_tmpfs_option(option).map(|()| option.to_string()))
-        .collect()
+    options.split(',').map(|option| check_tmpfs_option(option).map(|()| option.to_string())).collect()
 }
 
 fn check_tmpfs_option(option: &str) -> Result<(), String> {
@@ -822,21 +739,13 @@ fn check_tmpfs_option(option: &str) -> Result<(), String> {
         Some(("uid" | "gid", id)) => is_all_digits(id) && id.parse::<u32>().is_ok(),
         Some(_) => false,
     };
-    if valid {
-        Ok(())
-    } else {
-        Err(format!(
-            "unsupported tmpfs option {option:?}: {TMPFS_OPTIONS_EXPECTED}"
-        ))
-    }
+    if valid { Ok(()) } else { Err(format!("unsupported tmpfs option {option:?}: {TMPFS_OPTIONS_EXPECTED}")) }
 }
 
 /// A whole number with at most one `k m g t p e` suffix in either case, as the kernel's tmpfs
 /// reads `size=` and `nr_inodes=`.
 fn is_kernel_size(s: &str) -> bool {
-    let digits = s
-        .strip_suffix(|c: char| "kKmMgGtTpPeE".contains(c))
-        .unwrap_or(s);
+    let digits = s.strip_suffix(|c: char| "kKmMgGtTpPeE".contains(c)).unwrap_or(s);
     is_all_digits(digits) && digits.parse::<u64>().is_ok()
 }
 
@@ -891,11 +800,9 @@ enum LimitKind {
 fn limit_kind(key: &str) -> Option<LimitKind> {
     let kind = match key {
         "LimitCPU" => LimitKind::Seconds,
-        "LimitFSIZE" | "LimitDATA" | "LimitSTACK" | "LimitCORE" | "LimitRSS" | "LimitAS"
-        | "LimitMEMLOCK" | "LimitMSGQUEUE" => LimitKind::Bytes,
-        "LimitNOFILE" | "LimitNPROC" | "LimitLOCKS" | "LimitSIGPENDING" | "LimitRTPRIO" => {
-            LimitKind::Count
-        }
+        "LimitFSIZE" | "LimitDATA" | "LimitSTACK" | "LimitCORE" | "LimitRSS" | "LimitAS" | "LimitMEMLOCK"
+        | "LimitMSGQUEUE" => LimitKind::Bytes,
+        "LimitNOFILE" | "LimitNPROC" | "LimitLOCKS" | "LimitSIGPENDING" | "LimitRTPRIO" => LimitKind::Count,
         "LimitNICE" => LimitKind::Nice,
         "LimitRTTIME" => LimitKind::Microseconds,
         _ => return None,
@@ -932,12 +839,8 @@ fn limit_expected(kind: LimitKind) -> &'static str {
 /// `SOFT:HARD`, each half a number in the resource's syntax or `infinity` (not for
 /// `LimitNICE=`). The soft limit may not exceed the hard one.
 pub fn parse_rlimit(key: &str, value: &str) -> Result<RlimitValue, String> {
-    let kind = limit_kind(key).ok_or_else(|| {
-        format!(
-            "expected a resource limit directive ({}), found {key}=",
-            RLIMIT_KEYS.join("=, ")
-        )
-    })?;
+    let kind = limit_kind(key)
+        .ok_or_else(|| format!("expected a resource limit directive ({}), found {key}=", RLIMIT_KEYS.join("=, ")))?;
     let (soft, hard) = match value.split_once(':') {
         Some((soft, hard)) => (soft, Some(hard)),
         None => (value, None),
@@ -948,9 +851,7 @@ pub fn parse_rlimit(key: &str, value: &str) -> Result<RlimitValue, String> {
         None => soft,
     };
     if exceeds(soft, hard) {
-        return Err(
-            "expected the soft limit (before ':') not to exceed the hard limit".to_string(),
-        );
+        return Err("expected the soft limit (before ':') not to exceed the hard limit".to_string());
     }
     Ok(RlimitValue { soft, hard })
 }
@@ -970,19 +871,14 @@ fn parse_limit_half(kind: LimitKind, s: &str) -> Result<Option<u64>, String> {
         return Ok(None);
     }
     match kind {
-        LimitKind::Seconds => parse_time_span(s, SEC)
-            .map(|usec| usec.map(|usec| usec.div_ceil(SEC)))
-            .map_err(|_| expected()),
+        LimitKind::Seconds => {
+            parse_time_span(s, SEC).map(|usec| usec.map(|usec| usec.div_ceil(SEC))).map_err(|_| expected())
+        }
         LimitKind::Microseconds => parse_time_span(s, USEC).map_err(|_| expected()),
-        LimitKind::Bytes => parse_size_parts(s)
-            .ok()
-            .filter(|bytes| *bytes != u64::MAX)
-            .map(Some)
-            .ok_or_else(expected),
-        LimitKind::Count => parse_c_unsigned(trim_start_ws(s))
-            .filter(|count| *count != u64::MAX)
-            .map(Some)
-            .ok_or_else(expected),
+        LimitKind::Bytes => parse_size_parts(s).ok().filter(|bytes| *bytes != u64::MAX).map(Some).ok_or_else(expected),
+        LimitKind::Count => {
+            parse_c_unsigned(trim_start_ws(s)).filter(|count| *count != u64::MAX).map(Some).ok_or_else(expected)
+        }
         LimitKind::Nice => parse_limit_nice(s).map(Some).ok_or_else(expected),
     }
 }
@@ -991,13 +887,9 @@ fn parse_limit_half(kind: LimitKind, s: &str) -> Result<Option<u64>, String> {
 /// raw limit 20 - level. Without a sign the raw limit itself, 0..=40.
 fn parse_limit_nice(s: &str) -> Option<u64> {
     if let Some(level) = s.strip_prefix('+') {
-        parse_c_unsigned(level)
-            .filter(|level| *level < 20)
-            .map(|level| 20 - level)
+        parse_c_unsigned(level).filter(|level| *level < 20).map(|level| 20 - level)
     } else if let Some(level) = s.strip_prefix('-') {
-        parse_c_unsigned(level)
-            .filter(|level| *level <= 20)
-            .map(|level| 20 + level)
+        parse_c_unsigned(level).filter(|level| *level <= 20).map(|level| 20 + level)
     } else {
         parse_c_unsigned(s).filter(|raw| *raw <= 40)
     }
@@ -1024,10 +916,7 @@ pub fn valid_env_name(name: &str) -> bool {
 /// An `Environment=` value: words as [`split_words`] splits them, each `NAME=VALUE`.
 /// Quote a whole assignment to put spaces in its value: `"A=x y" B=z`.
 pub fn parse_env_assignments(value: &str) -> Result<Vec<(String, String)>, String> {
-    split_words(value)?
-        .iter()
-        .map(|word| parse_env_word(word))
-        .collect()
+    split_words(value)?.iter().map(|word| parse_env_word(word)).collect()
 }
 
 fn parse_env_word(word: &str) -> Result<(String, String), String> {
@@ -1040,19 +929,11 @@ fn parse_env_word(word: &str) -> Result<(String, String), String> {
 
 fn check_env_pair(name: &str, value: &str) -> Result<(), String> {
     if !valid_env_name(name) {
-        let hint = if name.starts_with("export ") {
-            " (a shell 'export' prefix is not understood)"
-        } else {
-            ""
-        };
-        return Err(format!(
-            "invalid variable name {name:?}: {ENV_NAME_EXPECTED}{hint}"
-        ));
+        let hint = if name.starts_with("export ") { " (a shell 'export' prefix is not understood)" } else { "" };
+        return Err(format!("invalid variable name {name:?}: {ENV_NAME_EXPECTED}{hint}"));
     }
     if value.contains('\0') {
-        return Err(format!(
-            "expected a value for {name} without NUL characters"
-        ));
+        return Err(format!("expected a value for {name} without NUL characters"));
     }
     Ok(())
 }
@@ -1264,9 +1145,7 @@ impl EnvFileParser {
 
     fn finish(mut self) -> Result<Vec<(String, String)>, (u32, String)> {
         match self.state {
-            EnvState::PreValue | EnvState::Value | EnvState::ValueEscape => {
-                self.push_assignment()?
-            }
+            EnvState::PreValue | EnvState::Value | EnvState::ValueEscape => self.push_assignment()?,
             EnvState::SingleQuoted => return Err(self.unterminated('\'')),
             EnvState::DoubleQuoted | EnvState::DoubleQuotedEscape => {
                 return Err(self.unterminated('"'));
@@ -1277,10 +1156,7 @@ impl EnvFileParser {
     }
 
     fn unterminated(&self, quote: char) -> (u32, String) {
-        let message = format!(
-            "expected a closing {quote} for the value of {} (unterminated quote)",
-            self.key.trim()
-        );
+        let message = format!("expected a closing {quote} for the value of {} (unterminated quote)", self.key.trim());
         (self.quote_line, message)
     }
 }
@@ -1296,9 +1172,7 @@ pub fn valid_user_or_group(name: &str) -> bool {
     if is_all_digits(name) {
         return matches!(name.parse::<u32>(), Ok(id) if id != u32::MAX && id != 65535);
     }
-    let negative_number = name
-        .strip_prefix('-')
-        .is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
+    let negative_number = name.strip_prefix('-').is_some_and(|rest| rest.bytes().all(|b| b.is_ascii_digit()));
     !name.is_empty()
         && !name.starts_with(' ')
         && !name.ends_with(' ')
@@ -1311,10 +1185,7 @@ pub fn valid_user_or_group(name: &str) -> bool {
 
 /// A list of user or group names or numeric ids (`SupplementaryGroups=`), split as
 /// [`split_words`] splits.
-#[allow(
-    dead_code,
-    reason = "value-parser API; not every directive uses it yet"
-)]
+#[allow(dead_code, reason = "value-parser API; not every directive uses it yet")]
 pub fn parse_name_list(value: &str) -> Result<Vec<String>, String> {
     let names = split_words(value)?;
     match names.iter().find(|name| !valid_user_or_group(name)) {
@@ -1340,17 +1211,11 @@ mod tests {
     }
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-        list.iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        list.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn entry(path: &str, ignore_missing: bool, relative_to_root: bool) -> PathEntry {
-        PathEntry {
-            path: path.to_string(),
-            ignore_missing,
-            relative_to_root,
-        }
+        PathEntry { path: path.to_string(), ignore_missing, relative_to_root }
     }
 
     fn limit(soft: Option<u64>, hard: Option<u64>) -> RlimitValue {
@@ -1365,14 +1230,10 @@ mod tests {
 
     #[test]
     fn booleans_in_every_spelling() {
-        for word in [
-            "1", "yes", "y", "true", "t", "on", "YES", "Yes", "TRUE", "T", "On", "Y",
-        ] {
+        for word in ["1", "yes", "y", "true", "t", "on", "YES", "Yes", "TRUE", "T", "On", "Y"] {
             assert_eq!(parse_bool(word), Ok(true), "{word}");
         }
-        for word in [
-            "0", "no", "n", "false", "f", "off", "NO", "False", "F", "OFF", "N",
-        ] {
+        for word in ["0", "no", "n", "false", "f", "off", "NO", "False", "F", "OFF", "N"] {
             assert_eq!(parse_bool(word), Ok(false), "{word}");
         }
     }
@@ -1436,32 +1297,17 @@ mod tests {
 
     #[test]
     fn bad_sizes_say_what_was_expected() {
-        let bad = [
-            "", " ", "1g", "1k", "1K 1G", "1K 1K", "5 5", "-1", ".5K", "1X", "1.5.5", "K", "1KB",
-            "infinity",
-        ];
+        let bad = ["", " ", "1g", "1k", "1K 1G", "1K 1K", "5 5", "-1", ".5K", "1X", "1.5.5", "K", "1KB", "infinity"];
         for input in bad {
             let err = parse_size(input).unwrap_err();
-            assert!(
-                err.starts_with("expected a size in bytes with an optional K, M, G"),
-                "{input:?}: {err}"
-            );
+            assert!(err.starts_with("expected a size in bytes with an optional K, M, G"), "{input:?}: {err}");
         }
     }
 
     #[test]
     fn oversized_sizes_are_errors() {
-        for input in [
-            "16E",
-            "18446744073709551616",
-            "15E 1024P",
-            "99999999999999999999999999999999999999999999",
-        ] {
-            assert_eq!(
-                parse_size(input).unwrap_err(),
-                "expected a size below 16E",
-                "{input}"
-            );
+        for input in ["16E", "18446744073709551616", "15E 1024P", "99999999999999999999999999999999999999999999"] {
+            assert_eq!(parse_size(input).unwrap_err(), "expected a size below 16E", "{input}");
         }
         assert_eq!(parse_size("18446744073709551615"), Ok(u64::MAX));
     }
@@ -1471,10 +1317,7 @@ mod tests {
         assert_eq!(parse_size_or_infinity("infinity"), Ok(None));
         assert_eq!(parse_size_or_infinity("2M"), Ok(Some(2 * M)));
         let err = parse_size_or_infinity("lots").unwrap_err();
-        assert!(
-            err.starts_with("expected a size") && err.ends_with(", or infinity"),
-            "{err}"
-        );
+        assert!(err.starts_with("expected a size") && err.ends_with(", or infinity"), "{err}");
         assert!(parse_size_or_infinity("Infinity").is_err());
     }
 
@@ -1530,10 +1373,7 @@ mod tests {
 
     #[test]
     fn bad_time_spans_say_what_was_expected() {
-        let bad = [
-            "3.", "3.s", "1mo", "12.34.56", "1e3", "", "  ", "0x10", "-1", "-0", "5x", "s", "+.5s",
-            "1 -2s",
-        ];
+        let bad = ["3.", "3.s", "1mo", "12.34.56", "1e3", "", "  ", "0x10", "-1", "-0", "5x", "s", "+.5s", "1 -2s"];
         for input in bad {
             assert_eq!(
                 parse_time_usec(input).unwrap_err(),
@@ -1545,38 +1385,20 @@ mod tests {
 
     #[test]
     fn overlong_time_spans_are_errors() {
-        for input in [
-            "584542y",
-            "18446744073709551614us",
-            "18446744073709551615us",
-            "9223372036854775808us",
-        ] {
-            assert_eq!(
-                parse_time_usec(input).unwrap_err(),
-                TIME_TOO_LARGE,
-                "{input}"
-            );
+        for input in ["584542y", "18446744073709551614us", "18446744073709551615us", "9223372036854775808us"] {
+            assert_eq!(parse_time_usec(input).unwrap_err(), TIME_TOO_LARGE, "{input}");
         }
-        assert_eq!(
-            parse_time_usec("9223372036854775807us"),
-            Ok(9_223_372_036_854_775_807)
-        );
+        assert_eq!(parse_time_usec("9223372036854775807us"), Ok(9_223_372_036_854_775_807));
     }
 
     #[test]
     fn infinity_only_where_allowed() {
-        assert_eq!(
-            parse_time_usec("infinity").unwrap_err(),
-            "expected a finite time span, not infinity"
-        );
+        assert_eq!(parse_time_usec("infinity").unwrap_err(), "expected a finite time span, not infinity");
         assert_eq!(parse_time_or_infinity("infinity"), Ok(None));
         assert_eq!(parse_time_or_infinity(" infinity "), Ok(None));
         assert_eq!(parse_time_or_infinity("90s"), Ok(Some(90_000_000)));
         let err = parse_time_or_infinity("infinityx").unwrap_err();
-        assert!(
-            err.starts_with("expected a time span") && err.ends_with(", or infinity"),
-            "{err}"
-        );
+        assert!(err.starts_with("expected a time span") && err.ends_with(", or infinity"), "{err}");
     }
 
     // --- word splitting ------------------------------------------------------------------------
@@ -1623,32 +1445,19 @@ mod tests {
     fn bad_escapes_say_what_was_expected() {
         for input in [r"a\ b", r"a\:b", r"\q", r"\8", r"\c"] {
             let err = split_words(input).unwrap_err();
-            assert!(
-                err.starts_with("unknown escape sequence \\"),
-                "{input}: {err}"
-            );
+            assert!(err.starts_with("unknown escape sequence \\"), "{input}: {err}");
             assert!(err.contains("expected one of \\a"), "{err}");
         }
         for input in [r"\x", r"\x4", r"\xg0", r"\x4 "] {
-            assert_eq!(
-                split_words(input).unwrap_err(),
-                "expected two hexadecimal digits after \\x",
-                "{input}"
-            );
+            assert_eq!(split_words(input).unwrap_err(), "expected two hexadecimal digits after \\x", "{input}");
         }
         for input in [r"\u12", r"\ud800", r"\uzzzz"] {
             let err = split_words(input).unwrap_err();
-            assert!(
-                err.starts_with("expected four hexadecimal digits after \\u"),
-                "{input}: {err}"
-            );
+            assert!(err.starts_with("expected four hexadecimal digits after \\u"), "{input}: {err}");
         }
         for input in [r"\U00110000", r"\U0000"] {
             let err = split_words(input).unwrap_err();
-            assert!(
-                err.starts_with("expected eight hexadecimal digits after \\U"),
-                "{input}: {err}"
-            );
+            assert!(err.starts_with("expected eight hexadecimal digits after \\U"), "{input}: {err}");
         }
         for input in [r"\400", r"\1", r"\19"] {
             let err = split_words(input).unwrap_err();
@@ -1665,10 +1474,7 @@ mod tests {
                 "{input}"
             );
         }
-        assert_eq!(
-            split_words("a\0b").unwrap_err(),
-            "expected text without NUL characters"
-        );
+        assert_eq!(split_words("a\0b").unwrap_err(), "expected text without NUL characters");
     }
 
     #[test]
@@ -1680,38 +1486,20 @@ mod tests {
 
     #[test]
     fn unterminated_quotes_and_trailing_backslashes_are_errors() {
-        assert_eq!(
-            split_words(r#"a "b c"#).unwrap_err(),
-            "expected a closing \" (unterminated quote)"
-        );
-        assert_eq!(
-            split_words("'abc").unwrap_err(),
-            "expected a closing ' (unterminated quote)"
-        );
-        assert_eq!(
-            split_words(r#""a'"#).unwrap_err(),
-            "expected a closing \" (unterminated quote)"
-        );
+        assert_eq!(split_words(r#"a "b c"#).unwrap_err(), "expected a closing \" (unterminated quote)");
+        assert_eq!(split_words("'abc").unwrap_err(), "expected a closing ' (unterminated quote)");
+        assert_eq!(split_words(r#""a'"#).unwrap_err(), "expected a closing \" (unterminated quote)");
         let err = split_words("abc\\").unwrap_err();
-        assert!(
-            err.starts_with("expected a character after the backslash at the end"),
-            "{err}"
-        );
+        assert!(err.starts_with("expected a character after the backslash at the end"), "{err}");
         assert!(split_words("\"abc\\").is_err());
     }
 
     #[test]
     fn raw_words_keep_quotes_and_backslashes() {
-        assert_eq!(
-            split_raw_words(r#"/a\:b:/c "/d e":/f  x\ y"#).unwrap(),
-            [r"/a\:b:/c", r#""/d e":/f"#, r"x\ y"]
-        );
+        assert_eq!(split_raw_words(r#"/a\:b:/c "/d e":/f  x\ y"#).unwrap(), [r"/a\:b:/c", r#""/d e":/f"#, r"x\ y"]);
         assert_eq!(split_raw_words("  ").unwrap(), Vec::<String>::new());
         assert_eq!(split_raw_words(r"'a\'b'").unwrap(), [r"'a\'b'"]);
-        assert_eq!(
-            split_raw_words("'a").unwrap_err(),
-            "expected a closing ' (unterminated quote)"
-        );
+        assert_eq!(split_raw_words("'a").unwrap_err(), "expected a closing ' (unterminated quote)");
         assert!(split_raw_words("a\\").is_err());
     }
 
@@ -1726,62 +1514,21 @@ mod tests {
         assert_eq!(parse_mode("755"), Ok(0o755));
         assert_eq!(parse_mode("07777"), Ok(0o7777));
         assert_eq!(parse_mode("000000000000000000000644"), Ok(0o644));
-        for input in [
-            "",
-            "8",
-            "010000",
-            "+22",
-            "-1",
-            "0x1",
-            " 22",
-            "22 ",
-            "rwx",
-            "99999999999999999999",
-        ] {
-            assert_eq!(
-                parse_mode(input).unwrap_err(),
-                "expected an octal access mode from 0000 to 7777",
-                "{input:?}"
-            );
+        for input in ["", "8", "010000", "+22", "-1", "0x1", " 22", "22 ", "rwx", "99999999999999999999"] {
+            assert_eq!(parse_mode(input).unwrap_err(), "expected an octal access mode from 0000 to 7777", "{input:?}");
         }
     }
 
     /// Checked against systemd 252 (`Nice=`): digits are read as C reads them.
     #[test]
     fn nice_levels() {
-        let cases = [
-            ("0", 0),
-            ("19", 19),
-            ("-20", -20),
-            ("+5", 5),
-            ("-5", -5),
-            ("010", 8),
-            ("-0x14", -20),
-            ("-0", 0),
-        ];
+        let cases = [("0", 0), ("19", 19), ("-20", -20), ("+5", 5), ("-5", -5), ("010", 8), ("-0x14", -20), ("-0", 0)];
         for (input, expected) in cases {
             assert_eq!(parse_nice(input), Ok(expected), "{input}");
         }
-        for input in [
-            "20",
-            "-21",
-            "09",
-            "",
-            "a",
-            "--5",
-            "+-5",
-            "-+5",
-            "++5",
-            " 5",
-            "5 ",
-            "1.5",
-            "99999999999999999999",
-        ] {
-            assert_eq!(
-                parse_nice(input).unwrap_err(),
-                "expected a nice level from -20 to 19",
-                "{input:?}"
-            );
+        for input in ["20", "-21", "09", "", "a", "--5", "+-5", "-+5", "++5", " 5", "5 ", "1.5", "99999999999999999999"]
+        {
+            assert_eq!(parse_nice(input).unwrap_err(), "expected a nice level from -20 to 19", "{input:?}");
         }
     }
 
@@ -1801,11 +1548,7 @@ mod tests {
             ("/.hidden/..x/x..", "/.hidden/..x/x.."),
         ];
         for (input, expected) in cases {
-            assert_eq!(
-                normalize_absolute_path(input).as_deref(),
-                Ok(expected),
-                "{input}"
-            );
+            assert_eq!(normalize_absolute_path(input).as_deref(), Ok(expected), "{input}");
         }
     }
 
@@ -1813,63 +1556,30 @@ mod tests {
     fn bad_paths_say_what_was_expected() {
         let err = normalize_absolute_path("rel/x").unwrap_err();
         assert_eq!(err, "expected an absolute path, found \"rel/x\"");
-        assert!(
-            normalize_absolute_path("")
-                .unwrap_err()
-                .starts_with("expected an absolute path")
-        );
+        assert!(normalize_absolute_path("").unwrap_err().starts_with("expected an absolute path"));
         for input in ["/a/../b", "/..", "/a/.."] {
             let err = normalize_absolute_path(input).unwrap_err();
-            assert!(
-                err.starts_with("expected a path without '..' components"),
-                "{input}: {err}"
-            );
+            assert!(err.starts_with("expected a path without '..' components"), "{input}: {err}");
         }
-        assert!(
-            normalize_absolute_path("/a\0b")
-                .unwrap_err()
-                .starts_with("expected a path without NUL")
-        );
+        assert!(normalize_absolute_path("/a\0b").unwrap_err().starts_with("expected a path without NUL"));
         let long_component = format!("/{}", "x".repeat(256));
-        assert!(
-            normalize_absolute_path(&long_component)
-                .unwrap_err()
-                .contains("at most 255 bytes")
-        );
+        assert!(normalize_absolute_path(&long_component).unwrap_err().contains("at most 255 bytes"));
         assert!(normalize_absolute_path(&format!("/{}", "x".repeat(255))).is_ok());
         let long_path = "/abcdefg".repeat(600);
-        assert!(
-            normalize_absolute_path(&long_path)
-                .unwrap_err()
-                .contains("at most 4095 bytes")
-        );
+        assert!(normalize_absolute_path(&long_path).unwrap_err().contains("at most 4095 bytes"));
     }
 
     /// Prefix order checked against systemd 252 (`ReadOnlyPaths=+-/b` is refused).
     #[test]
     fn path_entries_with_prefixes() {
-        assert_eq!(
-            parse_path_entry("/var/lib/x/"),
-            Ok(entry("/var/lib/x", false, false))
-        );
+        assert_eq!(parse_path_entry("/var/lib/x/"), Ok(entry("/var/lib/x", false, false)));
         assert_eq!(parse_path_entry("-/opt"), Ok(entry("/opt", true, false)));
         assert_eq!(parse_path_entry("+/etc"), Ok(entry("/etc", false, true)));
-        assert_eq!(
-            parse_path_entry("-+/srv//data"),
-            Ok(entry("/srv/data", true, true))
-        );
+        assert_eq!(parse_path_entry("-+/srv//data"), Ok(entry("/srv/data", true, true)));
         let err = parse_path_entry("+-/b").unwrap_err();
-        assert_eq!(
-            err,
-            "expected '-' before '+' when both prefixes are used (write -+/PATH)"
-        );
+        assert_eq!(err, "expected '-' before '+' when both prefixes are used (write -+/PATH)");
         for input in ["-", "+", "-+", "--/a", "++/a", "rel", "-rel", "~/x"] {
-            assert!(
-                parse_path_entry(input)
-                    .unwrap_err()
-                    .starts_with("expected an absolute path"),
-                "{input}"
-            );
+            assert!(parse_path_entry(input).unwrap_err().starts_with("expected an absolute path"), "{input}");
         }
         assert!(parse_path_entry("-/c/../d").unwrap_err().contains("'..'"));
     }
@@ -1877,68 +1587,28 @@ mod tests {
     // --- bind specs ----------------------------------------------------------------------------
 
     fn bind(source: PathEntry, dest: &str, recursive: bool) -> BindSpec {
-        BindSpec {
-            source,
-            dest: dest.to_string(),
-            recursive,
-        }
+        BindSpec { source, dest: dest.to_string(), recursive }
     }
 
     #[test]
     fn bind_specs() {
-        assert_eq!(
-            parse_bind_spec("/src"),
-            Ok(bind(entry("/src", false, false), "/src", true))
-        );
-        assert_eq!(
-            parse_bind_spec("-/src/"),
-            Ok(bind(entry("/src", true, false), "/src", true))
-        );
-        assert_eq!(
-            parse_bind_spec("/a:/b"),
-            Ok(bind(entry("/a", false, false), "/b", true))
-        );
-        assert_eq!(
-            parse_bind_spec("/a:/b:rbind"),
-            Ok(bind(entry("/a", false, false), "/b", true))
-        );
-        assert_eq!(
-            parse_bind_spec("/a:/b:norbind"),
-            Ok(bind(entry("/a", false, false), "/b", false))
-        );
-        assert_eq!(
-            parse_bind_spec("/a:/b:"),
-            Ok(bind(entry("/a", false, false), "/b", true))
-        );
-        assert_eq!(
-            parse_bind_spec("-/a//x:/b/./y"),
-            Ok(bind(entry("/a/x", true, false), "/b/y", true))
-        );
+        assert_eq!(parse_bind_spec("/src"), Ok(bind(entry("/src", false, false), "/src", true)));
+        assert_eq!(parse_bind_spec("-/src/"), Ok(bind(entry("/src", true, false), "/src", true)));
+        assert_eq!(parse_bind_spec("/a:/b"), Ok(bind(entry("/a", false, false), "/b", true)));
+        assert_eq!(parse_bind_spec("/a:/b:rbind"), Ok(bind(entry("/a", false, false), "/b", true)));
+        assert_eq!(parse_bind_spec("/a:/b:norbind"), Ok(bind(entry("/a", false, false), "/b", false)));
+        assert_eq!(parse_bind_spec("/a:/b:"), Ok(bind(entry("/a", false, false), "/b", true)));
+        assert_eq!(parse_bind_spec("-/a//x:/b/./y"), Ok(bind(entry("/a/x", true, false), "/b/y", true)));
     }
 
     /// Escapes and quotes as systemd 252 decodes `BindPaths=` fields.
     #[test]
     fn bind_specs_decode_escapes_and_quotes_per_field() {
-        assert_eq!(
-            parse_bind_spec(r"/a\:b:/c"),
-            Ok(bind(entry("/a:b", false, false), "/c", true))
-        );
-        assert_eq!(
-            parse_bind_spec(r#""/n:o":/p"#),
-            Ok(bind(entry("/n:o", false, false), "/p", true))
-        );
-        assert_eq!(
-            parse_bind_spec(r"/x\ y:/z\\w"),
-            Ok(bind(entry("/x y", false, false), r"/z\w", true))
-        );
-        assert_eq!(
-            parse_bind_spec(r"/q\nr"),
-            Ok(bind(entry("/qnr", false, false), "/qnr", true))
-        );
-        assert_eq!(
-            parse_bind_spec(r#"-"/a b":'/c d':norbind"#),
-            Ok(bind(entry("/a b", true, false), "/c d", false))
-        );
+        assert_eq!(parse_bind_spec(r"/a\:b:/c"), Ok(bind(entry("/a:b", false, false), "/c", true)));
+        assert_eq!(parse_bind_spec(r#""/n:o":/p"#), Ok(bind(entry("/n:o", false, false), "/p", true)));
+        assert_eq!(parse_bind_spec(r"/x\ y:/z\\w"), Ok(bind(entry("/x y", false, false), r"/z\w", true)));
+        assert_eq!(parse_bind_spec(r"/q\nr"), Ok(bind(entry("/qnr", false, false), "/qnr", true)));
+        assert_eq!(parse_bind_spec(r#"-"/a b":'/c d':norbind"#), Ok(bind(entry("/a b", true, false), "/c d", false)));
     }
 
     #[test]
@@ -1950,71 +1620,32 @@ mod tests {
             .collect();
         assert_eq!(
             specs,
-            [
-                bind(entry("/a:b", false, false), "/c", true),
-                bind(entry("/d e", false, false), "/f", false)
-            ]
+            [bind(entry("/a:b", false, false), "/c", true), bind(entry("/d e", false, false), "/f", false)]
         );
     }
 
     #[test]
     fn bad_bind_specs_say_what_was_expected() {
-        assert_eq!(
-            parse_bind_spec("/h:").unwrap_err(),
-            "expected a destination path after ':'"
-        );
-        assert_eq!(
-            parse_bind_spec("/i::rbind").unwrap_err(),
-            "expected a destination path after ':'"
-        );
+        assert_eq!(parse_bind_spec("/h:").unwrap_err(), "expected a destination path after ':'");
+        assert_eq!(parse_bind_spec("/i::rbind").unwrap_err(), "expected a destination path after ':'");
         assert_eq!(
             parse_bind_spec("/f:/g:bogus").unwrap_err(),
             "expected rbind or norbind as bind option, found \"bogus\""
         );
-        assert!(
-            parse_bind_spec("/a:/b:rbind:x")
-                .unwrap_err()
-                .starts_with("expected at most SOURCE:DEST:OPTIONS")
-        );
-        assert!(
-            parse_bind_spec("-/k:rel")
-                .unwrap_err()
-                .starts_with("destination: expected an absolute path")
-        );
-        assert!(
-            parse_bind_spec("rel")
-                .unwrap_err()
-                .starts_with("source: expected an absolute path")
-        );
-        assert!(
-            parse_bind_spec("")
-                .unwrap_err()
-                .starts_with("source: expected an absolute path")
-        );
-        assert!(
-            parse_bind_spec("+/j")
-                .unwrap_err()
-                .contains("'+' is not accepted in bind mounts")
-        );
+        assert!(parse_bind_spec("/a:/b:rbind:x").unwrap_err().starts_with("expected at most SOURCE:DEST:OPTIONS"));
+        assert!(parse_bind_spec("-/k:rel").unwrap_err().starts_with("destination: expected an absolute path"));
+        assert!(parse_bind_spec("rel").unwrap_err().starts_with("source: expected an absolute path"));
+        assert!(parse_bind_spec("").unwrap_err().starts_with("source: expected an absolute path"));
+        assert!(parse_bind_spec("+/j").unwrap_err().contains("'+' is not accepted in bind mounts"));
         assert!(parse_bind_spec("/a/../b").unwrap_err().contains("'..'"));
-        assert_eq!(
-            parse_bind_spec(r#""/a:/b"#).unwrap_err(),
-            "expected a closing \" (unterminated quote)"
-        );
-        assert!(
-            parse_bind_spec("/a\\")
-                .unwrap_err()
-                .starts_with("expected a character after the backslash")
-        );
+        assert_eq!(parse_bind_spec(r#""/a:/b"#).unwrap_err(), "expected a closing \" (unterminated quote)");
+        assert!(parse_bind_spec("/a\\").unwrap_err().starts_with("expected a character after the backslash"));
     }
 
     // --- tmpfs specs ---------------------------------------------------------------------------
 
     fn tmpfs(path: &str, options: &[&str]) -> TmpfsSpec {
-        TmpfsSpec {
-            path: path.to_string(),
-            options: options.iter().map(|o| o.to_string()).collect(),
-        }
+        TmpfsSpec { path: path.to_string(), options: options.iter().map(|o| o.to_string()).collect() }
     }
 
     #[test]
@@ -2053,31 +1684,12 @@ mod tests {
             "ro=1",
         ] {
             let err = parse_tmpfs_spec(&format!("/t:ro,{option}")).unwrap_err();
-            assert!(
-                err.starts_with(&format!(
-                    "unsupported tmpfs option {option:?}: expected one of ro, rw"
-                )),
-                "{err}"
-            );
+            assert!(err.starts_with(&format!("unsupported tmpfs option {option:?}: expected one of ro, rw")), "{err}");
         }
-        assert_eq!(
-            parse_tmpfs_spec("/u:ro,,nodev").unwrap_err(),
-            "expected a mount option between commas"
-        );
-        assert_eq!(
-            parse_tmpfs_spec("/u:ro,").unwrap_err(),
-            "expected a mount option between commas"
-        );
-        assert!(
-            parse_tmpfs_spec("rel:ro")
-                .unwrap_err()
-                .starts_with("expected an absolute path")
-        );
-        assert!(
-            parse_tmpfs_spec(":ro")
-                .unwrap_err()
-                .starts_with("expected an absolute path")
-        );
+        assert_eq!(parse_tmpfs_spec("/u:ro,,nodev").unwrap_err(), "expected a mount option between commas");
+        assert_eq!(parse_tmpfs_spec("/u:ro,").unwrap_err(), "expected a mount option between commas");
+        assert!(parse_tmpfs_spec("rel:ro").unwrap_err().starts_with("expected an absolute path"));
+        assert!(parse_tmpfs_spec(":ro").unwrap_err().starts_with("expected an absolute path"));
         assert!(parse_tmpfs_spec("/a/../b").unwrap_err().contains("'..'"));
     }
 
@@ -2090,45 +1702,23 @@ mod tests {
             assert!(limit_kind(key).is_some(), "{key}");
         }
         let err = parse_rlimit("LimitFOO", "1").unwrap_err();
-        assert!(
-            err.starts_with("expected a resource limit directive (LimitCPU=, LimitFSIZE="),
-            "{err}"
-        );
+        assert!(err.starts_with("expected a resource limit directive (LimitCPU=, LimitFSIZE="), "{err}");
         assert!(err.ends_with("found LimitFOO="), "{err}");
     }
 
     #[test]
     fn rlimit_single_value_and_pairs() {
         assert_eq!(parse_rlimit("LimitNOFILE", "1024"), Ok(both(1024)));
-        assert_eq!(
-            parse_rlimit("LimitNOFILE", "1024:4096"),
-            Ok(limit(Some(1024), Some(4096)))
-        );
-        assert_eq!(
-            parse_rlimit("LimitNOFILE", "infinity"),
-            Ok(limit(None, None))
-        );
-        assert_eq!(
-            parse_rlimit("LimitNOFILE", "1024:infinity"),
-            Ok(limit(Some(1024), None))
-        );
-        assert_eq!(
-            parse_rlimit("LimitNOFILE", "infinity:infinity"),
-            Ok(limit(None, None))
-        );
-        assert_eq!(
-            parse_rlimit("LimitAS", "4G:16G"),
-            Ok(limit(Some(4 * G), Some(16 * G)))
-        );
+        assert_eq!(parse_rlimit("LimitNOFILE", "1024:4096"), Ok(limit(Some(1024), Some(4096))));
+        assert_eq!(parse_rlimit("LimitNOFILE", "infinity"), Ok(limit(None, None)));
+        assert_eq!(parse_rlimit("LimitNOFILE", "1024:infinity"), Ok(limit(Some(1024), None)));
+        assert_eq!(parse_rlimit("LimitNOFILE", "infinity:infinity"), Ok(limit(None, None)));
+        assert_eq!(parse_rlimit("LimitAS", "4G:16G"), Ok(limit(Some(4 * G), Some(16 * G))));
     }
 
     #[test]
     fn rlimit_soft_above_hard_is_an_error() {
-        for (key, value) in [
-            ("LimitLOCKS", "6:4"),
-            ("LimitNOFILE", "infinity:5"),
-            ("LimitAS", "2G:1G"),
-        ] {
+        for (key, value) in [("LimitLOCKS", "6:4"), ("LimitNOFILE", "infinity:5"), ("LimitAS", "2G:1G")] {
             assert_eq!(
                 parse_rlimit(key, value).unwrap_err(),
                 "expected the soft limit (before ':') not to exceed the hard limit",
@@ -2157,22 +1747,9 @@ mod tests {
         assert_eq!(parse_rlimit("LimitCORE", "1G 512M"), Ok(both(G + 512 * M)));
         assert_eq!(parse_rlimit("LimitCORE", "0"), Ok(both(0)));
         assert_eq!(parse_rlimit("LimitAS", "15E"), Ok(both(15 << 60)));
-        for bad in [
-            "16E",
-            "1g",
-            "5 5",
-            ".5K",
-            "1K 1G",
-            "18446744073709551615",
-            "",
-            "5:",
-            ":5",
-        ] {
+        for bad in ["16E", "1g", "5 5", ".5K", "1K 1G", "18446744073709551615", "", "5:", ":5"] {
             let err = parse_rlimit("LimitAS", bad).unwrap_err();
-            assert!(
-                err.starts_with("expected a size in bytes"),
-                "{bad:?}: {err}"
-            );
+            assert!(err.starts_with("expected a size in bytes"), "{bad:?}: {err}");
             assert!(err.ends_with("once or as SOFT:HARD"), "{err}");
         }
     }
@@ -2181,47 +1758,20 @@ mod tests {
     /// and `+5` accepted).
     #[test]
     fn rlimit_counts() {
-        for key in [
-            "LimitNOFILE",
-            "LimitNPROC",
-            "LimitLOCKS",
-            "LimitSIGPENDING",
-            "LimitRTPRIO",
-        ] {
+        for key in ["LimitNOFILE", "LimitNPROC", "LimitLOCKS", "LimitSIGPENDING", "LimitRTPRIO"] {
             assert_eq!(parse_rlimit(key, "100"), Ok(both(100)), "{key}");
         }
         assert_eq!(parse_rlimit("LimitRTPRIO", "150"), Ok(both(150)));
         assert_eq!(parse_rlimit("LimitNPROC", "0x10"), Ok(both(16)));
         assert_eq!(parse_rlimit("LimitNPROC", "010"), Ok(both(8)));
         assert_eq!(parse_rlimit("LimitSIGPENDING", "+5"), Ok(both(5)));
-        assert_eq!(
-            parse_rlimit("LimitNOFILE", "5: 6"),
-            Ok(limit(Some(5), Some(6)))
-        );
-        assert_eq!(
-            parse_rlimit("LimitNOFILE", "18446744073709551614"),
-            Ok(both(u64::MAX - 1))
-        );
-        for bad in [
-            "09",
-            "-1",
-            "1K",
-            "18446744073709551615",
-            "5 : 6",
-            "5 :6",
-            "5::6",
-            "5:",
-            ":5",
-            "",
-            "0x",
-            "1.5",
-            "Infinity",
-        ] {
+        assert_eq!(parse_rlimit("LimitNOFILE", "5: 6"), Ok(limit(Some(5), Some(6))));
+        assert_eq!(parse_rlimit("LimitNOFILE", "18446744073709551614"), Ok(both(u64::MAX - 1)));
+        for bad in
+            ["09", "-1", "1K", "18446744073709551615", "5 : 6", "5 :6", "5::6", "5:", ":5", "", "0x", "1.5", "Infinity"]
+        {
             let err = parse_rlimit("LimitNOFILE", bad).unwrap_err();
-            assert!(
-                err.starts_with("expected a number below 2^64 - 1"),
-                "{bad:?}: {err}"
-            );
+            assert!(err.starts_with("expected a number below 2^64 - 1"), "{bad:?}: {err}");
         }
     }
 
@@ -2244,16 +1794,10 @@ mod tests {
         for (input, raw) in cases {
             assert_eq!(parse_rlimit("LimitNICE", input), Ok(both(raw)), "{input}");
         }
-        assert_eq!(
-            parse_rlimit("LimitNICE", "+10:-10"),
-            Ok(limit(Some(10), Some(30)))
-        );
+        assert_eq!(parse_rlimit("LimitNICE", "+10:-10"), Ok(limit(Some(10), Some(30))));
         for bad in ["+20", "-21", "41", "051", "infinity", "", "x"] {
             let err = parse_rlimit("LimitNICE", bad).unwrap_err();
-            assert!(
-                err.starts_with("expected a nice level from -20 to +19 written with its sign"),
-                "{bad}: {err}"
-            );
+            assert!(err.starts_with("expected a nice level from -20 to +19 written with its sign"), "{bad}: {err}");
         }
     }
 
@@ -2264,15 +1808,9 @@ mod tests {
         assert_eq!(parse_rlimit("LimitCPU", "90min"), Ok(both(5400)));
         assert_eq!(parse_rlimit("LimitCPU", "1ms"), Ok(both(1)));
         assert_eq!(parse_rlimit("LimitCPU", "0"), Ok(both(0)));
-        assert_eq!(
-            parse_rlimit("LimitCPU", "1min:infinity"),
-            Ok(limit(Some(60), None))
-        );
+        assert_eq!(parse_rlimit("LimitCPU", "1min:infinity"), Ok(limit(Some(60), None)));
         let err = parse_rlimit("LimitCPU", "soon").unwrap_err();
-        assert!(
-            err.starts_with("expected a CPU time such as 30, 5min or 1h"),
-            "{err}"
-        );
+        assert!(err.starts_with("expected a CPU time such as 30, 5min or 1h"), "{err}");
     }
 
     #[test]
@@ -2280,10 +1818,7 @@ mod tests {
         assert_eq!(parse_rlimit("LimitRTTIME", "500"), Ok(both(500)));
         assert_eq!(parse_rlimit("LimitRTTIME", "5s"), Ok(both(5_000_000)));
         assert_eq!(parse_rlimit("LimitRTTIME", "1.5"), Ok(both(1)));
-        assert_eq!(
-            parse_rlimit("LimitRTTIME", "infinity"),
-            Ok(limit(None, None))
-        );
+        assert_eq!(parse_rlimit("LimitRTTIME", "infinity"), Ok(limit(None, None)));
         let err = parse_rlimit("LimitRTTIME", "x").unwrap_err();
         assert!(err.contains("a bare number means microseconds"), "{err}");
     }
@@ -2304,22 +1839,9 @@ mod tests {
     #[test]
     fn env_assignments() {
         let parsed = parse_env_assignments(r#"VAR1="word1 word2" VAR2=word3 "VAR3=$word 5 6""#);
-        assert_eq!(
-            parsed,
-            Ok(pairs(&[
-                ("VAR1", "word1 word2"),
-                ("VAR2", "word3"),
-                ("VAR3", "$word 5 6")
-            ]))
-        );
-        assert_eq!(
-            parse_env_assignments("A= B==x"),
-            Ok(pairs(&[("A", ""), ("B", "=x")]))
-        );
-        assert_eq!(
-            parse_env_assignments(r"M=\u00e9 O=\s"),
-            Ok(pairs(&[("M", "é"), ("O", " ")]))
-        );
+        assert_eq!(parsed, Ok(pairs(&[("VAR1", "word1 word2"), ("VAR2", "word3"), ("VAR3", "$word 5 6")])));
+        assert_eq!(parse_env_assignments("A= B==x"), Ok(pairs(&[("A", ""), ("B", "=x")])));
+        assert_eq!(parse_env_assignments(r"M=\u00e9 O=\s"), Ok(pairs(&[("M", "é"), ("O", " ")])));
         assert_eq!(parse_env_assignments(""), Ok(vec![]));
     }
 
@@ -2330,39 +1852,17 @@ mod tests {
             err,
             "invalid variable name \"1B\": expected ASCII letters, digits and '_', not starting with a digit"
         );
-        assert!(
-            parse_env_assignments("C-D=3")
-                .unwrap_err()
-                .starts_with("invalid variable name \"C-D\"")
-        );
+        assert!(parse_env_assignments("C-D=3").unwrap_err().starts_with("invalid variable name \"C-D\""));
         assert!(parse_env_assignments("É=1").is_err());
-        assert_eq!(
-            parse_env_assignments("NOEQUALS").unwrap_err(),
-            "expected NAME=VALUE, found \"NOEQUALS\""
-        );
-        assert_eq!(
-            parse_env_assignments(r#""""#).unwrap_err(),
-            "expected NAME=VALUE, found \"\""
-        );
+        assert_eq!(parse_env_assignments("NOEQUALS").unwrap_err(), "expected NAME=VALUE, found \"NOEQUALS\"");
+        assert_eq!(parse_env_assignments(r#""""#).unwrap_err(), "expected NAME=VALUE, found \"\"");
         assert_eq!(
             parse_env_assignments("=x").unwrap_err(),
             "invalid variable name \"\": expected ASCII letters, digits and '_', not starting with a digit"
         );
-        assert!(
-            parse_env_assignments(r#"P="unterminated"#)
-                .unwrap_err()
-                .contains("unterminated quote")
-        );
-        assert!(
-            parse_env_assignments(r"J=\q")
-                .unwrap_err()
-                .starts_with("unknown escape sequence")
-        );
-        assert!(
-            parse_env_assignments(r"L=\x00")
-                .unwrap_err()
-                .contains("other than NUL")
-        );
+        assert!(parse_env_assignments(r#"P="unterminated"#).unwrap_err().contains("unterminated quote"));
+        assert!(parse_env_assignments(r"J=\q").unwrap_err().starts_with("unknown escape sequence"));
+        assert!(parse_env_assignments(r"L=\x00").unwrap_err().contains("other than NUL"));
     }
 
     // --- environment files ---------------------------------------------------------------------
@@ -2374,10 +1874,7 @@ mod tests {
     #[test]
     fn env_file_basics() {
         let text = "# comment\n; other comment\n\nA=1\n  B = two words  \nC=\nNOEQUALS\n   # indented comment\nD=x#y\n";
-        assert_eq!(
-            env_file(text),
-            pairs(&[("A", "1"), ("B", "two words"), ("C", ""), ("D", "x#y")])
-        );
+        assert_eq!(env_file(text), pairs(&[("A", "1"), ("B", "two words"), ("C", ""), ("D", "x#y")]));
         assert_eq!(env_file(""), vec![]);
         assert_eq!(env_file("A=1"), pairs(&[("A", "1")]));
         assert_eq!(env_file("A=1\r\nB=2\r\n"), pairs(&[("A", "1"), ("B", "2")]));
@@ -2391,10 +1888,7 @@ mod tests {
         assert_eq!(env_file("A=a\\\\b"), pairs(&[("A", "a\\b")]));
         assert_eq!(env_file("A=a\\nb"), pairs(&[("A", "anb")]));
         assert_eq!(env_file("A=a\\ "), pairs(&[("A", "a ")]));
-        assert_eq!(
-            env_file("A=one\\\ntwo\nB=3"),
-            pairs(&[("A", "onetwo"), ("B", "3")])
-        );
+        assert_eq!(env_file("A=one\\\ntwo\nB=3"), pairs(&[("A", "onetwo"), ("B", "3")]));
         assert_eq!(env_file("A=\\\"q\\\""), pairs(&[("A", "\"q\"")]));
         assert_eq!(env_file("A=x\t \n"), pairs(&[("A", "x")]));
         assert_eq!(env_file("A=tail\\"), pairs(&[("A", "tail")]));
@@ -2402,14 +1896,8 @@ mod tests {
 
     #[test]
     fn env_file_single_quotes_are_verbatim() {
-        assert_eq!(
-            env_file("A='a \\n \"b\" $c'"),
-            pairs(&[("A", "a \\n \"b\" $c")])
-        );
-        assert_eq!(
-            env_file("A='line1\nline2'\nB=2"),
-            pairs(&[("A", "line1\nline2"), ("B", "2")])
-        );
+        assert_eq!(env_file("A='a \\n \"b\" $c'"), pairs(&[("A", "a \\n \"b\" $c")]));
+        assert_eq!(env_file("A='line1\nline2'\nB=2"), pairs(&[("A", "line1\nline2"), ("B", "2")]));
         assert_eq!(env_file("A=  'x'  "), pairs(&[("A", "x")]));
         assert_eq!(env_file("A='x'y"), pairs(&[("A", "xy")]));
         assert_eq!(env_file("A='x' 'y'"), pairs(&[("A", "xy")]));
@@ -2418,14 +1906,8 @@ mod tests {
 
     #[test]
     fn env_file_double_quotes_follow_the_shell() {
-        assert_eq!(
-            env_file(r#"A="a \" \\ \` \$ b""#),
-            pairs(&[("A", r#"a " \ ` $ b"#)])
-        );
-        assert_eq!(
-            env_file(r#"A="keep \n and \q""#),
-            pairs(&[("A", r"keep \n and \q")])
-        );
+        assert_eq!(env_file(r#"A="a \" \\ \` \$ b""#), pairs(&[("A", r#"a " \ ` $ b"#)]));
+        assert_eq!(env_file(r#"A="keep \n and \q""#), pairs(&[("A", r"keep \n and \q")]));
         assert_eq!(env_file("A=\"one\\\ntwo\""), pairs(&[("A", "onetwo")]));
         assert_eq!(env_file("A=\"one\ntwo\""), pairs(&[("A", "one\ntwo")]));
         assert_eq!(env_file("A=\"x\"  \nB=1"), pairs(&[("A", "x"), ("B", "1")]));
@@ -2450,32 +1932,18 @@ mod tests {
         assert_eq!(parse_env_file("\n\n1X=2").unwrap_err().0, 3);
         assert_eq!(
             parse_env_file("A=\"x\ny\nB-C=1").unwrap_err(),
-            (
-                1,
-                "expected a closing \" for the value of A (unterminated quote)".to_string()
-            )
+            (1, "expected a closing \" for the value of A (unterminated quote)".to_string())
         );
         assert_eq!(
             parse_env_file("A='x\ny\n\n").unwrap_err(),
-            (
-                1,
-                "expected a closing ' for the value of A (unterminated quote)".to_string()
-            )
+            (1, "expected a closing ' for the value of A (unterminated quote)".to_string())
         );
         assert_eq!(parse_env_file("A='x\ny'\nB-C=1").unwrap_err().0, 3);
-        assert_eq!(
-            parse_env_file("A=1\r\nB=\"2\r\n3\"\r\nC-D=4")
-                .unwrap_err()
-                .0,
-            4
-        );
+        assert_eq!(parse_env_file("A=1\r\nB=\"2\r\n3\"\r\nC-D=4").unwrap_err().0, 4);
         assert_eq!(parse_env_file("A=1\\\n2\n-=3").unwrap_err().0, 3);
         assert_eq!(
             parse_env_file("A=a\0b").unwrap_err(),
-            (
-                1,
-                "expected a value for A without NUL characters".to_string()
-            )
+            (1, "expected a value for A without NUL characters".to_string())
         );
         assert_eq!(parse_env_file("\u{feff}A=1").unwrap_err().0, 1);
     }
@@ -2485,22 +1953,9 @@ mod tests {
     /// Checked against systemd 252 (`SupplementaryGroups=`).
     #[test]
     fn user_and_group_names() {
-        for name in [
-            "root",
-            "a",
-            "_x",
-            "1abc",
-            "@x",
-            "é",
-            "x-y.z",
-            "a%",
-            "a b",
-            "0",
-            "123",
-            "4294967294",
-            "65534",
-            "a$",
-        ] {
+        for name in
+            ["root", "a", "_x", "1abc", "@x", "é", "x-y.z", "a%", "a b", "0", "123", "4294967294", "65534", "a$"]
+        {
             assert!(valid_user_or_group(name), "{name:?}");
         }
         for name in [
@@ -2527,23 +1982,13 @@ mod tests {
 
     #[test]
     fn name_lists() {
-        assert_eq!(
-            parse_name_list("wheel 100 \"video\""),
-            Ok(vec!["wheel".into(), "100".into(), "video".into()])
-        );
+        assert_eq!(parse_name_list("wheel 100 \"video\""), Ok(vec!["wheel".into(), "100".into(), "video".into()]));
         assert_eq!(parse_name_list(""), Ok(vec![]));
         let err = parse_name_list("wheel a:b").unwrap_err();
-        assert!(
-            err.starts_with("invalid user or group \"a:b\": expected a name"),
-            "{err}"
-        );
+        assert!(err.starts_with("invalid user or group \"a:b\": expected a name"), "{err}");
         assert!(err.contains("or a numeric id"), "{err}");
         assert!(parse_name_list("65535").is_err());
-        assert!(
-            parse_name_list("'unterminated")
-                .unwrap_err()
-                .contains("unterminated quote")
-        );
+        assert!(parse_name_list("'unterminated").unwrap_err().contains("unterminated quote"));
     }
 
     // --- properties ----------------------------------------------------------------------------

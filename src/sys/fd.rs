@@ -6,14 +6,7 @@ use super::{Errno, check};
 /// payload inherits only what is below `first` while failure reports can still be written.
 pub fn cloexec_from(first: u32) -> Result<(), Errno> {
     // SAFETY: close_range takes plain integers and only changes descriptor flags.
-    check(unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    })?;
+    check(unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) })?;
     Ok(())
 }
 

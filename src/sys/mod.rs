@@ -20,9 +20,7 @@ pub use rustix::io::Errno;
 /// Converts a libc-style return value into a `Result`, reading errno on -1.
 fn check(ret: libc::c_long) -> Result<libc::c_long, Errno> {
     if ret == -1 {
-        Err(Errno::from_raw_os_error(
-            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
-        ))
+        Err(Errno::from_raw_os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)))
     } else {
         Ok(ret)
     }

@@ -20,12 +20,7 @@ struct MountAttr {
 /// mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE], {attr_set}): sets flags on the
 /// mount `fd` refers to (a detached tree from open_tree, or an attached mount).
 pub fn set_mount_attrs(fd: BorrowedFd<'_>, attr_set: u64, recursive: bool) -> Result<(), Errno> {
-    let attr = MountAttr {
-        attr_set,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
+    let attr = MountAttr { attr_set, attr_clr: 0, propagation: 0, userns_fd: 0 };
     let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
     // SAFETY: the path is a static empty C string, `attr` lives across the call and its size
     // is passed alongside; the kernel only reads from it.

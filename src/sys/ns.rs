@@ -24,13 +24,8 @@ pub fn fork_into(ns_flags: u64) -> Result<Forked, Errno> {
     let flags = ns_flags | libc::SIGCHLD as u64;
     // SAFETY: clone with a null stack duplicates the calling thread like fork(2); the caller
     // guarantees the process is single-threaded, so no lock can be held by another thread.
-    let ret =
-        check(unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) })?;
-    Ok(if ret == 0 {
-        Forked::Child
-    } else {
-        Forked::Parent { child: ret as i32 }
-    })
+    let ret = check(unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) })?;
+    Ok(if ret == 0 { Forked::Child } else { Forked::Parent { child: ret as i32 } })
 }
 
 /// _exit(2): leaves the process without running destructors or atexit handlers.

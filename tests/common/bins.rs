@@ -30,9 +30,7 @@ pub fn sbx_path() -> PathBuf {
 
 pub(super) fn bins() -> Result<&'static Bins, String> {
     static BINS: OnceLock<Result<Bins, String>> = OnceLock::new();
-    BINS.get_or_init(locate_and_stage)
-        .as_ref()
-        .map_err(|e| e.clone())
+    BINS.get_or_init(locate_and_stage).as_ref().map_err(|e| e.clone())
 }
 
 fn locate_and_stage() -> Result<Bins, String> {
@@ -60,10 +58,7 @@ fn locate_and_stage() -> Result<Bins, String> {
     let dir = stage.join(format!("bin-{:016x}", hasher.finish()));
     make_dir(&stage, 0o755)?;
     make_dir(&dir, 0o755)?;
-    let staged = Bins {
-        sbx: dir.join("sbx"),
-        probe: dir.join("probe"),
-    };
+    let staged = Bins { sbx: dir.join("sbx"), probe: dir.join("probe") };
     copy_executable(&sbx, &staged.sbx)?;
     copy_executable(&probe, &staged.probe)?;
     remove_old_stages(&stage, &dir);
@@ -76,11 +71,7 @@ fn remove_old_stages(stage: &Path, current: &Path) {
     let day = Duration::from_secs(24 * 3600);
     for entry in fs::read_dir(stage).into_iter().flatten().flatten() {
         let path = entry.path();
-        let age = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok());
+        let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
         let is_stage = entry.file_name().to_string_lossy().starts_with("bin-");
         if is_stage && path != current && age.is_some_and(|age| age > day) {
             let _ = fs::remove_dir_all(&path);
@@ -98,9 +89,7 @@ fn build_probe(profile_dir: &Path) -> Result<(), String> {
     if profile_dir.file_name() == Some(OsStr::new("release")) {
         cmd.arg("--release");
     }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let out = cmd.output().map_err(|e| format!("cannot run {cargo}: {e}"))?;
     if !out.status.success() || !profile_dir.join("examples/probe").is_file() {
         return Err(format!(
             "building the probe failed (run `cargo build --examples`): {}",
@@ -116,8 +105,7 @@ pub(super) fn make_dir(dir: &Path, mode: u32) -> Result<(), String> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
         Err(e) => return Err(format!("mkdir {}: {e}", dir.display())),
     }
-    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("chmod {}: {e}", dir.display()))
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode)).map_err(|e| format!("chmod {}: {e}", dir.display()))
 }
 
 fn copy_executable(from: &Path, to: &Path) -> Result<(), String> {
@@ -125,8 +113,7 @@ fn copy_executable(from: &Path, to: &Path) -> Result<(), String> {
         return Ok(());
     }
     let tmp = to.with_extension(format!("tmp{}", std::process::id()));
-    fs::copy(from, &tmp)
-        .map_err(|e| format!("copy {} to {}: {e}", from.display(), tmp.display()))?;
+    fs::copy(from, &tmp).map_err(|e| format!("copy {} to {}: {e}", from.display(), tmp.display()))?;
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755))
         .map_err(|e| format!("chmod {}: {e}", tmp.display()))?;
     fs::rename(&tmp, to).map_err(|e| format!("rename to {}: {e}", to.display()))

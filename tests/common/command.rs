@@ -84,9 +84,13 @@ impl SbxCmd<'_> {
         let mut cmd;
         if c.drop_privileges {
             cmd = Command::new(which("setpriv").expect("setpriv"));
-            cmd.arg(format!("--reuid={}", c.uid))
-                .arg(format!("--regid={}", c.gid))
-                .args(["--init-groups", "--reset-env", "--", "/usr/bin/env", "-i"]);
+            cmd.arg(format!("--reuid={}", c.uid)).arg(format!("--regid={}", c.gid)).args([
+                "--init-groups",
+                "--reset-env",
+                "--",
+                "/usr/bin/env",
+                "-i",
+            ]);
             cmd.args(env.iter().map(|(k, v)| format!("{k}={v}")));
             cmd.arg(&self.program);
         } else {
@@ -122,20 +126,14 @@ impl SbxCmd<'_> {
             .map(|a| shell_quote(&a.to_string_lossy()))
             .collect::<Vec<_>>()
             .join(" ");
-        let who = if c.drop_privileges {
-            format!("[as {}] ", c.name)
-        } else {
-            String::new()
-        };
+        let who = if c.drop_privileges { format!("[as {}] ", c.name) } else { String::new() };
         (cmd, format!("{who}{shown}"))
     }
 
     /// Starts the command in the background.
     pub fn spawn(self) -> Running {
         let (mut cmd, cmdline) = self.command();
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {cmdline}: {e}"));
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmdline}: {e}"));
         let stdout_acc = Arc::new(Mutex::new(String::new()));
         let stderr_acc = Arc::new(Mutex::new(String::new()));
         let (line_tx, lines) = mpsc::channel();
@@ -188,10 +186,7 @@ impl SbxCmd<'_> {
 }
 
 fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
-    {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -269,8 +264,7 @@ impl Running {
         }
         let mut out = self.snapshot();
         if held {
-            out.stderr
-                .push_str("\n[harness: stdout/stderr still open after sbx exited]\n");
+            out.stderr.push_str("\n[harness: stdout/stderr still open after sbx exited]\n");
         }
         out
     }
@@ -329,11 +323,7 @@ impl fmt::Display for Output {
             (None, Some(s)) => writeln!(f, "killed by signal {s}")?,
             (None, None) => writeln!(f, "still running")?,
         }
-        writeln!(
-            f,
-            "--- stdout\n{}--- stderr\n{}---",
-            self.stdout, self.stderr
-        )
+        writeln!(f, "--- stdout\n{}--- stderr\n{}---", self.stdout, self.stderr)
     }
 }
 
@@ -344,10 +334,7 @@ impl Output {
 
     /// Line `i` of stdout (the `i`th probe operation's result).
     pub fn line(&self, i: usize) -> &str {
-        self.stdout
-            .lines()
-            .nth(i)
-            .unwrap_or_else(|| panic!("no stdout line {i}\n{self}"))
+        self.stdout.lines().nth(i).unwrap_or_else(|| panic!("no stdout line {i}\n{self}"))
     }
 
     /// The value after `ok` on line `i` (empty for a bare `ok`); fails the test on `err`.
@@ -362,8 +349,7 @@ impl Output {
     /// The errno name on line `i`; fails the test if the operation succeeded.
     pub fn err(&self, i: usize) -> &str {
         let line = self.line(i);
-        line.strip_prefix("err ")
-            .unwrap_or_else(|| panic!("line {i} is {line:?}, expected err\n{self}"))
+        line.strip_prefix("err ").unwrap_or_else(|| panic!("line {i} is {line:?}, expected err\n{self}"))
     }
 
     /// Whether line `i` reports success.
@@ -384,8 +370,7 @@ impl Output {
 
     /// A hexadecimal `caps`/`sigstate` field of line `i` as a number.
     pub fn mask(&self, i: usize, key: &str) -> u64 {
-        u64::from_str_radix(self.field(i, key), 16)
-            .unwrap_or_else(|_| panic!("{key} is not hexadecimal\n{self}"))
+        u64::from_str_radix(self.field(i, key), 16).unwrap_or_else(|_| panic!("{key} is not hexadecimal\n{self}"))
     }
 
     pub fn assert_code(&self, code: i32) -> &Self {
@@ -406,6 +391,5 @@ impl Output {
 
 /// `KEY=VALUE` among space-separated words.
 pub fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    line.split(' ')
-        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+    line.split(' ').find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
 }

@@ -30,10 +30,7 @@ pub fn pids_with_marker(marker: &str) -> Vec<i32> {
         let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
             continue;
         };
-        if cmdline
-            .split(|b| *b == 0)
-            .any(|arg| arg == marker.as_bytes())
-        {
+        if cmdline.split(|b| *b == 0).any(|arg| arg == marker.as_bytes()) {
             pids.push(pid);
         }
     }
@@ -70,34 +67,23 @@ pub fn descendants(pid: i32) -> Vec<i32> {
 /// A field of /proc/PID/status (`Uid`, `CapEff`, `PPid`, ...), trimmed.
 pub fn proc_status(pid: i32, key: &str) -> Option<String> {
     let text = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| Some(l.strip_prefix(key)?.strip_prefix(':')?.trim().to_string()))
+    text.lines().find_map(|l| Some(l.strip_prefix(key)?.strip_prefix(':')?.trim().to_string()))
 }
 
 /// The number of mounts in the test process's (the host's) mount namespace.
 pub fn host_mount_count() -> usize {
-    fs::read_to_string("/proc/self/mountinfo")
-        .expect("read mountinfo")
-        .lines()
-        .count()
+    fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo").lines().count()
 }
 
 /// The host's hostname.
 pub fn host_hostname() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .expect("read hostname")
-        .trim()
-        .to_string()
+    fs::read_to_string("/proc/sys/kernel/hostname").expect("read hostname").trim().to_string()
 }
 
 /// Names in a host directory, sorted.
 pub fn host_ls(dir: &str) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
+        .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
     names.sort();
     names

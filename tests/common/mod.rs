@@ -74,9 +74,7 @@ macro_rules! sbx_test {
             use super::*;
             #[test]
             fn rootless() {
-                crate::common::run_variant(crate::common::Mode::Rootless, module_path!(), |$ctx| {
-                    $body
-                })
+                crate::common::run_variant(crate::common::Mode::Rootless, module_path!(), |$ctx| $body)
             }
         }
     };
@@ -90,9 +88,7 @@ macro_rules! sbx_test {
             }
             #[test]
             fn rootless() {
-                crate::common::run_variant(crate::common::Mode::Rootless, module_path!(), |$ctx| {
-                    $body
-                })
+                crate::common::run_variant(crate::common::Mode::Rootless, module_path!(), |$ctx| $body)
             }
         }
     };
@@ -122,10 +118,7 @@ const ROOT_STATE: &str = "/var/lib/sbx-tests";
 
 /// Runs one variant of a test: builds its `Ctx` or reports why the variant cannot run here.
 pub fn run_variant(mode: Mode, module: &str, body: impl FnOnce(&Ctx)) {
-    let name = module
-        .split_once("::")
-        .map_or(module, |(_, rest)| rest)
-        .to_string();
+    let name = module.split_once("::").map_or(module, |(_, rest)| rest).to_string();
     match Ctx::new(mode, &name) {
         Ok(ctx) => body(&ctx),
         Err(reason) => skip(&format!("{module}::{}", mode.label()), &reason),
@@ -191,26 +184,16 @@ impl Ctx {
         let base = match std::env::var_os("SBX_TEST_TMPDIR") {
             Some(d) => PathBuf::from(d),
             None if is_root() => Path::new(ROOT_STATE).join("work"),
-            None => Path::new(env!("CARGO_BIN_EXE_sbx"))
-                .parent()
-                .unwrap()
-                .join("sbx-tests"),
+            None => Path::new(env!("CARGO_BIN_EXE_sbx")).parent().unwrap().join("sbx-tests"),
         };
         if is_root() {
             make_dir(Path::new(ROOT_STATE), 0o755)?;
         }
         fs::create_dir_all(&base).map_err(|e| format!("mkdir {}: {e}", base.display()))?;
         fs::set_permissions(&base, fs::Permissions::from_mode(0o755)).ok();
-        let short: String = name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
+        let short: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
         let n = CTX_SEQ.fetch_add(1, Ordering::Relaxed);
-        let dir = base.join(format!(
-            "{short}-{}-{}-{n}",
-            mode.label(),
-            std::process::id()
-        ));
+        let dir = base.join(format!("{short}-{}-{}-{n}", mode.label(), std::process::id()));
         if dir.exists() {
             fs::remove_dir_all(&dir).map_err(|e| format!("rm -r {}: {e}", dir.display()))?;
         }
@@ -227,10 +210,7 @@ impl Ctx {
         };
         ctx.give(&ctx.dir);
         ctx.mkdir("cwd");
-        ctx.write(
-            "bare.conf",
-            "# A profile with no directives: only what every sandbox has.\n[Service]\n",
-        );
+        ctx.write("bare.conf", "# A profile with no directives: only what every sandbox has.\n[Service]\n");
         Ok(ctx)
     }
 
@@ -361,10 +341,7 @@ impl Ctx {
                 return key;
             }
         }
-        panic!(
-            "cannot create a System V message queue: {}",
-            std::io::Error::last_os_error()
-        );
+        panic!("cannot create a System V message queue: {}", std::io::Error::last_os_error());
     }
 
     /// The bounding set a payload has when no directive changes it: the caller's own as
@@ -520,9 +497,6 @@ pub struct StateDirs {
 }
 
 fn default_timeout() -> Duration {
-    let secs = std::env::var("SBX_TEST_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60);
+    let secs = std::env::var("SBX_TEST_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     Duration::from_secs(secs)
 }

@@ -38,13 +38,7 @@ fn getpw(name: Option<&str>, uid: u32) -> Option<Passwd> {
     // SAFETY: the *_r variants write only into `pw` and `buf`, whose sizes are given.
     let rc = unsafe {
         match &cname {
-            Some(c) => libc::getpwnam_r(
-                c.as_ptr(),
-                &mut pw,
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                &mut out,
-            ),
+            Some(c) => libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut out),
             None => libc::getpwuid_r(uid, &mut pw, buf.as_mut_ptr().cast(), buf.len(), &mut out),
         }
     };
@@ -68,14 +62,7 @@ pub fn user_ids(name: &str) -> Option<(u32, u32)> {
 
 pub(super) fn root_caller() -> Caller {
     let home = getpw(None, 0).map_or_else(|| PathBuf::from("/root"), |p| p.home);
-    Caller {
-        uid: 0,
-        gid: 0,
-        name: "root".into(),
-        home,
-        runtime_dir: None,
-        drop_privileges: false,
-    }
+    Caller { uid: 0, gid: 0, name: "root".into(), home, runtime_dir: None, drop_privileges: false }
 }
 
 /// The unprivileged user the rootless variant drops to when the tests run as root.
@@ -170,9 +157,7 @@ pub(super) fn userns_available(caller: &Caller) -> Result<(), String> {
                 Some(2) => Err("cannot switch to the test user's ids".into()),
                 _ => Err(format!(
                     "unprivileged user namespaces are unavailable here (user.max_user_namespaces={})",
-                    fs::read_to_string("/proc/sys/user/max_user_namespaces")
-                        .unwrap_or_default()
-                        .trim()
+                    fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap_or_default().trim()
                 )),
             }
         })
@@ -180,7 +165,5 @@ pub(super) fn userns_available(caller: &Caller) -> Result<(), String> {
 }
 
 pub(super) fn which(program: &str) -> Option<PathBuf> {
-    PATH.split(':')
-        .map(|d| Path::new(d).join(program))
-        .find(|p| p.is_file())
+    PATH.split(':').map(|d| Path::new(d).join(program)).find(|p| p.is_file())
 }
