@@ -350,402 +350,59 @@ const SECCOMP: &str = "enforced by seccomp, which sbx does not install yet; remo
 const CGROUP: &str = "a cgroup v2 limit, which sbx does not apply yet; remove the line or run it under systemd";
 const BPF: &str = "needs cgroup BPF programs, which sbx does not install; remove the line or run it under systemd";
 
+#[rustfmt::skip]
 pub static DIRECTIVES: &[Directive] = &[
-    row!(
-        "Description",
-        Section::Unit,
-        Kind::Text,
-        Meta,
-        |s, v, o| set(&mut s.description, v, o, |v| Ok(v.to_string())),
-        "a sandbox",
-        "A human-readable description of the profile."
-    ),
+    row!("Description", Section::Unit, Kind::Text, Meta, |s, v, o| set(&mut s.description, v, o, |v| Ok(v.to_string())), "a sandbox", "A human-readable description of the profile."),
     // namespaces
-    row!(
-        "PrivateUsers",
-        SVC,
-        Kind::Bool,
-        Namespaces,
-        |s, v, o| set_bool(&mut s.private_users, v, o),
-        "yes",
-        "Run in a new user namespace even as root; only root and the service's user are mapped."
-    ),
-    row!(
-        "PrivateNetwork",
-        SVC,
-        Kind::Bool,
-        Namespaces,
-        |s, v, o| set_bool(&mut s.private_network, v, o),
-        "yes",
-        "Run in a new network namespace that has only the loopback interface, up."
-    ),
-    row!(
-        "PrivateIPC",
-        SVC,
-        Kind::Bool,
-        Namespaces,
-        |s, v, o| set_bool(&mut s.private_ipc, v, o),
-        "yes",
-        "Run in a new IPC namespace: private System V IPC and POSIX message queues."
-    ),
-    row!(
-        "ProtectHostname",
-        SVC,
-        Kind::Bool,
-        Namespaces,
-        |s, v, o| set_bool(&mut s.protect_hostname, v, o),
-        "yes",
-        "Run in a new UTS namespace, so host name changes stay inside."
-    ),
+    row!("PrivateUsers", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.private_users, v, o), "yes", "Run in a new user namespace even as root; only root and the service's user are mapped."),
+    row!("PrivateNetwork", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.private_network, v, o), "yes", "Run in a new network namespace that has only the loopback interface, up."),
+    row!("PrivateIPC", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.private_ipc, v, o), "yes", "Run in a new IPC namespace: private System V IPC and POSIX message queues."),
+    row!("ProtectHostname", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.protect_hostname, v, o), "yes", "Run in a new UTS namespace, so host name changes stay inside."),
     // filesystem
-    row!(
-        "ProtectSystem",
-        SVC,
-        Kind::Enum(&["no", "yes", "full", "strict"]),
-        Mounts,
-        |s, v, o| set(&mut s.protect_system, v, o, protect_system),
-        "strict",
-        "yes: /usr, /boot, /efi read-only; full: also /etc; strict: the whole tree read-only except /dev, /proc, /sys and what other directives open."
-    ),
-    row!(
-        "ProtectHome",
-        SVC,
-        Kind::Enum(&["no", "yes", "read-only", "tmpfs"]),
-        Mounts,
-        |s, v, o| set(&mut s.protect_home, v, o, protect_home),
-        "read-only",
-        "/home, /root and /run/user: yes hides them, read-only binds them read-only, tmpfs replaces them with empty read-only tmpfs."
-    ),
-    row!(
-        "PrivateTmp",
-        SVC,
-        Kind::Bool,
-        Mounts,
-        |s, v, o| set_bool(&mut s.private_tmp, v, o),
-        "yes",
-        "Private, initially empty /tmp and /var/tmp."
-    ),
-    row!(
-        "PrivateDevices",
-        SVC,
-        Kind::Bool,
-        Mounts,
-        |s, v, o| set_bool(&mut s.private_devices, v, o),
-        "yes",
-        "A private /dev with only the pseudo devices (null, zero, full, random, urandom, tty, ptmx, a new devpts, shm); drops CAP_SYS_RAWIO and CAP_MKNOD."
-    ),
-    row!(
-        "ReadWritePaths",
-        SVC,
-        Kind::Paths,
-        Mounts,
-        |s, v, o| push_paths(&mut s.read_write_paths, v, o),
-        "-/srv/data",
-        "Paths that stay writable in a read-only tree; a longer path overrides a shorter one."
-    ),
-    row!(
-        "ReadOnlyPaths",
-        SVC,
-        Kind::Paths,
-        Mounts,
-        |s, v, o| push_paths(&mut s.read_only_paths, v, o),
-        "/etc",
-        "Paths made read-only."
-    ),
-    row!(
-        "InaccessiblePaths",
-        SVC,
-        Kind::Paths,
-        Mounts,
-        |s, v, o| push_paths(&mut s.inaccessible_paths, v, o),
-        "-/var/secret",
-        "Paths replaced by an empty, inaccessible inode."
-    ),
-    row!(
-        "BindPaths",
-        SVC,
-        Kind::Binds,
-        Mounts,
-        |s, v, o| push_binds(&mut s.bind_paths, v, o),
-        "/srv/a:/srv/b",
-        "Bind host paths into the sandbox, writable."
-    ),
-    row!(
-        "BindReadOnlyPaths",
-        SVC,
-        Kind::Binds,
-        Mounts,
-        |s, v, o| push_binds(&mut s.bind_read_only_paths, v, o),
-        "/srv/a:/srv/b:norbind",
-        "Bind host paths into the sandbox, read-only."
-    ),
-    row!(
-        "TemporaryFileSystem",
-        SVC,
-        Kind::Tmpfs,
-        Mounts,
-        |s, v, o| push(&mut s.temporary_file_system, v, o, values::parse_tmpfs_spec),
-        "/var:ro",
-        "Mount a fresh tmpfs on a path."
-    ),
-    row!(
-        "ProtectKernelTunables",
-        SVC,
-        Kind::Bool,
-        Mounts,
-        |s, v, o| set_bool(&mut s.protect_kernel_tunables, v, o),
-        "yes",
-        "/proc/sys and other kernel tunables read-only; /proc/kallsyms, /proc/kcore and the debug file systems inaccessible."
-    ),
-    row!(
-        "ProtectKernelModules",
-        SVC,
-        Kind::Bool,
-        Mounts,
-        |s, v, o| set_bool(&mut s.protect_kernel_modules, v, o),
-        "yes",
-        "Module directories inaccessible and CAP_SYS_MODULE dropped."
-    ),
-    row!(
-        "ProtectKernelLogs",
-        SVC,
-        Kind::Bool,
-        Mounts,
-        |s, v, o| set_bool(&mut s.protect_kernel_logs, v, o),
-        "yes",
-        "/proc/kmsg and /dev/kmsg inaccessible and CAP_SYSLOG dropped."
-    ),
-    row!(
-        "ProtectControlGroups",
-        SVC,
-        Kind::Bool,
-        Mounts,
-        |s, v, o| set_bool(&mut s.protect_control_groups, v, o),
-        "yes",
-        "/sys/fs/cgroup read-only."
-    ),
-    row!(
-        "ProtectProc",
-        SVC,
-        Kind::Enum(&["default", "noaccess", "invisible", "ptraceable"]),
-        Mounts,
-        |s, v, o| set(&mut s.protect_proc, v, o, protect_proc),
-        "invisible",
-        "Hide other users' processes in /proc (procfs hidepid=)."
-    ),
-    row!(
-        "ProcSubset",
-        SVC,
-        Kind::Enum(&["all", "pid"]),
-        Mounts,
-        |s, v, o| set(&mut s.proc_subset, v, o, proc_subset),
-        "pid",
-        "pid: /proc shows only process directories (procfs subset=pid)."
-    ),
+    row!("ProtectSystem", SVC, Kind::Enum(&["no", "yes", "full", "strict"]), Mounts, |s, v, o| set(&mut s.protect_system, v, o, protect_system), "strict", "yes: /usr, /boot, /efi read-only; full: also /etc; strict: the whole tree read-only except /dev, /proc, /sys and what other directives open."),
+    row!("ProtectHome", SVC, Kind::Enum(&["no", "yes", "read-only", "tmpfs"]), Mounts, |s, v, o| set(&mut s.protect_home, v, o, protect_home), "read-only", "/home, /root and /run/user: yes hides them, read-only binds them read-only, tmpfs replaces them with empty read-only tmpfs."),
+    row!("PrivateTmp", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.private_tmp, v, o), "yes", "Private, initially empty /tmp and /var/tmp."),
+    row!("PrivateDevices", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.private_devices, v, o), "yes", "A private /dev with only the pseudo devices (null, zero, full, random, urandom, tty, ptmx, a new devpts, shm); drops CAP_SYS_RAWIO and CAP_MKNOD."),
+    row!("ReadWritePaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.read_write_paths, v, o), "-/srv/data", "Paths that stay writable in a read-only tree; a longer path overrides a shorter one."),
+    row!("ReadOnlyPaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.read_only_paths, v, o), "/etc", "Paths made read-only."),
+    row!("InaccessiblePaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.inaccessible_paths, v, o), "-/var/secret", "Paths replaced by an empty, inaccessible inode."),
+    row!("BindPaths", SVC, Kind::Binds, Mounts, |s, v, o| push_binds(&mut s.bind_paths, v, o), "/srv/a:/srv/b", "Bind host paths into the sandbox, writable."),
+    row!("BindReadOnlyPaths", SVC, Kind::Binds, Mounts, |s, v, o| push_binds(&mut s.bind_read_only_paths, v, o), "/srv/a:/srv/b:norbind", "Bind host paths into the sandbox, read-only."),
+    row!("TemporaryFileSystem", SVC, Kind::Tmpfs, Mounts, |s, v, o| push(&mut s.temporary_file_system, v, o, values::parse_tmpfs_spec), "/var:ro", "Mount a fresh tmpfs on a path."),
+    row!("ProtectKernelTunables", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_tunables, v, o), "yes", "/proc/sys and other kernel tunables read-only; /proc/kallsyms, /proc/kcore and the debug file systems inaccessible."),
+    row!("ProtectKernelModules", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_modules, v, o), "yes", "Module directories inaccessible and CAP_SYS_MODULE dropped."),
+    row!("ProtectKernelLogs", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_logs, v, o), "yes", "/proc/kmsg and /dev/kmsg inaccessible and CAP_SYSLOG dropped."),
+    row!("ProtectControlGroups", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_control_groups, v, o), "yes", "/sys/fs/cgroup read-only."),
+    row!("ProtectProc", SVC, Kind::Enum(&["default", "noaccess", "invisible", "ptraceable"]), Mounts, |s, v, o| set(&mut s.protect_proc, v, o, protect_proc), "invisible", "Hide other users' processes in /proc (procfs hidepid=)."),
+    row!("ProcSubset", SVC, Kind::Enum(&["all", "pid"]), Mounts, |s, v, o| set(&mut s.proc_subset, v, o, proc_subset), "pid", "pid: /proc shows only process directories (procfs subset=pid)."),
     rejected!("RootDirectory", Mounts, "not implemented yet; remove the line or use BindPaths= to build the view"),
-    row!(
-        "WorkingDirectory",
-        SVC,
-        Kind::Text,
-        Process,
-        |s, v, o| set(&mut s.working_directory, v, o, working_directory),
-        "-/srv",
-        "The payload's working directory; ~ is the user's home; a leading - tolerates absence."
-    ),
+    row!("WorkingDirectory", SVC, Kind::Text, Process, |s, v, o| set(&mut s.working_directory, v, o, working_directory), "-/srv", "The payload's working directory; ~ is the user's home; a leading - tolerates absence."),
     // state directories
-    row!(
-        "RuntimeDirectory",
-        SVC,
-        Kind::Names,
-        StateDirs,
-        |s, v, o| state_dirs(s, StateKind::Runtime, v, o),
-        "app",
-        "Directories under /run (rootless: $XDG_RUNTIME_DIR), owned by User=, writable, removed when the run ends."
-    ),
-    row!(
-        "StateDirectory",
-        SVC,
-        Kind::Names,
-        StateDirs,
-        |s, v, o| state_dirs(s, StateKind::State, v, o),
-        "app",
-        "Directories under /var/lib (rootless: $XDG_STATE_HOME), owned by User=, writable."
-    ),
-    row!(
-        "CacheDirectory",
-        SVC,
-        Kind::Names,
-        StateDirs,
-        |s, v, o| state_dirs(s, StateKind::Cache, v, o),
-        "app",
-        "Directories under /var/cache (rootless: $XDG_CACHE_HOME), owned by User=, writable."
-    ),
-    row!(
-        "LogsDirectory",
-        SVC,
-        Kind::Names,
-        StateDirs,
-        |s, v, o| state_dirs(s, StateKind::Logs, v, o),
-        "app",
-        "Directories under /var/log (rootless: $XDG_STATE_HOME/log), owned by User=, writable."
-    ),
-    row!(
-        "ConfigurationDirectory",
-        SVC,
-        Kind::Names,
-        StateDirs,
-        |s, v, o| state_dirs(s, StateKind::Configuration, v, o),
-        "app",
-        "Directories under /etc (rootless: $XDG_CONFIG_HOME), owned by User=, writable."
-    ),
-    row!(
-        "RuntimeDirectoryMode",
-        SVC,
-        Kind::Mode,
-        StateDirs,
-        |s, v, o| state_mode(s, StateKind::Runtime, v, o),
-        "0750",
-        "Access mode of RuntimeDirectory= (default 0755)."
-    ),
-    row!(
-        "StateDirectoryMode",
-        SVC,
-        Kind::Mode,
-        StateDirs,
-        |s, v, o| state_mode(s, StateKind::State, v, o),
-        "0750",
-        "Access mode of StateDirectory= (default 0755)."
-    ),
-    row!(
-        "CacheDirectoryMode",
-        SVC,
-        Kind::Mode,
-        StateDirs,
-        |s, v, o| state_mode(s, StateKind::Cache, v, o),
-        "0750",
-        "Access mode of CacheDirectory= (default 0755)."
-    ),
-    row!(
-        "LogsDirectoryMode",
-        SVC,
-        Kind::Mode,
-        StateDirs,
-        |s, v, o| state_mode(s, StateKind::Logs, v, o),
-        "0750",
-        "Access mode of LogsDirectory= (default 0755)."
-    ),
-    row!(
-        "ConfigurationDirectoryMode",
-        SVC,
-        Kind::Mode,
-        StateDirs,
-        |s, v, o| state_mode(s, StateKind::Configuration, v, o),
-        "0750",
-        "Access mode of ConfigurationDirectory= (default 0755)."
-    ),
+    row!("RuntimeDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::Runtime, v, o), "app", "Directories under /run (rootless: $XDG_RUNTIME_DIR), owned by User=, writable, removed when the run ends."),
+    row!("StateDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::State, v, o), "app", "Directories under /var/lib (rootless: $XDG_STATE_HOME), owned by User=, writable."),
+    row!("CacheDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::Cache, v, o), "app", "Directories under /var/cache (rootless: $XDG_CACHE_HOME), owned by User=, writable."),
+    row!("LogsDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::Logs, v, o), "app", "Directories under /var/log (rootless: $XDG_STATE_HOME/log), owned by User=, writable."),
+    row!("ConfigurationDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::Configuration, v, o), "app", "Directories under /etc (rootless: $XDG_CONFIG_HOME), owned by User=, writable."),
+    row!("RuntimeDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::Runtime, v, o), "0750", "Access mode of RuntimeDirectory= (default 0755)."),
+    row!("StateDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::State, v, o), "0750", "Access mode of StateDirectory= (default 0755)."),
+    row!("CacheDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::Cache, v, o), "0750", "Access mode of CacheDirectory= (default 0755)."),
+    row!("LogsDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::Logs, v, o), "0750", "Access mode of LogsDirectory= (default 0755)."),
+    row!("ConfigurationDirectoryMode", SVC, Kind::Mode, StateDirs, |s, v, o| state_mode(s, StateKind::Configuration, v, o), "0750", "Access mode of ConfigurationDirectory= (default 0755)."),
     // identity and privileges
-    row!(
-        "User",
-        SVC,
-        Kind::Name,
-        Ids,
-        |s, v, o| set(&mut s.user, v, o, user_name),
-        "www-data",
-        "Run as this user (root: a real switch; rootless: the caller appears as this user)."
-    ),
-    row!(
-        "Group",
-        SVC,
-        Kind::Name,
-        Ids,
-        |s, v, o| set(&mut s.group, v, o, user_name),
-        "www-data",
-        "Run with this primary group."
-    ),
-    row!(
-        "SupplementaryGroups",
-        SVC,
-        Kind::Names,
-        Ids,
-        |s, v, o| push(&mut s.supplementary_groups, v, o, user_name),
-        "adm",
-        "Additional groups (root only; a user namespace can map just one group)."
-    ),
+    row!("User", SVC, Kind::Name, Ids, |s, v, o| set(&mut s.user, v, o, user_name), "www-data", "Run as this user (root: a real switch; rootless: the caller appears as this user)."),
+    row!("Group", SVC, Kind::Name, Ids, |s, v, o| set(&mut s.group, v, o, user_name), "www-data", "Run with this primary group."),
+    row!("SupplementaryGroups", SVC, Kind::Names, Ids, |s, v, o| push(&mut s.supplementary_groups, v, o, user_name), "adm", "Additional groups (root only; a user namespace can map just one group)."),
     rejected!("DynamicUser", Ids, "transient users are not implemented yet; use User= with an unused account"),
-    row!(
-        "CapabilityBoundingSet",
-        SVC,
-        Kind::Caps,
-        Caps,
-        |s, v, o| capability_set(&mut s.capability_bounding_set, v, o),
-        "CAP_NET_BIND_SERVICE",
-        "The capability bounding set; empty means none, ~ inverts."
-    ),
-    row!(
-        "AmbientCapabilities",
-        SVC,
-        Kind::Caps,
-        Caps,
-        |s, v, o| capability_set(&mut s.ambient_capabilities, v, o),
-        "CAP_NET_BIND_SERVICE",
-        "Capabilities the payload keeps after switching to a non-root User=."
-    ),
-    row!(
-        "NoNewPrivileges",
-        SVC,
-        Kind::Bool,
-        Caps,
-        |s, v, o| set_bool(&mut s.no_new_privileges, v, o),
-        "yes",
-        "Setuid bits and file capabilities no longer grant privileges (no_new_privs)."
-    ),
+    row!("CapabilityBoundingSet", SVC, Kind::Caps, Caps, |s, v, o| capability_set(&mut s.capability_bounding_set, v, o), "CAP_NET_BIND_SERVICE", "The capability bounding set; empty means none, ~ inverts."),
+    row!("AmbientCapabilities", SVC, Kind::Caps, Caps, |s, v, o| capability_set(&mut s.ambient_capabilities, v, o), "CAP_NET_BIND_SERVICE", "Capabilities the payload keeps after switching to a non-root User=."),
+    row!("NoNewPrivileges", SVC, Kind::Bool, Caps, |s, v, o| set_bool(&mut s.no_new_privileges, v, o), "yes", "Setuid bits and file capabilities no longer grant privileges (no_new_privs)."),
     // process
     row!("Environment", SVC, Kind::Env, Process, environment, "LANG=C.UTF-8 TZ=UTC", "Set environment variables."),
-    row!(
-        "EnvironmentFile",
-        SVC,
-        Kind::Paths,
-        Process,
-        |s, v, o| push_paths(&mut s.environment_files, v, o),
-        "-/etc/default/app",
-        "Read VAR=VALUE lines from files; a leading - tolerates absence."
-    ),
-    row!(
-        "PassEnvironment",
-        SVC,
-        Kind::Names,
-        Process,
-        |s, v, o| push(&mut s.pass_environment, v, o, env_var_name),
-        "TERM LANG",
-        "Pass these variables from sbx's environment."
-    ),
-    row!(
-        "UnsetEnvironment",
-        SVC,
-        Kind::Names,
-        Process,
-        |s, v, o| push(&mut s.unset_environment, v, o, env_var_name),
-        "DISPLAY",
-        "Remove these variables from the payload's environment."
-    ),
-    row!(
-        "UMask",
-        SVC,
-        Kind::Mode,
-        Process,
-        |s, v, o| set(&mut s.umask, v, o, values::parse_mode),
-        "0077",
-        "The file mode creation mask (default 0022)."
-    ),
-    row!(
-        "Nice",
-        SVC,
-        Kind::Number,
-        Process,
-        |s, v, o| set(&mut s.nice, v, o, values::parse_nice),
-        "10",
-        "Scheduling priority, -20 to 19."
-    ),
+    row!("EnvironmentFile", SVC, Kind::Paths, Process, |s, v, o| push_paths(&mut s.environment_files, v, o), "-/etc/default/app", "Read VAR=VALUE lines from files; a leading - tolerates absence."),
+    row!("PassEnvironment", SVC, Kind::Names, Process, |s, v, o| push(&mut s.pass_environment, v, o, env_var_name), "TERM LANG", "Pass these variables from sbx's environment."),
+    row!("UnsetEnvironment", SVC, Kind::Names, Process, |s, v, o| push(&mut s.unset_environment, v, o, env_var_name), "DISPLAY", "Remove these variables from the payload's environment."),
+    row!("UMask", SVC, Kind::Mode, Process, |s, v, o| set(&mut s.umask, v, o, values::parse_mode), "0077", "The file mode creation mask (default 0022)."),
+    row!("Nice", SVC, Kind::Number, Process, |s, v, o| set(&mut s.nice, v, o, values::parse_nice), "10", "Scheduling priority, -20 to 19."),
     rlimit_row!("LimitCPU", "60", "CPU time limit (RLIMIT_CPU), seconds."),
     rlimit_row!("LimitFSIZE", "1G", "File size limit (RLIMIT_FSIZE)."),
     rlimit_row!("LimitDATA", "1G", "Data segment limit (RLIMIT_DATA)."),
@@ -763,15 +420,7 @@ pub static DIRECTIVES: &[Directive] = &[
     rlimit_row!("LimitRTPRIO", "0", "Real-time priority ceiling (RLIMIT_RTPRIO)."),
     rlimit_row!("LimitRTTIME", "1s", "Real-time CPU time limit (RLIMIT_RTTIME)."),
     // sbx's own keys
-    row!(
-        "WritableWorkingDirectory",
-        Section::XSbx,
-        Kind::Bool,
-        Mounts,
-        |s, v, o| set_bool(&mut s.writable_working_directory, v, o),
-        "yes",
-        "Make the caller's working directory writable (a ReadWritePaths= entry for it) and start there."
-    ),
+    row!("WritableWorkingDirectory", Section::XSbx, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.writable_working_directory, v, o), "yes", "Make the caller's working directory writable (a ReadWritePaths= entry for it) and start there."),
     // restrictions sbx cannot enforce yet
     rejected!("SystemCallFilter", Seccomp, SECCOMP),
     rejected!("SystemCallErrorNumber", Seccomp, SECCOMP),

@@ -1,0 +1,450 @@
+//! Each directive family as mount operations, in the order `plan` applies them: the root
+//! and the host's top level, home directories, API file systems, temporary directories,
+//! TemporaryFileSystem=, explicit binds, access paths, state directories, kernel protections.
+//!
+//! Invariant: a family only appends operations through the planner's primitives, so the
+//! visibility model stays true; nothing here reads the host except through `HostFacts`.
+
+use crate::error::PlanError;
+use crate::host::{self, FileKind, RootEntry};
+use crate::profile::values::PathEntry;
+use crate::settings::{ProcSubset, ProtectHome, ProtectProc, ProtectSystem, Settings, Spanned};
+
+use super::planner::{Cover, Planner, Visibility, cause_of, default_cause, plan_error};
+use super::{Cause, MountInputs, MountOp};
+
+impl Planner<'_> {
+    pub(super) fn root(&mut self, s: &Settings) {
+        let cause = cause_of("ProtectSystem", &s.protect_system);
+        self.push(MountOp::RootTmpfs, default_cause("sbx root"));
+        self.cover("/", Cover::Ours);
+        let protect = s.protect_system.as_ref().map_or(ProtectSystem::No, |v| v.value);
+        let home = s.protect_home.as_ref().map_or(ProtectHome::No, |v| v.value);
+        for entry in self.host.fs.root_entries() {
+            let name = host::root_entry_name(&entry).to_string();
+            let path = format!("/{name}");
+            // Mounted by their own directives below; binding the host's first would leave it
+            // reachable under the later mount.
+            let replaced = matches!(name.as_str(), "proc" | "sys" | "dev")
+                || (name == "tmp" && Settings::flag(&s.private_tmp))
+                || (matches!(name.as_str(), "home" | "root") && matches!(home, ProtectHome::Yes | ProtectHome::Tmpfs));
+            match entry {
+                RootEntry::Symlink { target, .. } => {
+                    self.push(MountOp::Symlink { path: path.clone(), target }, cause.clone());
+                    self.created.insert(path);
+                }
+                RootEntry::Dir(_) if replaced => {
+                    self.push(MountOp::Mkdir { path: path.clone(), mode: 0o755 }, cause.clone());
+                    self.created.insert(path);
+                }
+                RootEntry::Dir(_) => {
+                    let ro = system_readonly(protect, &name);
+                    self.push(MountOp::Mkdir { path: path.clone(), mode: 0o755 }, cause.clone());
+                    self.created.insert(path.clone());
+                    let op = MountOp::Bind {
+                        source: path.clone(),
+                        target: path.clone(),
+                        kind: FileKind::Dir,
+                        readonly: ro,
+                        recursive: true,
+                        nosuid_noexec: false,
+                    };
+                    self.push(op, cause.clone());
+                    self.cover(&path, Cover::Host { source: path.clone() });
+                }
+                RootEntry::File(_) => {
+                    self.push(MountOp::Touch { path: path.clone() }, cause.clone());
+                    self.created.insert(path.clone());
+                    let ro = protect != ProtectSystem::No;
+                    let op = MountOp::Bind {
+                        source: path.clone(),
+                        target: path.clone(),
+                        kind: FileKind::File,
+                        readonly: ro,
+                        recursive: false,
+                        nosuid_noexec: false,
+                    };
+                    self.push(op, cause.clone());
+                }
+            }
+        }
+        self.finally_readonly.push(("/".into(), default_cause("sbx root")));
+    }
+
+    pub(super) fn home(&mut self, s: &Settings) -> Result<(), PlanError> {
+        let mode = s.protect_home.as_ref().map_or(ProtectHome::No, |v| v.value);
+        let strict = s.protect_system.as_ref().is_some_and(|v| v.value == ProtectSystem::Strict);
+        let cause = cause_of("ProtectHome", &s.protect_home);
+        for dir in ["/home", "/root", "/run/user"] {
+            let Ok(r) = host::resolve(&*self.host.fs, dir) else {
+                continue;
+            };
+            if r.kind != FileKind::Dir {
+                continue;
+            }
+            match mode {
+                ProtectHome::Yes => {
+                    self.mountpoint(&r.path, FileKind::Dir, &cause)?;
+                    self.inaccessible(&r.path, FileKind::Dir, cause.clone());
+                }
+                ProtectHome::Tmpfs => self.tmpfs(&r.path, 0o755, "", true, cause.clone())?,
+                ProtectHome::ReadOnly => self.bind(&r.path, &r.path, FileKind::Dir, true, cause.clone())?,
+                ProtectHome::No if strict => self.bind(&r.path, &r.path, FileKind::Dir, false, cause.clone())?,
+                ProtectHome::No => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn api(&mut self, s: &Settings, inputs: &MountInputs) {
+        let hidepid = match s.protect_proc.as_ref().map(|v| v.value) {
+            Some(ProtectProc::NoAccess) => Some("noaccess"),
+            Some(ProtectProc::Invisible) => Some("invisible"),
+            Some(ProtectProc::Ptraceable) => Some("ptraceable"),
+            _ => None,
+        };
+        let subset_pid = s.proc_subset.as_ref().is_some_and(|v| v.value == ProcSubset::Pid);
+        let proc_cause = cause_of("ProtectProc", &s.protect_proc);
+        self.push(MountOp::Proc { target: "/proc".into(), hidepid, subset_pid }, proc_cause);
+        // The new procfs shows what the host's does (less, with ProcSubset=pid; the kernel
+        // protections below account for that).
+        self.cover("/proc", Cover::Host { source: "/proc".into() });
+        let sys = MountOp::Bind {
+            source: "/sys".into(),
+            target: "/sys".into(),
+            kind: FileKind::Dir,
+            readonly: true,
+            recursive: true,
+            nosuid_noexec: false,
+        };
+        self.push(sys, default_cause("sbx /sys (read-only)"));
+        self.cover("/sys", Cover::Host { source: "/sys".into() });
+        if Settings::flag(&s.private_devices) {
+            self.private_dev(s, inputs.console.as_deref());
+        } else {
+            let dev = MountOp::Bind {
+                source: "/dev".into(),
+                target: "/dev".into(),
+                kind: FileKind::Dir,
+                readonly: false,
+                recursive: true,
+                nosuid_noexec: false,
+            };
+            self.push(dev, default_cause("sbx /dev (host)"));
+            self.cover("/dev", Cover::Host { source: "/dev".into() });
+        }
+    }
+
+    pub(super) fn private_dev(&mut self, s: &Settings, console: Option<&str>) {
+        let cause = cause_of("PrivateDevices", &s.private_devices);
+        let c = || cause.clone();
+        let op = MountOp::Tmpfs {
+            target: "/dev".into(),
+            mode: 0o755,
+            options: String::new(),
+            nosuid: true,
+            nodev: false,
+            noexec: true,
+        };
+        self.push(op, c());
+        self.cover("/dev", Cover::Ours);
+        for name in ["null", "zero", "full", "random", "urandom", "tty"] {
+            let path = format!("/dev/{name}");
+            self.push(MountOp::Touch { path: path.clone() }, c());
+            self.created.insert(path.clone());
+            let op = MountOp::Bind {
+                source: path.clone(),
+                target: path,
+                kind: FileKind::Other,
+                readonly: false,
+                recursive: false,
+                nosuid_noexec: true,
+            };
+            self.push(op, c());
+        }
+        if let Some(tty) = console {
+            // The terminal belongs to the host's devpts; under a name of this /dev, ttyname()
+            // and ps can name it (systemd-nspawn does the same).
+            self.push(MountOp::Touch { path: "/dev/console".into() }, default_cause("--pty"));
+            self.created.insert("/dev/console".into());
+            let op = MountOp::Bind {
+                source: tty.into(),
+                target: "/dev/console".into(),
+                kind: FileKind::Other,
+                readonly: false,
+                recursive: false,
+                nosuid_noexec: true,
+            };
+            self.push(op, default_cause("--pty"));
+        }
+        for (dir, mode) in [("/dev/pts", 0o755), ("/dev/shm", 0o1777), ("/dev/mqueue", 0o755)] {
+            self.push(MountOp::Mkdir { path: dir.into(), mode }, c());
+            self.created.insert(dir.into());
+        }
+        self.push(MountOp::Devpts { target: "/dev/pts".into() }, c());
+        let shm = MountOp::Tmpfs {
+            target: "/dev/shm".into(),
+            mode: 0o1777,
+            options: String::new(),
+            nosuid: true,
+            nodev: true,
+            noexec: false,
+        };
+        self.push(shm, c());
+        if Settings::flag(&s.private_ipc) {
+            self.push(MountOp::Mqueue { target: "/dev/mqueue".into() }, cause_of("PrivateIPC", &s.private_ipc));
+        } else if self.host.path_exists("/dev/mqueue") {
+            let op = MountOp::Bind {
+                source: "/dev/mqueue".into(),
+                target: "/dev/mqueue".into(),
+                kind: FileKind::Dir,
+                readonly: false,
+                recursive: false,
+                nosuid_noexec: true,
+            };
+            self.push(op, c());
+        }
+        for (link, target) in [
+            ("/dev/ptmx", "pts/ptmx"),
+            ("/dev/fd", "/proc/self/fd"),
+            ("/dev/stdin", "/proc/self/fd/0"),
+            ("/dev/stdout", "/proc/self/fd/1"),
+            ("/dev/stderr", "/proc/self/fd/2"),
+        ] {
+            self.push(MountOp::Symlink { path: link.into(), target: target.into() }, c());
+            self.created.insert(link.into());
+        }
+        self.finally_readonly.push(("/dev".into(), c()));
+    }
+
+    pub(super) fn tmp(&mut self, s: &Settings) {
+        if !Settings::flag(&s.private_tmp) {
+            return;
+        }
+        let cause = cause_of("PrivateTmp", &s.private_tmp);
+        for dir in ["/tmp", "/var/tmp"] {
+            if matches!(self.visible(dir), Visibility::Absent) {
+                continue;
+            }
+            let op = MountOp::Tmpfs {
+                target: dir.into(),
+                mode: 0o1777,
+                options: String::new(),
+                nosuid: true,
+                nodev: true,
+                noexec: false,
+            };
+            self.push(op, cause.clone());
+            self.cover(dir, Cover::Ours);
+        }
+    }
+
+    pub(super) fn temporary_file_systems(&mut self, s: &Settings) -> Result<(), PlanError> {
+        for t in &s.temporary_file_system {
+            let cause = Cause { directive: "TemporaryFileSystem", origin: Some(t.origin.clone()) };
+            let target = self.sandbox_path(&t.value.path, &cause)?;
+            let readonly = t.value.options.iter().any(|o| o == "ro");
+            let mode = t
+                .value
+                .options
+                .iter()
+                .find_map(|o| o.strip_prefix("mode="))
+                .and_then(|m| u32::from_str_radix(m, 8).ok())
+                .unwrap_or(0o755);
+            let mut nosuid = true;
+            let mut nodev = true;
+            let mut noexec = false;
+            let mut data = Vec::new();
+            for o in &t.value.options {
+                match o.as_str() {
+                    "ro" | "rw" => {}
+                    "suid" => nosuid = false,
+                    "dev" => nodev = false,
+                    "noexec" => noexec = true,
+                    "exec" => noexec = false,
+                    "nosuid" => nosuid = true,
+                    "nodev" => nodev = true,
+                    o if o.starts_with("mode=") => {}
+                    o => data.push(o.to_string()),
+                }
+            }
+            self.mountpoint(&target, FileKind::Dir, &cause)?;
+            let op = MountOp::Tmpfs { target: target.clone(), mode, options: data.join(","), nosuid, nodev, noexec };
+            self.push(op, cause.clone());
+            self.cover(&target, Cover::Ours);
+            if readonly {
+                self.finally_readonly.push((target, cause));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn binds(&mut self, s: &Settings, inputs: &MountInputs) -> Result<(), PlanError> {
+        if let Some((cwd, cause)) = &inputs.writable_cwd {
+            if let Ok(r) = host::resolve(&*self.host.fs, cwd) {
+                self.bind(&r.path, &r.path, r.kind, false, cause.clone())?;
+            }
+        }
+        let lists = [("BindPaths", &s.bind_paths, false), ("BindReadOnlyPaths", &s.bind_read_only_paths, true)];
+        for (directive, list, readonly) in lists {
+            for b in list {
+                let cause = Cause { directive, origin: Some(b.origin.clone()) };
+                let Some(source) = self.resolve_source(&b.value.source, &cause)? else {
+                    continue;
+                };
+                let target = self.sandbox_path(&b.value.dest, &cause)?;
+                self.mountpoint(&target, source.kind, &cause)?;
+                let op = MountOp::Bind {
+                    source: source.path.clone(),
+                    target: target.clone(),
+                    kind: source.kind,
+                    readonly,
+                    recursive: b.value.recursive,
+                    nosuid_noexec: false,
+                };
+                self.push(op, cause);
+                self.cover(&target, Cover::Host { source: source.path });
+            }
+        }
+        Ok(())
+    }
+
+    /// ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=: shorter paths first, so a longer
+    /// path overrides a shorter one whatever the order in the profile.
+    pub(super) fn access_paths(&mut self, s: &Settings) -> Result<(), PlanError> {
+        let mut all: Vec<(&'static str, &Spanned<PathEntry>)> = Vec::new();
+        all.extend(s.read_write_paths.iter().map(|p| ("ReadWritePaths", p)));
+        all.extend(s.read_only_paths.iter().map(|p| ("ReadOnlyPaths", p)));
+        all.extend(s.inaccessible_paths.iter().map(|p| ("InaccessiblePaths", p)));
+        all.sort_by_key(|(_, p)| p.value.path.matches('/').count() - usize::from(p.value.path == "/"));
+        for (directive, entry) in all {
+            let cause = Cause { directive, origin: Some(entry.origin.clone()) };
+            if entry.value.relative_to_root {
+                return Err(plan_error(&cause, "the + prefix needs RootDirectory=, which sbx does not support yet"));
+            }
+            let path = self.sandbox_path(&entry.value.path, &cause)?;
+            let visibility = self.visible(&path);
+            match (directive, visibility) {
+                ("InaccessiblePaths", Visibility::Absent | Visibility::Hidden) => {}
+                ("InaccessiblePaths", v) => {
+                    let kind = self.kind_in_sandbox(&path, &v);
+                    self.inaccessible(&path, kind, cause);
+                }
+                (_, Visibility::Host(source)) => {
+                    let kind = host::resolve(&*self.host.fs, &source).map(|r| r.kind).unwrap_or(FileKind::Dir);
+                    let readonly = directive == "ReadOnlyPaths";
+                    let op = MountOp::Bind {
+                        source: source.clone(),
+                        target: path.clone(),
+                        kind,
+                        readonly,
+                        recursive: true,
+                        nosuid_noexec: false,
+                    };
+                    self.push(op, cause);
+                    self.cover(&path, Cover::Host { source });
+                }
+                (_, Visibility::Ours) => {
+                    self.push(
+                        MountOp::SelfBind { target: path.clone(), readonly: directive == "ReadOnlyPaths" },
+                        cause,
+                    );
+                }
+                (_, Visibility::Absent | Visibility::Hidden) if entry.value.ignore_missing => {}
+                (_, _) => {
+                    let msg = format!(
+                        "{path} is not visible in the sandbox (missing on the host, or hidden by another directive such as ProtectHome=); use BindPaths= to bring it in, or prefix it with - to ignore it"
+                    );
+                    return Err(plan_error(&cause, msg));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn state_dirs(&mut self, inputs: &MountInputs) -> Result<(), PlanError> {
+        for (path, cause) in inputs.state_dirs {
+            // The monitor creates the host directory before launch, so under a host bind it
+            // will exist; under sbx's own tmpfs the mountpoint is created here.
+            let under_host = matches!(self.cover_of(path), Some((Cover::Host { .. }, _, _)));
+            if !under_host {
+                self.mountpoint(path, FileKind::Dir, cause)?;
+            }
+            let op = MountOp::Bind {
+                source: path.clone(),
+                target: path.clone(),
+                kind: FileKind::Dir,
+                readonly: false,
+                recursive: false,
+                nosuid_noexec: false,
+            };
+            self.push(op, cause.clone());
+            self.cover(path, Cover::Host { source: path.clone() });
+        }
+        Ok(())
+    }
+
+    pub(super) fn kernel(&mut self, s: &Settings) {
+        let subset_pid = s.proc_subset.as_ref().is_some_and(|v| v.value == ProcSubset::Pid);
+        if Settings::flag(&s.protect_kernel_tunables) {
+            let cause = cause_of("ProtectKernelTunables", &s.protect_kernel_tunables);
+            if !subset_pid {
+                for p in [
+                    "/proc/sys",
+                    "/proc/sysrq-trigger",
+                    "/proc/latency_stats",
+                    "/proc/acpi",
+                    "/proc/timer_stats",
+                    "/proc/asound",
+                    "/proc/bus",
+                    "/proc/fs",
+                    "/proc/irq",
+                ] {
+                    if self.host.path_exists(p) {
+                        self.push(MountOp::SelfBind { target: p.into(), readonly: true }, cause.clone());
+                    }
+                }
+            }
+            for p in ["/proc/kallsyms", "/proc/kcore", "/sys/kernel/debug", "/sys/kernel/tracing"] {
+                self.hide_if_present(p, subset_pid, &cause);
+            }
+        }
+        if Settings::flag(&s.protect_kernel_modules) {
+            let cause = cause_of("ProtectKernelModules", &s.protect_kernel_modules);
+            for p in ["/lib/modules", "/usr/lib/modules"] {
+                if let Ok(r) = host::resolve(&*self.host.fs, p) {
+                    if !matches!(self.visible(&r.path), Visibility::Absent | Visibility::Hidden) {
+                        self.inaccessible(&r.path, r.kind, cause.clone());
+                    }
+                }
+            }
+        }
+        if Settings::flag(&s.protect_kernel_logs) {
+            let cause = cause_of("ProtectKernelLogs", &s.protect_kernel_logs);
+            for p in ["/proc/kmsg", "/dev/kmsg"] {
+                self.hide_if_present(p, subset_pid, &cause);
+            }
+        }
+    }
+
+    pub(super) fn hide_if_present(&mut self, path: &str, subset_pid: bool, cause: &Cause) {
+        if subset_pid && path.starts_with("/proc/") {
+            return;
+        }
+        if let Visibility::Host(hp) = self.visible(path) {
+            let kind = host::resolve(&*self.host.fs, &hp).map(|r| r.kind).unwrap_or(FileKind::File);
+            self.inaccessible(path, kind, cause.clone());
+        }
+    }
+}
+
+fn system_readonly(protect: ProtectSystem, top: &str) -> bool {
+    match protect {
+        ProtectSystem::No => false,
+        ProtectSystem::Strict => true,
+        ProtectSystem::Yes => matches!(top, "usr" | "boot" | "efi" | "lib" | "lib64" | "lib32" | "bin" | "sbin"),
+        ProtectSystem::Full => {
+            matches!(top, "usr" | "boot" | "efi" | "lib" | "lib64" | "lib32" | "bin" | "sbin" | "etc")
+        }
+    }
+}

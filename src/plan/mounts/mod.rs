@@ -1,0 +1,137 @@
+//! The ordered list of mount operations that builds the sandbox's file system.
+//!
+//! Invariants: targets are absolute, normalised and free of symlinks (host symlinks are
+//! resolved here, following only root-owned ones); a mountpoint is created only inside a
+//! tmpfs sbx mounted itself, never on the host; a parent's operation precedes its children's;
+//! every operation carries the directive (and file:line) that asked for it; read-only
+//! remounts of sbx's own tmpfs mounts come last, after every mountpoint exists. Nothing here
+//! touches the host beyond `HostFacts`.
+//!
+//! `planner.rs` holds the model of what is visible where as the list grows; `families.rs`
+//! turns each directive family into operations, in the order `plan` calls them.
+
+mod families;
+mod planner;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+use crate::error::PlanError;
+use crate::host::{FileKind, HostFacts};
+use crate::profile::Origin;
+use crate::settings::Settings;
+
+use planner::Planner;
+
+/// One step of building the root, in kernel terms.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum MountOp {
+    /// The sandbox root: a fresh tmpfs.
+    RootTmpfs,
+    Mkdir {
+        path: String,
+        mode: u32,
+    },
+    Touch {
+        path: String,
+    },
+    Symlink {
+        path: String,
+        target: String,
+    },
+    /// Bind a host path (`source`) onto `target`; `readonly` applies to the whole subtree.
+    Bind {
+        source: String,
+        target: String,
+        kind: FileKind,
+        readonly: bool,
+        recursive: bool,
+        nosuid_noexec: bool,
+    },
+    /// Bind a path of the sandbox onto itself (inside the new /proc, say).
+    SelfBind {
+        target: String,
+        readonly: bool,
+    },
+    Tmpfs {
+        target: String,
+        mode: u32,
+        options: String,
+        nosuid: bool,
+        nodev: bool,
+        noexec: bool,
+    },
+    Proc {
+        target: String,
+        hidepid: Option<&'static str>,
+        subset_pid: bool,
+    },
+    Devpts {
+        target: String,
+    },
+    Mqueue {
+        target: String,
+    },
+    /// Cover `target` with an empty inode nobody can open: a mode-000 tmpfs for a directory,
+    /// a mode-000 empty file for anything else.
+    Inaccessible {
+        target: String,
+        kind: FileKind,
+    },
+    /// Make one of sbx's own tmpfs mounts read-only (not recursive).
+    RemountReadOnly {
+        target: String,
+    },
+}
+
+/// Why an operation exists: the directive, and where it was written (none for defaults).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cause {
+    pub directive: &'static str,
+    pub origin: Option<Origin>,
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.origin {
+            Some(o) => write!(f, "{}=, {o}", self.directive),
+            None => write!(f, "{}", self.directive),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Mount {
+    #[serde(flatten)]
+    pub op: MountOp,
+    pub cause: Cause,
+}
+
+/// Inputs the mount plan needs besides Settings.
+pub struct MountInputs<'a> {
+    /// State directories (host path = sandbox path), created by the monitor before launch.
+    pub state_dirs: &'a [(String, Cause)],
+    /// The caller's working directory when it must be writable.
+    pub writable_cwd: Option<(String, Cause)>,
+    /// The host path of the payload's terminal (`--pty`), bound to /dev/console.
+    pub console: Option<String>,
+}
+
+pub fn plan(s: &Settings, host: &HostFacts, inputs: &MountInputs) -> Result<Vec<Mount>, PlanError> {
+    let mut p = Planner::new(host);
+    p.root(s);
+    p.home(s)?;
+    p.api(s, inputs);
+    p.tmp(s);
+    p.temporary_file_systems(s)?;
+    p.binds(s, inputs)?;
+    p.access_paths(s)?;
+    p.state_dirs(inputs)?;
+    p.kernel(s);
+    for (target, cause) in std::mem::take(&mut p.finally_readonly) {
+        p.push(MountOp::RemountReadOnly { target }, cause);
+    }
+    Ok(p.mounts)
+}

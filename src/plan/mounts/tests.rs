@@ -1,0 +1,186 @@
+//! Plan tests for the mount list, on a fake Debian host.
+
+mod cases {
+    use crate::plan::mounts::*;
+    use crate::plan::tests::plan_as;
+
+    fn ops(lines: &str) -> Vec<Mount> {
+        plan_as(0, lines).unwrap().mounts
+    }
+
+    fn binds(mounts: &[Mount]) -> Vec<(String, bool)> {
+        mounts
+            .iter()
+            .filter_map(|m| match &m.op {
+                MountOp::Bind { target, readonly, .. } => Some((target.clone(), *readonly)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn targets_of(mounts: &[Mount], pick: fn(&MountOp) -> Option<&String>) -> Vec<String> {
+        mounts.iter().filter_map(|m| pick(&m.op).cloned()).collect()
+    }
+
+    #[test]
+    fn protect_system_levels() {
+        let strict = binds(&ops("ProtectSystem=strict"));
+        assert!(strict.contains(&("/etc".into(), true)) && strict.contains(&("/var".into(), true)));
+        let full = binds(&ops("ProtectSystem=full"));
+        assert!(full.contains(&("/etc".into(), true)) && full.contains(&("/var".into(), false)));
+        let yes = binds(&ops("ProtectSystem=yes"));
+        assert!(yes.contains(&("/usr".into(), true)) && yes.contains(&("/etc".into(), false)));
+        let no = binds(&ops(""));
+        assert!(no.iter().filter(|(t, _)| t != "/sys").all(|(_, ro)| !ro));
+    }
+
+    #[test]
+    fn top_level_symlinks_are_recreated() {
+        let m = ops("");
+        assert!(m.iter().any(|m| m.op == MountOp::Symlink { path: "/bin".into(), target: "usr/bin".into() }));
+    }
+
+    #[test]
+    fn hidden_homes_are_never_bound_underneath() {
+        let m = ops("ProtectHome=yes\nProtectSystem=strict");
+        assert!(!binds(&m).iter().any(|(t, _)| t == "/home" || t == "/root"));
+        let hidden = targets_of(&m, |op| match op {
+            MountOp::Inaccessible { target, .. } => Some(target),
+            _ => None,
+        });
+        assert_eq!(hidden, ["/home", "/root", "/run/user"]);
+    }
+
+    #[test]
+    fn a_longer_path_overrides_a_shorter_one_whatever_the_order() {
+        let m = ops("ProtectSystem=strict\nReadWritePaths=/srv/www\nReadOnlyPaths=/srv");
+        let b = binds(&m);
+        let ro = b.iter().position(|x| x == &("/srv".to_string(), true)).unwrap();
+        let rw = b.iter().position(|x| x == &("/srv/www".to_string(), false)).unwrap();
+        assert!(ro < rw, "{b:?}");
+    }
+
+    #[test]
+    fn profile_paths_follow_root_owned_symlinks() {
+        let m = ops("ProtectKernelModules=yes");
+        assert!(
+            m.iter().any(|m| matches!(&m.op, MountOp::Inaccessible { target, .. } if target == "/usr/lib/modules"))
+        );
+    }
+
+    #[test]
+    fn missing_paths_are_errors_unless_prefixed() {
+        let e = plan_as(0, "ReadOnlyPaths=/nope").unwrap_err().to_string();
+        assert!(e.contains("ReadOnlyPaths") && e.contains("t.conf:2") && e.contains("prefix it with -"), "{e}");
+        assert!(plan_as(0, "ReadOnlyPaths=-/nope\nInaccessiblePaths=/nope").is_ok());
+        let e = plan_as(0, "BindPaths=/nope:/srv/x").unwrap_err().to_string();
+        assert!(e.contains("BindPaths") && e.contains("no such file"), "{e}");
+    }
+
+    #[test]
+    fn mountpoints_are_never_created_on_the_host() {
+        let e = plan_as(0, "BindPaths=/etc:/srv/new").unwrap_err().to_string();
+        assert!(e.contains("cannot be created there") && e.contains("TemporaryFileSystem="), "{e}");
+        let m = ops("TemporaryFileSystem=/opt\nBindPaths=/etc:/opt/etc");
+        assert!(m.iter().any(|m| m.op == MountOp::Mkdir { path: "/opt/etc".into(), mode: 0o755 }));
+    }
+
+    #[test]
+    fn paths_hidden_by_protect_home_are_not_exposed_by_read_paths() {
+        let e = plan_as(0, "ProtectHome=tmpfs\nReadOnlyPaths=/home/alice").unwrap_err().to_string();
+        assert!(e.contains("not visible") && e.contains("BindPaths="), "{e}");
+        let m = ops("ProtectHome=tmpfs\nBindReadOnlyPaths=/home/alice");
+        assert!(binds(&m).contains(&("/home/alice".into(), true)));
+    }
+
+    #[test]
+    fn untrusted_symlinks_are_refused() {
+        let mut host = crate::host::fake::host(0);
+        let mut fs = crate::host::fake::FakeFs::debian();
+        fs.nodes.insert("/srv/www/link".into(), crate::host::Node::Symlink { owner: 1000, target: "/etc".into() });
+        host.fs = Box::new(fs);
+        let s = crate::plan::tests::settings("ReadWritePaths=/srv/www/link");
+        let inv = crate::plan::Invocation { argv: vec!["true".into()], name: "a".into(), pty: None };
+        let e = crate::plan::build(&s, &host, &inv).unwrap_err().to_string();
+        assert!(e.contains("owned by uid 1000"), "{e}");
+    }
+
+    #[test]
+    fn read_only_remounts_come_last_and_every_op_has_a_cause() {
+        let m = ops("ProtectHome=tmpfs\nPrivateDevices=yes\nTemporaryFileSystem=/opt:ro");
+        let first_remount = m.iter().position(|m| matches!(m.op, MountOp::RemountReadOnly { .. })).unwrap();
+        assert!(m[first_remount..].iter().all(|m| matches!(m.op, MountOp::RemountReadOnly { .. })));
+        let remounted = targets_of(&m, |op| match op {
+            MountOp::RemountReadOnly { target } => Some(target),
+            _ => None,
+        });
+        for t in ["/", "/home", "/dev", "/opt"] {
+            assert!(remounted.contains(&t.to_string()), "{t} not read-only: {remounted:?}");
+        }
+        assert!(m.iter().all(|m| !m.cause.directive.is_empty()));
+    }
+
+    #[test]
+    fn kernel_tunables_follow_proc_subset() {
+        let m = ops("ProtectKernelTunables=yes\nProcSubset=pid");
+        assert!(!m.iter().any(|m| matches!(&m.op, MountOp::SelfBind { target, .. } if target.starts_with("/proc"))));
+    }
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use crate::host::FileKind;
+    use crate::plan::mounts::planner::{parent, strip};
+    use crate::plan::mounts::*;
+    use crate::plan::tests::plan_as;
+
+    const LINES: &[&str] = &[
+        "ProtectSystem=strict",
+        "ProtectSystem=full",
+        "ProtectHome=yes",
+        "ProtectHome=tmpfs",
+        "ProtectHome=read-only",
+        "PrivateTmp=yes",
+        "PrivateDevices=yes",
+        "PrivateIPC=yes",
+        "ProtectKernelTunables=yes",
+        "ProtectKernelModules=yes",
+        "ProtectKernelLogs=yes",
+        "ProcSubset=pid",
+        "TemporaryFileSystem=/opt",
+        "TemporaryFileSystem=/srv:ro",
+        "BindPaths=/etc:/opt/etc",
+        "BindReadOnlyPaths=/home/alice",
+        "ReadOnlyPaths=-/srv/www",
+        "ReadWritePaths=-/var/lib",
+        "InaccessiblePaths=-/etc",
+        "StateDirectory=app",
+    ];
+
+    proptest! {
+        /// Whatever the combination: a mountpoint is created only inside a tmpfs sbx mounted
+        /// (or the root), after it; read-only remounts come last.
+        #[test]
+        fn mountpoints_are_created_only_in_sbx_tmpfs(picks in proptest::collection::vec(0..LINES.len(), 0..8)) {
+            let text: Vec<&str> = picks.iter().map(|i| LINES[*i]).collect();
+            let Ok(plan) = plan_as(0, &text.join("\n")) else { return Ok(()) };
+            let mut ours: Vec<String> = vec!["/".into()];
+            let mut seen_remount = false;
+            for m in &plan.mounts {
+                match &m.op {
+                    MountOp::Mkdir { path, .. } | MountOp::Touch { path } | MountOp::Symlink { path, .. } => {
+                        let parent = parent(path);
+                        prop_assert!(ours.iter().any(|o| o == parent), "{path} created outside sbx's own mounts: {text:?}");
+                        if matches!(m.op, MountOp::Mkdir { .. }) { ours.push(path.clone()); }
+                    }
+                    MountOp::Tmpfs { target, .. } | MountOp::Inaccessible { target, kind: FileKind::Dir } => ours.push(target.clone()),
+                    MountOp::Bind { target, .. } => ours.retain(|o| strip(o, target).is_none()),
+                    _ => {}
+                }
+                if matches!(m.op, MountOp::RemountReadOnly { .. }) { seen_remount = true; }
+                else { prop_assert!(!seen_remount, "an operation after the read-only remounts: {text:?}"); }
+            }
+        }
+    }
+}
