@@ -34,6 +34,9 @@ _sbx() {
             sbx,show)
                 cmd="sbx__subcmd__show"
                 ;;
+            sbx,syscall-filter)
+                cmd="sbx__subcmd__syscall__subcmd__filter"
+                ;;
             sbx__subcmd__help,check)
                 cmd="sbx__subcmd__help__subcmd__check"
                 ;;
@@ -52,6 +55,9 @@ _sbx() {
             sbx__subcmd__help,show)
                 cmd="sbx__subcmd__help__subcmd__show"
                 ;;
+            sbx__subcmd__help,syscall-filter)
+                cmd="sbx__subcmd__help__subcmd__syscall__subcmd__filter"
+                ;;
             *)
                 ;;
         esac
@@ -59,7 +65,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-h -V --help --version run check profiles show generate help"
+            opts="-h -V --help --version run check profiles show syscall-filter generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -109,7 +115,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run check profiles show generate help"
+            opts="run check profiles show syscall-filter generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -206,6 +212,20 @@ _sbx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sbx__subcmd__help__subcmd__syscall__subcmd__filter)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sbx__subcmd__profiles)
             opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -221,7 +241,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-p -h --profile --property --name --dry-run --json --pty --help"
+            opts="-p -h --profile --property --name --dry-run --json --pty --log-refused --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,6 +285,20 @@ _sbx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__syscall__subcmd__filter)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -29,6 +29,8 @@ pub enum Command {
     Profiles,
     /// Print the merged profile in unit-file syntax
     Show(ShowArgs),
+    /// List systemd's syscall groups and their members
+    SyscallFilter(SyscallFilterArgs),
     /// Write the man page or shell completions (for packagers)
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -62,6 +64,10 @@ pub struct RunArgs {
     /// Give the payload a terminal of its own, relayed by sbx (for interactive programs)
     #[arg(long)]
     pub pty: bool,
+    /// Report every system call the filter refuses, also those refused with an errno
+    /// (killed ones are always reported)
+    #[arg(long)]
+    pub log_refused: bool,
     /// The command and its arguments
     #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -84,6 +90,13 @@ pub struct ShowArgs {
     pub profiles: Vec<String>,
     #[arg(short = 'p', long = "property", value_name = "DIRECTIVE=VALUE")]
     pub set: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct SyscallFilterArgs {
+    /// Groups to list, with the leading @ (e.g. @system-service); all of them when none is given
+    #[arg(value_name = "@GROUP")]
+    pub groups: Vec<String>,
 }
 
 #[derive(Args, Debug)]

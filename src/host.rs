@@ -231,6 +231,12 @@ impl UserDb {
     }
 }
 
+/// "6.18.44-fc" → (6, 18).
+fn kernel_version(release: &str) -> (u32, u32) {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse().ok());
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+}
+
 fn parse_passwd_line(line: &str) -> Option<Account> {
     let f: Vec<&str> = line.split(':').collect();
     if f.len() < 7 {
@@ -259,6 +265,11 @@ pub struct HostFacts {
     /// Whether setgroups(2) is allowed in sbx's user namespace (/proc/self/setgroups is not
     /// "deny", as it is for root inside an unprivileged container or `unshare -r`).
     pub setgroups_allowed: bool,
+    /// The running kernel's (major, minor) version.
+    pub kernel: (u32, u32),
+    /// Whether pid 1 can take a seccomp user-notification fd from the payload
+    /// (pidfd_getfd, kernel >= 5.6, and Yama's ptrace_scope below 3).
+    pub seccomp_listener: bool,
     /// `net.ipv4.ip_unprivileged_port_start`.
     pub unprivileged_port_start: u32,
     pub users: UserDb,
@@ -279,6 +290,9 @@ impl HostFacts {
             hostname: rustix::system::uname().nodename().to_string_lossy().into_owned(),
             machine_id: read("/etc/machine-id").trim().to_string(),
             setgroups_allowed: read("/proc/self/setgroups").trim() != "deny",
+            kernel: kernel_version(&rustix::system::uname().release().to_string_lossy()),
+            seccomp_listener: kernel_version(&rustix::system::uname().release().to_string_lossy()) >= (5, 9)
+                && read("/proc/sys/kernel/yama/ptrace_scope").trim() != "3",
             unprivileged_port_start: read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
                 .trim()
                 .parse()
@@ -394,6 +408,8 @@ pub mod fake {
             hostname: "box".into(),
             machine_id: "0123".into(),
             setgroups_allowed: true,
+            kernel: (6, 18),
+            seccomp_listener: true,
             unprivileged_port_start: 1024,
             users: UserDb::parse(
                 "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33:www:/var/www:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/bash\n",

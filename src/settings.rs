@@ -13,6 +13,7 @@ use crate::error::ProfileError;
 use crate::profile::directives::{self, Status};
 use crate::profile::specifiers::{self, SpecifierContext};
 use crate::profile::syntax::Warning;
+use crate::profile::syscall_lists::{ErrnoAction, FamilyAssign, FilterAssign, KeyringMode, NsAssign};
 use crate::profile::values::{BindSpec, PathEntry, RlimitValue, TmpfsSpec};
 use crate::profile::{Assignment, Origin};
 
@@ -152,6 +153,19 @@ pub struct Settings {
     pub umask: Scalar<u32>,
     pub nice: Scalar<i32>,
     pub rlimits: BTreeMap<String, Spanned<RlimitValue>>,
+
+    pub system_call_filter: List<FilterAssign>,
+    pub system_call_error_number: Scalar<ErrnoAction>,
+    pub system_call_architectures: List<String>,
+    pub system_call_log: List<FilterAssign>,
+    pub restrict_namespaces: List<NsAssign>,
+    pub restrict_address_families: List<FamilyAssign>,
+    pub memory_deny_write_execute: Scalar<bool>,
+    pub restrict_realtime: Scalar<bool>,
+    pub restrict_suid_sgid: Scalar<bool>,
+    pub lock_personality: Scalar<bool>,
+    pub protect_clock: Scalar<bool>,
+    pub keyring_mode: Scalar<KeyringMode>,
 
     /// `[X-Sbx] WritableWorkingDirectory=`: make the caller's working directory writable.
     pub writable_working_directory: Scalar<bool>,

@@ -7,6 +7,7 @@ mod generate;
 mod profiles;
 mod run;
 mod show;
+mod syscall_filter;
 
 use crate::cli::Command;
 use crate::error::Error;
@@ -17,6 +18,7 @@ pub fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Check(args) => check::check(args),
         Command::Profiles => profiles::profiles(),
         Command::Show(args) => show::show(args),
+        Command::SyscallFilter(args) => syscall_filter::syscall_filter(args),
         Command::Generate(args) => generate::generate(args),
     }
 }

@@ -14,7 +14,12 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     let profiles = common::profiles_or_default(&args.profile.profiles);
     let resolved = common::resolve(&profiles, &args.profile.set, &name, &host)?;
     let pty = if args.pty { Some(Pty::open()?) } else { None };
-    let inv = Invocation { argv: args.command.clone(), name, pty: pty.as_ref().map(|p| p.slave_path().to_string()) };
+    let inv = Invocation {
+        argv: args.command.clone(),
+        name,
+        pty: pty.as_ref().map(|p| p.slave_path().to_string()),
+        log_refused: args.log_refused,
+    };
     let plan = plan::build(&resolved.settings, &host, &inv)?;
     if args.dry_run {
         if args.json {

@@ -16,9 +16,11 @@ use rustix::event::{PollFd, PollFlags};
 use crate::error::EXIT_SBX_FAILURE;
 use crate::launch::prepare::Prepared;
 use crate::launch::report::{Failure, Step};
+use crate::launch::seccomp::{self, Handover, SeccompPrep};
 use crate::launch::{mounts, payload, signals};
 use crate::sys::Errno;
 use crate::sys::ns::{Forked, exit_now, fork_into};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// The descriptors the child side receives. Each side of the fork drops what it must not hold.
 pub struct ChildFds {
@@ -51,13 +53,19 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
     }
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let child = match fork_into(0) {
-        Ok(Forked::Child) => payload::run(&prep.payload, report_w, pty_slave),
+        Ok(Forked::Child) => payload::run(&prep.payload, &prep.seccomp, report_w, pty_slave),
         Ok(Forked::Parent { child }) => child,
         Err(e) => fail(Failure::new(Step::ForkPayload, e)),
     };
-    drop(report_w);
     drop(pty_slave);
-    exit_now(relay_and_reap(Pid::from_raw(child)))
+    let payload = Pid::from_raw(child);
+    let listener = match seccomp::take_listener(&prep.seccomp, payload) {
+        Handover::Listener(fd) => Some(fd),
+        Handover::None => None,
+        Handover::Failed(e) => fail(Failure::new(Step::Listener, e)),
+        Handover::Exited(status) => exit_now(exit_code(&status).unwrap_or(EXIT_SBX_FAILURE)),
+    };
+    exit_now(relay_and_reap(payload, listener, &prep.seccomp, &report_w))
 }
 
 /// Dies with the monitor, then waits for its go-ahead (the id maps are written). The monitor
@@ -76,24 +84,65 @@ fn wait_for_monitor(sync_r: &OwnedFd) -> Result<(), Errno> {
     Ok(())
 }
 
-/// Forwards the relayed signals to the payload and reaps every child; returns the exit code
-/// to report for the payload (its own, or 128+N when signal N killed it).
-fn relay_and_reap(payload: Pid) -> i32 {
+fn exit_code(status: &WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(*code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + *sig as i32),
+        _ => None,
+    }
+}
+
+/// Forwards the relayed signals to the payload, judges the syscall filter's notifications
+/// and reaps every child; returns the exit code to report for the payload (its own, or
+/// 128+N when signal N killed it).
+fn relay_and_reap(payload: Pid, mut listener: Option<OwnedFd>, filter: &SeccompPrep, report: &OwnedFd) -> i32 {
     let mut set: SigSet = signals::forwarded();
     set.add(Signal::SIGCHLD);
+    let Ok(sigfd) = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) else {
+        return EXIT_SBX_FAILURE;
+    };
     loop {
-        let Ok(sig) = set.wait() else { continue };
-        if sig != Signal::SIGCHLD {
-            let _ = nix::sys::signal::kill(payload, sig);
+        let (signals_ready, listener_ready, listener_gone) = wait_for_events(&sigfd, listener.as_ref());
+        if listener_ready {
+            if let Some(event) = listener.as_ref().and_then(|l| seccomp::answer(filter, l)) {
+                event.send(report.as_fd());
+            }
+        } else if listener_gone {
+            listener = None;
+        }
+        if !signals_ready {
             continue;
+        }
+        while let Ok(Some(info)) = sigfd.read_signal() {
+            let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            if sig != Signal::SIGCHLD {
+                let _ = nix::sys::signal::kill(payload, sig);
+            }
         }
         while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
             match status {
-                WaitStatus::Exited(pid, code) if pid == payload => return code,
-                WaitStatus::Signaled(pid, sig, _) if pid == payload => return 128 + sig as i32,
                 WaitStatus::StillAlive => break,
+                s if s.pid() == Some(payload) => {
+                    if let Some(code) = exit_code(&s) {
+                        return code;
+                    }
+                }
                 _ => {}
             }
         }
     }
+}
+
+/// Blocks until a signal or a notification is pending: (signals, notification, listener hung up).
+fn wait_for_events(sigfd: &SignalFd, listener: Option<&OwnedFd>) -> (bool, bool, bool) {
+    let second =
+        listener.map_or(PollFd::from_borrowed_fd(sigfd.as_fd(), PollFlags::empty()), |l| PollFd::new(l, PollFlags::IN));
+    let mut fds = [PollFd::new(sigfd, PollFlags::IN), second];
+    let n = if listener.is_some() { 2 } else { 1 };
+    if rustix::event::poll(&mut fds[..n], None).is_err() {
+        return (false, false, false);
+    }
+    let sig = !fds[0].revents().is_empty();
+    let l = if n == 2 { fds[1].revents() } else { PollFlags::empty() };
+    (sig, l.contains(PollFlags::IN), l.intersects(PollFlags::HUP | PollFlags::ERR))
 }

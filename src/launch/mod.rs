@@ -10,7 +10,9 @@ pub mod mounts;
 pub mod payload;
 pub mod prepare;
 pub mod pty;
+pub mod refusals;
 pub mod report;
+pub mod seccomp;
 pub mod signals;
 pub mod state_dirs;
 

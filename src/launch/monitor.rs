@@ -18,10 +18,12 @@ use crate::error::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, Error};
 use crate::launch::init::{self, ChildFds};
 use crate::launch::prepare::Prepared;
 use crate::launch::pty::Pty;
-use crate::launch::report::{Failure, Step};
+use crate::launch::refusals;
+use crate::launch::report::{Failure, Record, Step, SyscallEvent};
 use crate::launch::{diagnose, signals};
 use crate::plan::Plan;
 use crate::plan::ids::IdMap;
+use crate::plan::seccomp::Verdict;
 use crate::sys::ns::{Forked, fork_into};
 
 pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>) -> Result<i32, Error> {
@@ -49,7 +51,7 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>) -> Result<i32, Error>
     }
     rustix::io::write(&sync_w, b"1").map_err(|e| Error::io("start the sandbox", e.into()))?;
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
-    let outcome = event_loop(child, &report_r, mask, pty)?;
+    let outcome = event_loop(plan, child, &report_r, mask, pty)?;
     drop(sync_w);
     finish(plan, outcome)
 }
@@ -70,15 +72,25 @@ fn write_id_map(child: Pid, map: &IdMap) -> Result<(), Error> {
 struct Outcome {
     status: WaitStatus,
     failure: Option<Failure>,
+    /// The system call whose refusal killed the payload, if one did.
+    killed_by: Option<SyscallEvent>,
 }
 
 /// Waits for pid 1 to end, forwarding signals, relaying the terminal and reading failure
 /// records as they come.
-fn event_loop(child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) -> Result<Outcome, Error> {
+fn event_loop(plan: &Plan, child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) -> Result<Outcome, Error> {
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::io("signalfd", e.into()))?;
     let mut failure = None;
+    let mut killed_by = None;
     let mut report_open = true;
+    let mut on_record = |r: Record| match r {
+        Record::Failure(f) => failure = failure.or(Some(f)),
+        Record::Syscall(e) if e.verdict == Verdict::Kill => {
+            killed_by = killed_by.or(Some(e));
+        }
+        Record::Syscall(e) => eprintln!("sbx: {}: {}", plan.name, refusals::describe(plan, &e)),
+    };
     loop {
         let mut fds = vec![PollFd::new(&sigfd, PollFlags::IN)];
         if report_open {
@@ -96,7 +108,7 @@ fn event_loop(child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) 
         drop(fds);
         if report_open && !ready[1].is_empty() {
             match read_record(report) {
-                Some(f) => failure = failure.or(Some(f)),
+                Some(r) => on_record(r),
                 None => report_open = false,
             }
         }
@@ -130,19 +142,19 @@ fn event_loop(child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) 
             }
             while report_open {
                 match read_record(report) {
-                    Some(f) => failure = failure.or(Some(f)),
+                    Some(r) => on_record(r),
                     None => report_open = false,
                 }
             }
-            return Ok(Outcome { status, failure });
+            return Ok(Outcome { status, failure, killed_by });
         }
     }
 }
 
-fn read_record(report: &OwnedFd) -> Option<Failure> {
+fn read_record(report: &OwnedFd) -> Option<Record> {
     let mut buf = [0u8; 16];
     match rustix::io::read(report.as_fd(), &mut buf) {
-        Ok(16) => Failure::decode(&buf),
+        Ok(16) => Record::decode(&buf),
         _ => None,
     }
 }
@@ -157,6 +169,10 @@ fn finish(plan: &Plan, outcome: Outcome) -> Result<i32, Error> {
             }
             _ => Error::Launch(message),
         });
+    }
+    if let Some(e) = outcome.killed_by {
+        eprintln!("sbx: {}: {}", plan.name, refusals::describe(plan, &e));
+        return Ok(128 + libc::SIGSYS);
     }
     Ok(match outcome.status {
         WaitStatus::Exited(_, code) => code,

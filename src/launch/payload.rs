@@ -1,6 +1,7 @@
 //! The payload's last steps before execve, in systemd's order: session and terminal,
 //! rlimits, nice, umask, ids (groups, gid, uid, keeping capabilities), the bounding and
-//! ambient sets, no_new_privs, working directory, descriptors, signals, execve.
+//! ambient sets, no_new_privs, working directory, keyring, MDWE, descriptors, signals, the
+//! syscall filter (last), execve.
 //!
 //! Invariant: no allocation and no formatting; a failure is one record on the report pipe.
 
@@ -11,10 +12,12 @@ use rustix::thread::{CapabilitySet, CapabilitySets};
 use crate::error::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_SBX_FAILURE};
 use crate::launch::prepare::PayloadPrep;
 use crate::launch::report::{Failure, Step, Sub};
+use crate::launch::seccomp::{self, SeccompPrep};
+use crate::profile::syscall_lists::KeyringMode;
 use crate::sys::{self, Errno};
 
-pub fn run(p: &PayloadPrep, report: OwnedFd, pty: Option<OwnedFd>) -> ! {
-    if let Err(f) = setup(p, pty) {
+pub fn run(p: &PayloadPrep, filter: &SeccompPrep, report: OwnedFd, pty: Option<OwnedFd>) -> ! {
+    if let Err(f) = setup(p, pty).and_then(|()| seccomp::install(filter)) {
         f.send(report.as_fd());
         sys::ns::exit_now(EXIT_SBX_FAILURE);
     }
@@ -54,6 +57,17 @@ fn setup(p: &PayloadPrep, pty: Option<OwnedFd>) -> Result<(), Failure> {
             return Err(Failure::new(Step::Chdir, e));
         }
         step(Step::Chdir, rustix::process::chdir(c"/"))?;
+    }
+    match p.keyring {
+        Some(KeyringMode::Private) => step(Step::Keyring, sys::seccomp::join_new_session_keyring())?,
+        Some(KeyringMode::Shared) => {
+            step(Step::Keyring, sys::seccomp::join_new_session_keyring())?;
+            step(Step::Keyring, sys::seccomp::link_user_keyring())?;
+        }
+        Some(KeyringMode::Inherit) | None => {}
+    }
+    if p.mdwe {
+        step(Step::MemoryDenyWriteExecute, sys::seccomp::memory_deny_write_execute())?;
     }
     step(Step::Descriptors, sys::fd::cloexec_from(3))?;
     sys::exec::reset_signals();

@@ -8,11 +8,14 @@ use std::ffi::CString;
 
 use crate::error::Error;
 use crate::host::FileKind;
+use crate::launch::seccomp::SeccompPrep;
 use crate::plan::Plan;
 use crate::plan::mounts::MountOp;
+use crate::profile::syscall_lists::KeyringMode;
 use crate::sys::exec::ExecArrays;
 use crate::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
 use crate::sys::ns;
+use crate::sys::seccomp::SharedPage;
 
 pub enum PMount {
     RootTmpfs,
@@ -42,6 +45,8 @@ pub struct PayloadPrep {
     pub ambient: u64,
     pub last_cap: u32,
     pub no_new_privs: bool,
+    pub mdwe: bool,
+    pub keyring: Option<KeyringMode>,
     pub cwd: CString,
     pub cwd_fallback_root: bool,
     pub candidates: Vec<CString>,
@@ -53,6 +58,7 @@ pub struct PayloadPrep {
 
 pub struct Prepared {
     pub ns_flags: u64,
+    pub seccomp: SeccompPrep,
     pub mounts: Vec<PMount>,
     pub loopback: bool,
     pub payload: PayloadPrep,
@@ -84,7 +90,7 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         | flag(n.uts, ns::CLONE_NEWUTS)
         | flag(n.cgroup, ns::CLONE_NEWCGROUP);
     let mounts = plan.mounts.iter().map(|m| mount(&m.op)).collect::<Result<_, _>>()?;
-    Ok(Prepared { ns_flags, mounts, loopback: plan.loopback_up, payload: payload(plan)? })
+    Ok(Prepared { ns_flags, seccomp: seccomp(plan)?, mounts, loopback: plan.loopback_up, payload: payload(plan)? })
 }
 
 fn mount(op: &MountOp) -> Result<PMount, Error> {
@@ -135,6 +141,27 @@ fn mount(op: &MountOp) -> Result<PMount, Error> {
     })
 }
 
+fn seccomp(plan: &Plan) -> Result<SeccompPrep, Error> {
+    let s = &plan.seccomp;
+    let page = if s.listener {
+        Some(SharedPage::new().map_err(|e| Error::io("map the seccomp hand-over page", e.into()))?)
+    } else {
+        None
+    };
+    let mut verdicts = s.verdicts.clone();
+    verdicts.sort_by_key(|(nr, _)| *nr);
+    Ok(SeccompPrep {
+        program: s.program.clone(),
+        fallback: s.fallback.clone(),
+        listener: s.listener,
+        verdicts,
+        default_verdict: s.default_verdict,
+        native_arch: s.arch.audit_arch(),
+        page,
+        dumpable_for_handover: plan.mode == crate::plan::Mode::Rootless,
+    })
+}
+
 fn payload(plan: &Plan) -> Result<PayloadPrep, Error> {
     let e = &plan.exec;
     let argv: Vec<CString> = e.argv.iter().map(|a| c(a)).collect::<Result<_, _>>()?;
@@ -156,6 +183,8 @@ fn payload(plan: &Plan) -> Result<PayloadPrep, Error> {
         ambient: plan.caps.ambient_mask,
         last_cap,
         no_new_privs: plan.caps.no_new_privs,
+        mdwe: plan.seccomp.mdwe_prctl,
+        keyring: plan.seccomp.keyring,
         cwd: c(&e.cwd)?,
         cwd_fallback_root: e.cwd_fallback_root,
         candidates: e.candidates.iter().map(|a| c(a)).collect::<Result<_, _>>()?,

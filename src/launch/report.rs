@@ -8,6 +8,7 @@
 use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::plan::Plan;
+use crate::plan::seccomp::Verdict;
 use crate::sys::Errno;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,9 +36,13 @@ pub enum Step {
     Chdir,
     Descriptors,
     Exec,
+    Keyring,
+    MemoryDenyWriteExecute,
+    Seccomp,
+    Listener,
 }
 
-const STEPS: [Step; 22] = [
+const STEPS: [Step; 26] = [
     Step::WaitForMonitor,
     Step::Staging,
     Step::Mount,
@@ -60,6 +65,10 @@ const STEPS: [Step; 22] = [
     Step::Chdir,
     Step::Descriptors,
     Step::Exec,
+    Step::Keyring,
+    Step::MemoryDenyWriteExecute,
+    Step::Seccomp,
+    Step::Listener,
 ];
 
 /// Sub-operations of a mount step.
@@ -94,6 +103,60 @@ const SUBS: [Sub; 12] = [
     Sub::Pivot,
     Sub::Detach,
 ];
+
+/// A system call the filter handed to pid 1, and what pid 1 did with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallEvent {
+    pub nr: u32,
+    /// Made through another ABI than the native one (i386, x32).
+    pub foreign: bool,
+    pub verdict: Verdict,
+}
+
+const EVENT_TAG: u32 = 0xff00_0000;
+
+impl SyscallEvent {
+    pub fn encode(&self) -> [u8; 16] {
+        let (kind, errno) = match self.verdict {
+            Verdict::Kill => (0, 0),
+            Verdict::Errno(e) => (1, e),
+            Verdict::Log => (2, 0),
+        };
+        let mut b = [0u8; 16];
+        b[0..4].copy_from_slice(&(EVENT_TAG | kind).to_ne_bytes());
+        b[4..8].copy_from_slice(&u32::from(self.foreign).to_ne_bytes());
+        b[8..12].copy_from_slice(&self.nr.to_ne_bytes());
+        b[12..16].copy_from_slice(&u32::from(errno).to_ne_bytes());
+        b
+    }
+
+    pub fn send(&self, fd: BorrowedFd<'_>) {
+        let _ = rustix::io::write(fd.as_fd(), &self.encode());
+    }
+}
+
+/// What crosses the report pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    Failure(Failure),
+    Syscall(SyscallEvent),
+}
+
+impl Record {
+    pub fn decode(b: &[u8; 16]) -> Option<Record> {
+        let word = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        if word(0) & EVENT_TAG != EVENT_TAG {
+            return Failure::decode(b).map(Record::Failure);
+        }
+        let verdict = match word(0) & !EVENT_TAG {
+            0 => Verdict::Kill,
+            1 => Verdict::Errno(u16::try_from(word(12)).ok()?),
+            2 => Verdict::Log,
+            _ => return None,
+        };
+        Some(Record::Syscall(SyscallEvent { nr: word(8), foreign: word(4) != 0, verdict }))
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Failure {
@@ -180,6 +243,10 @@ fn step_name(step: Step) -> &'static str {
         Step::Chdir => "WorkingDirectory=",
         Step::Descriptors => "closing inherited descriptors",
         Step::Exec => "execve",
+        Step::Keyring => "KeyringMode=",
+        Step::MemoryDenyWriteExecute => "MemoryDenyWriteExecute= (prctl PR_SET_MDWE)",
+        Step::Seccomp => "installing the syscall filter",
+        Step::Listener => "taking the syscall filter's notification fd from the payload (pidfd_getfd)",
     }
 }
 
@@ -270,6 +337,10 @@ mod tests {
             }
         }
         assert_eq!(Failure::decode(&[0xff; 16]), None);
+        for verdict in [Verdict::Kill, Verdict::Errno(13), Verdict::Log] {
+            let e = SyscallEvent { nr: 165, foreign: true, verdict };
+            assert_eq!(Record::decode(&e.encode()), Some(Record::Syscall(e)));
+        }
     }
 
     #[test]

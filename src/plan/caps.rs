@@ -54,7 +54,8 @@ const NETWORK: &[Capability] = &[
 
 pub fn plan(s: &Settings, ns: &Namespaces, host: &HostFacts) -> Result<CapPlan, PlanError> {
     let mut bounding = s.capability_bounding_set.as_ref().map_or(all_caps(), |c| c.value);
-    let drops: [(&Option<_>, &[Capability]); 3] = [
+    let drops: [(&Option<_>, &[Capability]); 4] = [
+        (&s.protect_clock, &[Capability::CAP_SYS_TIME, Capability::CAP_WAKE_ALARM]),
         (&s.private_devices, &[Capability::CAP_SYS_RAWIO, Capability::CAP_MKNOD]),
         (&s.protect_kernel_modules, &[Capability::CAP_SYS_MODULE]),
         (&s.protect_kernel_logs, &[Capability::CAP_SYSLOG]),

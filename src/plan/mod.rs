@@ -9,7 +9,9 @@ pub mod caps;
 pub mod exec;
 pub mod ids;
 pub mod mounts;
+pub mod seccomp;
 pub mod state_dirs;
+pub mod syscalls;
 
 use serde::Serialize;
 
@@ -26,6 +28,8 @@ pub struct Invocation {
     /// With `--pty`: the host path of the payload's terminal, shown as /dev/console under a
     /// private /dev.
     pub pty: Option<String>,
+    /// Report every refused system call, errno refusals included (`--log-refused`).
+    pub log_refused: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -47,6 +51,7 @@ pub struct Plan {
     pub caps: caps::CapPlan,
     pub state_dirs: Vec<state_dirs::StateDir>,
     pub exec: exec::ExecPlan,
+    pub seccomp: seccomp::SeccompPlan,
     pub pty: Option<String>,
 }
 
@@ -73,6 +78,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
         state_dirs.iter().map(|d| (d.path.clone(), d.cause.clone())).collect();
     let inputs = mounts::MountInputs { state_dirs: &state_binds, writable_cwd, console: inv.pty.clone() };
     let mounts = mounts::plan(s, host, &inputs)?;
+    let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;
     Ok(Plan {
         name: inv.name.clone(),
         mode: if host.is_root() { Mode::Root } else { Mode::Rootless },
@@ -84,6 +90,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
         caps,
         state_dirs,
         exec,
+        seccomp,
         pty: inv.pty.clone(),
     })
 }
@@ -108,7 +115,7 @@ pub mod tests {
 
     pub fn plan_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
         let host = fake::host(uid);
-        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: None };
+        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: None, log_refused: false };
         build(&settings(lines), &host, &inv)
     }
 
@@ -136,7 +143,7 @@ pub mod tests {
     fn root_in_a_user_namespace_without_setgroups_keeps_its_groups() {
         let mut host = fake::host(0);
         host.setgroups_allowed = false;
-        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: None };
+        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: None, log_refused: false };
         let p = build(&settings("User=www-data"), &host, &inv).unwrap();
         assert_eq!(p.identity.groups, None);
         let e = build(&settings("SupplementaryGroups=adm"), &host, &inv).unwrap_err().to_string();

@@ -7,6 +7,7 @@
 
 use std::str::FromStr;
 
+use crate::profile::syscall_lists;
 use crate::profile::values::{self, PathEntry};
 use crate::profile::{Origin, Section};
 use crate::settings::{
@@ -30,6 +31,7 @@ pub enum Kind {
     Caps,
     Names,
     Env,
+    Syscalls,
 }
 
 /// How repeated assignments combine.
@@ -44,7 +46,7 @@ pub enum Merge {
 impl Kind {
     pub fn merge(self) -> Merge {
         match self {
-            Kind::Paths | Kind::Binds | Kind::Tmpfs | Kind::Names | Kind::Env => Merge::List,
+            Kind::Paths | Kind::Binds | Kind::Tmpfs | Kind::Names | Kind::Env | Kind::Syscalls => Merge::List,
             _ => Merge::Scalar,
         }
     }
@@ -65,6 +67,7 @@ impl Kind {
             Kind::Caps => "[~]CAPABILITY...".into(),
             Kind::Names => "NAME...".into(),
             Kind::Env => "VAR=VALUE...".into(),
+            Kind::Syscalls => "[~]NAME|@GROUP[:ERRNO]...".into(),
         }
     }
 }
@@ -153,6 +156,21 @@ fn push_binds(list: &mut List<values::BindSpec>, value: &str, origin: &Origin) -
     }
     for word in values::split_raw_words(value)? {
         list.push(Spanned { value: values::parse_bind_spec(&word)?, origin: origin.clone() });
+    }
+    Ok(())
+}
+
+/// A list directive whose whole value is one item (it parses `~` itself); empty resets.
+fn push_one<T>(
+    list: &mut List<T>,
+    value: &str,
+    origin: &Origin,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<(), String> {
+    if value.is_empty() {
+        list.clear();
+    } else {
+        list.push(Spanned { value: parse(value)?, origin: origin.clone() });
     }
     Ok(())
 }
@@ -346,7 +364,6 @@ macro_rules! rlimit_row {
     };
 }
 
-const SECCOMP: &str = "enforced by seccomp, which sbx does not install yet; remove the line or run it under systemd";
 const CGROUP: &str = "a cgroup v2 limit, which sbx does not apply yet; remove the line or run it under systemd";
 const BPF: &str = "needs cgroup BPF programs, which sbx does not install; remove the line or run it under systemd";
 
@@ -422,18 +439,18 @@ pub static DIRECTIVES: &[Directive] = &[
     // sbx's own keys
     row!("WritableWorkingDirectory", Section::XSbx, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.writable_working_directory, v, o), "yes", "Make the caller's working directory writable (a ReadWritePaths= entry for it) and start there."),
     // restrictions sbx cannot enforce yet
-    rejected!("SystemCallFilter", Seccomp, SECCOMP),
-    rejected!("SystemCallErrorNumber", Seccomp, SECCOMP),
-    rejected!("SystemCallArchitectures", Seccomp, SECCOMP),
-    rejected!("SystemCallLog", Seccomp, SECCOMP),
-    rejected!("RestrictNamespaces", Seccomp, SECCOMP),
-    rejected!("RestrictAddressFamilies", Seccomp, SECCOMP),
-    rejected!("MemoryDenyWriteExecute", Seccomp, SECCOMP),
-    rejected!("RestrictRealtime", Seccomp, SECCOMP),
-    rejected!("RestrictSUIDSGID", Seccomp, SECCOMP),
-    rejected!("LockPersonality", Seccomp, SECCOMP),
-    rejected!("ProtectClock", Seccomp, SECCOMP),
-    rejected!("KeyringMode", Seccomp, "not implemented yet; remove the line"),
+    row!("SystemCallFilter", SVC, Kind::Syscalls, Seccomp, |s, v, o| push_one(&mut s.system_call_filter, v, o, syscall_lists::parse_filter), "@system-service", "Allow (or with ~, deny) system calls by name and @group; name:errno makes a denied call fail with that errno. The first assignment decides allow or deny; later ones add or remove."),
+    row!("SystemCallErrorNumber", SVC, Kind::Text, Seccomp, |s, v, o| set(&mut s.system_call_error_number, v, o, syscall_lists::parse_errno_action), "EPERM", "The errno a refused system call returns instead of killing the process (or kill)."),
+    row!("SystemCallArchitectures", SVC, Kind::Names, Seccomp, |s, v, o| push(&mut s.system_call_architectures, v, o, syscall_lists::parse_arch), "native", "Architectures whose system calls are allowed (native, x86-64, arm64...); others kill the process, including x32 and i386 calls on x86-64."),
+    row!("SystemCallLog", SVC, Kind::Syscalls, Seccomp, |s, v, o| push_one(&mut s.system_call_log, v, o, syscall_lists::parse_filter), "@privileged", "Report (and allow) these system calls; with ~, all others."),
+    row!("RestrictNamespaces", SVC, Kind::Text, Seccomp, |s, v, o| push_one(&mut s.restrict_namespaces, v, o, syscall_lists::parse_namespaces), "yes", "Forbid creating or joining namespaces: yes (all), or the types allowed (~ for the types forbidden)."),
+    row!("RestrictAddressFamilies", SVC, Kind::Text, Seccomp, |s, v, o| push_one(&mut s.restrict_address_families, v, o, syscall_lists::parse_families), "AF_UNIX AF_INET AF_INET6", "The socket address families allowed (~ for those forbidden, none for no sockets)."),
+    row!("MemoryDenyWriteExecute", SVC, Kind::Bool, Seccomp, |s, v, o| set_bool(&mut s.memory_deny_write_execute, v, o), "yes", "No memory that is writable and executable, and no making memory executable."),
+    row!("RestrictRealtime", SVC, Kind::Bool, Seccomp, |s, v, o| set_bool(&mut s.restrict_realtime, v, o), "yes", "Refuse real-time scheduling policies (SCHED_FIFO, SCHED_RR, SCHED_DEADLINE)."),
+    row!("RestrictSUIDSGID", SVC, Kind::Bool, Seccomp, |s, v, o| set_bool(&mut s.restrict_suid_sgid, v, o), "yes", "Refuse creating files or directories with the set-user-ID or set-group-ID bit."),
+    row!("LockPersonality", SVC, Kind::Bool, Seccomp, |s, v, o| set_bool(&mut s.lock_personality, v, o), "yes", "personality(2) cannot change the execution domain."),
+    row!("ProtectClock", SVC, Kind::Bool, Seccomp, |s, v, o| set_bool(&mut s.protect_clock, v, o), "yes", "Refuse changing the clocks (@clock) and drop CAP_SYS_TIME and CAP_WAKE_ALARM."),
+    row!("KeyringMode", SVC, Kind::Enum(&["inherit", "private", "shared"]), Process, |s, v, o| set(&mut s.keyring_mode, v, o, syscall_lists::parse_keyring_mode), "private", "private: a new session keyring of the payload's own; shared: linked to the user keyring; inherit: sbx's."),
     rejected!("MemoryMax", Cgroup, CGROUP),
     rejected!("MemoryHigh", Cgroup, CGROUP),
     rejected!("MemoryLow", Cgroup, CGROUP),

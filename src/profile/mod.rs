@@ -8,6 +8,7 @@ pub mod directives;
 pub mod load;
 pub mod specifiers;
 pub mod syntax;
+pub mod syscall_lists;
 pub mod values;
 
 use std::fmt;

@@ -14,6 +14,7 @@ pub mod mount;
 pub mod net;
 pub mod ns;
 pub mod proc;
+pub mod seccomp;
 
 pub use rustix::io::Errno;
 

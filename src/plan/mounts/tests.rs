@@ -100,7 +100,8 @@ mod cases {
         fs.nodes.insert("/srv/www/link".into(), crate::host::Node::Symlink { owner: 1000, target: "/etc".into() });
         host.fs = Box::new(fs);
         let s = crate::plan::tests::settings("ReadWritePaths=/srv/www/link");
-        let inv = crate::plan::Invocation { argv: vec!["true".into()], name: "a".into(), pty: None };
+        let inv =
+            crate::plan::Invocation { argv: vec!["true".into()], name: "a".into(), pty: None, log_refused: false };
         let e = crate::plan::build(&s, &host, &inv).unwrap_err().to_string();
         assert!(e.contains("owned by uid 1000"), "{e}");
     }

@@ -1,0 +1,287 @@
+//! The syscall filter: systemd's seccomp directives resolved into one rule set per
+//! architecture, compiled to classic BPF before fork and installed by the payload last.
+//!
+//! Invariant: a `Filter` is complete and explicit — every syscall number with a decision
+//! other than the default is listed with its rules, the architecture check comes first, and
+//! nothing is left for the child to decide. `bpf.rs` turns it into a program; `interp.rs`
+//! runs a program on a syscall for the tests.
+
+pub mod bpf;
+#[cfg(test)]
+pub mod interp;
+pub mod resolve;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::PlanError;
+use crate::host::HostFacts;
+use crate::plan::syscalls::{self, Arch};
+use crate::profile::syscall_lists::KeyringMode;
+use crate::settings::Settings;
+use resolve::{Builder, Cause};
+
+/// What the kernel does with a system call (seccomp return actions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Action {
+    Allow,
+    /// Fail the call with this errno.
+    Errno(u16),
+    /// Kill the whole process (SIGSYS status).
+    KillProcess,
+    /// Ask the supervisor (sbx's pid 1) through the user-notification fd; it decides.
+    Notify,
+    /// Allow and log (SECCOMP_RET_LOG).
+    Log,
+}
+
+impl Action {
+    /// The 32-bit SECCOMP_RET_* value.
+    pub fn ret(self) -> u32 {
+        match self {
+            Action::Allow => 0x7fff_0000,
+            Action::Errno(e) => 0x0005_0000 | u32::from(e),
+            Action::KillProcess => 0x8000_0000,
+            Action::Notify => 0x7fc0_0000,
+            Action::Log => 0x7ffc_0000,
+        }
+    }
+}
+
+/// How an argument is compared. `Dword` compares only the low 32 bits (for arguments the
+/// kernel truncates to int, such as the ioctl request); `Qword` all 64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Width {
+    Dword,
+    Qword,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    /// `(arg & mask) == value`
+    MaskedEq(u64),
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// One comparison on argument `arg` (0..=5), unsigned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Cond {
+    pub arg: u8,
+    pub width: Width,
+    pub cmp: Cmp,
+    pub value: u64,
+}
+
+/// If every condition holds (an empty list always holds), take `action`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub conds: Vec<Cond>,
+    pub action: Action,
+}
+
+/// The decision for one syscall number: the first rule that matches, else `otherwise`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SyscallRules {
+    pub nr: u32,
+    pub rules: Vec<Rule>,
+    pub otherwise: Action,
+}
+
+/// A complete filter for one architecture.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Filter {
+    /// AUDIT_ARCH_* of the syscalls this filter judges.
+    pub audit_arch: u32,
+    /// What a call from any other architecture (or ABI) gets.
+    pub other_arch: Action,
+    /// On x86_64: calls with bit 30 set (the x32 ABI) get `other_arch` too.
+    pub reject_x32: bool,
+    /// Syscalls numbered above this get `Errno(ENOSYS)` (newer than sbx's table), so C
+    /// libraries fall back to older calls instead of being killed. `None`: no such rule.
+    pub enosys_above: Option<u32>,
+    pub syscalls: Vec<SyscallRules>,
+    pub default: Action,
+}
+
+/// What pid 1 does when the filter hands it a call (the `Notify` action).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    /// Kill the process, as SECCOMP_RET_KILL_PROCESS would, and say which call it was.
+    Kill,
+    /// Fail the call with this errno, and say so (`--log-refused`).
+    Errno(u16),
+    /// Let the call run, and say so (SystemCallLog=).
+    Log,
+}
+
+/// Everything the payload installs and pid 1 needs to judge notifications.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SeccompPlan {
+    pub arch: Arch,
+    /// The policy as installed: `Notify` where pid 1 decides (when `listener`).
+    pub filter: Filter,
+    /// Whether pid 1 listens for notifications (diagnostics); otherwise the kernel decides.
+    pub listener: bool,
+    /// The verdict for a notification, by syscall number; `default_verdict` otherwise.
+    pub verdicts: Vec<(u32, Verdict)>,
+    pub default_verdict: Verdict,
+    /// Why each number is refused, for the messages; `default_cause` for the rest.
+    pub causes: BTreeMap<u32, Cause>,
+    pub default_cause: Option<Cause>,
+    /// MemoryDenyWriteExecute= through prctl(PR_SET_MDWE) (exact, kernel >= 6.3).
+    pub mdwe_prctl: bool,
+    pub keyring: Option<KeyringMode>,
+    /// The compiled program as installed, and the same policy without `Notify` for when no
+    /// listener can be had at run time.
+    #[serde(skip)]
+    pub program: Vec<bpf::Insn>,
+    #[serde(skip)]
+    pub fallback: Vec<bpf::Insn>,
+}
+
+/// Options from the command line and the host that shape the filter.
+pub struct Options {
+    /// Report every refused call, errno ones included (`--log-refused`).
+    pub log_refused: bool,
+}
+
+/// Whether the profile asks for a syscall policy beyond what every sandbox gets.
+fn has_policy(s: &Settings) -> bool {
+    !s.system_call_filter.is_empty()
+        || !s.system_call_architectures.is_empty()
+        || !s.restrict_namespaces.is_empty()
+        || !s.restrict_address_families.is_empty()
+        || !s.system_call_log.is_empty()
+        || [
+            &s.memory_deny_write_execute,
+            &s.restrict_realtime,
+            &s.restrict_suid_sgid,
+            &s.lock_personality,
+            &s.protect_clock,
+        ]
+        .iter()
+        .any(|f| Settings::flag(f))
+}
+
+pub fn plan(s: &Settings, host: &HostFacts, opts: &Options) -> Result<SeccompPlan, PlanError> {
+    let arch =
+        Arch::native().ok_or_else(|| PlanError::Host("sbx has no system call table for this architecture".into()))?;
+    resolve::check_architectures(s, arch)?;
+    let mut b = Builder::new(arch);
+    resolve::system_call_filter(&mut b, s);
+    resolve::protections(&mut b, s);
+    resolve::terminal_injection(&mut b);
+    resolve::restrict_namespaces(&mut b, s);
+    resolve::restrict_address_families(&mut b, s);
+    let mdwe = s.memory_deny_write_execute.as_ref().filter(|m| m.value);
+    let mdwe_prctl = mdwe.is_some() && host.kernel >= (6, 3);
+    if let (Some(m), false) = (mdwe, mdwe_prctl) {
+        resolve::memory_deny_write_execute(&mut b, &m.origin);
+    }
+    resolve::restrict_realtime(&mut b, s);
+    resolve::restrict_suid_sgid(&mut b, s);
+    resolve::lock_personality(&mut b, s);
+    resolve::system_call_log(&mut b, s);
+    if b.allow_list {
+        resolve::newer_than_systemd(&mut b);
+    }
+    let policy = has_policy(s);
+    let direct = direct_filter(&b, policy);
+    // Root in a user namespace of its own (PrivateUsers=): pid 1 could take the fd only from a
+    // dumpable payload, which host processes of the same uid could then trace while it still
+    // holds capabilities; the kernel decides alone there (the refused call is not named).
+    let listener = host.seccomp_listener && !(host.is_root() && Settings::flag(&s.private_users));
+    let (filter, verdicts, default_verdict) =
+        if listener { with_notify(&direct, &b, opts) } else { (direct.clone(), Vec::new(), Verdict::Kill) };
+    let program = bpf::compile(&filter).map_err(|e| PlanError::Host(format!("syscall filter: {e}")))?;
+    let fallback = bpf::compile(&direct).map_err(|e| PlanError::Host(format!("syscall filter: {e}")))?;
+    let (default_cause, causes) = b.causes();
+    Ok(SeccompPlan {
+        arch,
+        filter,
+        listener,
+        verdicts,
+        default_verdict,
+        causes,
+        default_cause,
+        mdwe_prctl,
+        keyring: s.keyring_mode.as_ref().map(|k| k.value),
+        program,
+        fallback,
+    })
+}
+
+/// The policy with the kernel deciding everything itself.
+fn direct_filter(b: &Builder, policy: bool) -> Filter {
+    let (default, mut syscalls) = b.syscall_rules();
+    for nr in &b.logged {
+        match syscalls.iter_mut().find(|r| r.nr == *nr) {
+            Some(r) if r.otherwise == Action::Allow => r.otherwise = Action::Log,
+            Some(_) => {}
+            None if default == Action::Allow => {
+                syscalls.push(SyscallRules { nr: *nr, rules: Vec::new(), otherwise: Action::Log })
+            }
+            None => {}
+        }
+    }
+    syscalls.sort_by_key(|r| r.nr);
+    let x86_64 = b.arch == Arch::X86_64;
+    Filter {
+        audit_arch: b.arch.audit_arch(),
+        // Without a syscall policy only the terminal-injection rule applies; other ABIs keep
+        // working (TIOCSTI on a terminal that is not the caller's controlling one needs
+        // CAP_SYS_ADMIN anyway). With one, they are refused: the rules speak native numbers.
+        other_arch: if policy { Action::KillProcess } else { Action::Allow },
+        reject_x32: policy && x86_64,
+        enosys_above: b.allow_list.then(|| syscalls::max_number(b.arch)),
+        syscalls,
+        default,
+    }
+}
+
+/// Hands kills (and with `--log-refused`, errno refusals; and logged calls) to pid 1.
+fn with_notify(direct: &Filter, b: &Builder, opts: &Options) -> (Filter, Vec<(u32, Verdict)>, Verdict) {
+    let to_notify = |a: Action| -> Option<Verdict> {
+        match a {
+            Action::KillProcess => Some(Verdict::Kill),
+            Action::Errno(e) if opts.log_refused && e != resolve::ENOSYS => Some(Verdict::Errno(e)),
+            Action::Log => Some(Verdict::Log),
+            _ => None,
+        }
+    };
+    let mut f = direct.clone();
+    let mut verdicts = Vec::new();
+    let default_verdict = to_notify(f.default).unwrap_or(Verdict::Kill);
+    if to_notify(f.default).is_some() {
+        f.default = Action::Notify;
+    }
+    if f.other_arch == Action::KillProcess {
+        f.other_arch = Action::Notify;
+    }
+    for r in &mut f.syscalls {
+        let own = to_notify(r.otherwise);
+        let rule_verdicts: Vec<Verdict> = r.rules.iter().filter_map(|x| to_notify(x.action)).collect();
+        let one = own.into_iter().chain(rule_verdicts.iter().copied()).collect::<Vec<_>>();
+        // One verdict per number: notify only when every notified action agrees.
+        if one.is_empty() || one.iter().any(|v| *v != one[0]) {
+            continue;
+        }
+        if own.is_some() {
+            r.otherwise = Action::Notify;
+        }
+        for rule in &mut r.rules {
+            if to_notify(rule.action).is_some() {
+                rule.action = Action::Notify;
+            }
+        }
+        verdicts.push((r.nr, one[0]));
+    }
+    let _ = b;
+    (f, verdicts, default_verdict)
+}
