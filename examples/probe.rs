@@ -42,7 +42,12 @@ usage: probe OP [ARG]... [OP [ARG]...]...
   network:    ifaces | tcp-connect HOST:PORT | tcp-bind HOST:PORT
               unix-connect-abstract NAME | sysv-msgq KEY
   lifecycle:  ready | marker TOKEN | sleep SECS | wait-signal | exit N | kill-self SIG
-              orphan | spawn-zombies N | fork-sleep SECS";
+              orphan | spawn-zombies N | fork-sleep SECS
+  syscalls:   syscall NR ARGS | int80 NR ARGS (ARGS: comma-separated integers or `buf`, `-`
+              for none) | socket FAMILY TYPE | unshare FLAGS | mmap-wx | mmap-rx | mprotect-x
+              chmod PATH MODE | fchmod PATH MODE | mkdir-mode PATH MODE | open-creat PATH MODE
+              personality N | sched POLICY | clock-settime-invalid | settimeofday-invalid
+              adjtimex | syslog TYPE | ioctl ABI FD REQUEST | pty-ioctl ABI REQUEST";
 
 /// Contents written by `write`.
 const WRITE_CONTENT: &[u8] = b"probe\n";
@@ -77,8 +82,30 @@ fn run_all() {
 /// The number of arguments each operation takes; `None` for an unknown operation.
 fn arity(op: &str) -> Option<usize> {
     Some(match op {
-        "ids" | "caps" | "sigstate" | "pid" | "ppid" | "sid" | "pgid" | "fds" | "cwd" | "umask" | "nice"
-        | "env-names" | "hostname" | "ifaces" | "mountinfo" | "ready" | "wait-signal" | "orphan" => 0,
+        "ids"
+        | "caps"
+        | "sigstate"
+        | "pid"
+        | "ppid"
+        | "sid"
+        | "pgid"
+        | "fds"
+        | "cwd"
+        | "umask"
+        | "nice"
+        | "env-names"
+        | "hostname"
+        | "ifaces"
+        | "mountinfo"
+        | "ready"
+        | "wait-signal"
+        | "orphan"
+        | "mmap-wx"
+        | "mmap-rx"
+        | "mprotect-x"
+        | "clock-settime-invalid"
+        | "settimeofday-invalid"
+        | "adjtimex" => 0,
         "write"
         | "read"
         | "open"
@@ -99,8 +126,13 @@ fn arity(op: &str) -> Option<usize> {
         | "exit"
         | "kill-self"
         | "spawn-zombies"
-        | "fork-sleep" => 1,
-        "chown" => 2,
+        | "fork-sleep"
+        | "unshare"
+        | "personality"
+        | "sched"
+        | "syslog" => 1,
+        "chown" | "syscall" | "int80" | "socket" | "chmod" | "fchmod" | "mkdir-mode" | "open-creat" | "pty-ioctl" => 2,
+        "ioctl" => 3,
         _ => return None,
     })
 }
@@ -175,6 +207,25 @@ fn run(op: &str, a: &[String]) -> String {
         "orphan" => orphan(),
         "spawn-zombies" => spawn_zombies(parse(&a[0])),
         "fork-sleep" => fork_sleep(parse(&a[0])),
+        "syscall" => raw_syscall(&a[0], &a[1]),
+        "int80" => i386_syscall(&a[0], &a[1]),
+        "socket" => socket(&a[0], &a[1]),
+        "unshare" => unshare(&a[0]),
+        "mmap-wx" => mmap_prot(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC),
+        "mmap-rx" => mmap_prot(libc::PROT_READ | libc::PROT_EXEC),
+        "mprotect-x" => mprotect_exec(),
+        "chmod" => chmod(&a[0], &a[1]),
+        "fchmod" => fchmod(&a[0], &a[1]),
+        "mkdir-mode" => mkdir_mode(&a[0], &a[1]),
+        "open-creat" => open_creat(&a[0], &a[1]),
+        "personality" => personality(&a[0]),
+        "sched" => sched(&a[0]),
+        "clock-settime-invalid" => clock_settime_invalid(),
+        "settimeofday-invalid" => settimeofday_invalid(),
+        "adjtimex" => adjtimex_read(),
+        "syslog" => syslog(&a[0]),
+        "ioctl" => ioctl(&a[0], &a[1], &a[2]),
+        "pty-ioctl" => pty_ioctl(&a[0], &a[1]),
         _ => unreachable!("arity() accepted {op}"),
     }
 }
@@ -738,4 +789,424 @@ fn fork_sleep(secs: u32) -> String {
         -1 => last_err(),
         pid => format!("ok {pid}"),
     }
+}
+
+// ---- system calls (for the syscall-filter directives) ----
+
+/// An integer in decimal (`-1`, `65`) or hexadecimal (`0x40000027`), as the 64 bits a
+/// register holds.
+fn parse_int(s: &str) -> u64 {
+    let parsed = match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse::<i64>().ok().map(|v| v as u64),
+    };
+    parsed.unwrap_or_else(|| usage_error(&format!("cannot parse {s:?} as an integer")))
+}
+
+/// A zeroed page below 4 GiB (so an i386 system call can take its address too), one per call.
+fn low_page() -> *mut libc::c_void {
+    // SAFETY: a fresh anonymous mapping; nothing else refers to it.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_32BIT,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        usage_error(&format!("mmap: {}", io::Error::last_os_error()));
+    }
+    p
+}
+
+/// `ARGS` of `syscall` and `int80`: up to six comma-separated integers, `buf` for the address
+/// of a zeroed page, `-` for none.
+fn syscall_args(list: &str) -> [u64; 6] {
+    let mut args = [0u64; 6];
+    if list == "-" {
+        return args;
+    }
+    let words: Vec<&str> = list.split(',').collect();
+    if words.len() > 6 {
+        usage_error("at most six system call arguments");
+    }
+    for (slot, w) in args.iter_mut().zip(words) {
+        *slot = if w == "buf" { low_page() as u64 } else { parse_int(w) };
+    }
+    args
+}
+
+/// `syscall(NR, ARGS...)` as it is (NR may carry the x32 bit): `ok RET` or `err ENAME`.
+fn raw_syscall(nr: &str, args: &str) -> String {
+    let nr = parse_int(nr) as libc::c_long;
+    let a = syscall_args(args);
+    // SAFETY: the caller picks a call whose pointer arguments, if any, are `buf` pages.
+    let ret = unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    if ret < 0 { last_err() } else { format!("ok {ret}") }
+}
+
+/// A system call through the i386 ABI (`int 0x80`), six arguments truncated to 32 bits.
+#[cfg(target_arch = "x86_64")]
+fn int80(nr: u64, a: [u64; 6]) -> i64 {
+    let ret: u64;
+    // SAFETY: int 0x80 enters the kernel's compat entry; rbx (reserved by LLVM) is swapped in
+    // and out around it, and rbp is saved on the stack the same way.
+    unsafe {
+        std::arch::asm!(
+            "xchg {b}, rbx",
+            "push rbp",
+            "mov ebp, {p:e}",
+            "int 0x80",
+            "pop rbp",
+            "xchg {b}, rbx",
+            b = inout(reg) a[0] => _,
+            p = in(reg) a[5],
+            inlateout("rax") nr => ret,
+            in("rcx") a[1],
+            in("rdx") a[2],
+            in("rsi") a[3],
+            in("rdi") a[4],
+        );
+    }
+    i64::from(ret as u32 as i32)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn int80(_nr: u64, _a: [u64; 6]) -> i64 {
+    usage_error("int80 exists only on x86_64")
+}
+
+fn i386_syscall(nr: &str, args: &str) -> String {
+    let ret = int80(parse_int(nr), syscall_args(args));
+    if ret < 0 { format!("err {}", errno_name(-ret as i32)) } else { format!("ok {ret}") }
+}
+
+fn family(s: &str) -> libc::c_int {
+    match s.trim_start_matches("AF_") {
+        "UNIX" => libc::AF_UNIX,
+        "INET" => libc::AF_INET,
+        "INET6" => libc::AF_INET6,
+        "NETLINK" => libc::AF_NETLINK,
+        "PACKET" => libc::AF_PACKET,
+        other => parse_int(other) as libc::c_int,
+    }
+}
+
+/// socket(FAMILY, TYPE, 0), closed again: FAMILY `AF_UNIX`, `AF_INET6`, ... or a number;
+/// TYPE `STREAM`, `DGRAM` or `RAW`.
+fn socket(fam: &str, ty: &str) -> String {
+    let ty = match ty {
+        "STREAM" => libc::SOCK_STREAM,
+        "DGRAM" => libc::SOCK_DGRAM,
+        "RAW" => libc::SOCK_RAW,
+        _ => usage_error(&format!("unknown socket type {ty:?}")),
+    };
+    // SAFETY: socket takes no pointers; the descriptor is closed at once.
+    let fd = unsafe { libc::socket(family(fam), ty | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return last_err();
+    }
+    unsafe { libc::close(fd) };
+    "ok".to_string()
+}
+
+/// Runs `f` in a forked child and prints its result: `f` returns 0 or an errno; a child killed
+/// by a signal shows as `err SIGNAME`.
+fn in_child(f: impl FnOnce() -> i32) -> String {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills `fds`; the probe is single-threaded, so the child may run `f`.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return last_err();
+    }
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return last_err();
+    }
+    if pid == 0 {
+        let r = f();
+        let line = if r == 0 { "ok".to_string() } else { format!("err {}", errno_name(r)) };
+        unsafe {
+            libc::write(fds[1], line.as_ptr().cast(), line.len());
+            libc::_exit(0);
+        }
+    }
+    unsafe { libc::close(fds[1]) };
+    let mut report = String::new();
+    let mut pipe = unsafe { <fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
+    let _ = pipe.read_to_string(&mut report);
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    if libc::WIFSIGNALED(status) {
+        return format!("err {}", signal_name(libc::WTERMSIG(status)));
+    }
+    if report.is_empty() { "err no-report".to_string() } else { report }
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// unshare(FLAGS) in a child (the probe keeps its namespaces): FLAGS like `USER|NET` or hex.
+fn unshare(flags: &str) -> String {
+    let mut bits = 0;
+    for f in flags.split('|') {
+        bits |= match f.trim_start_matches("CLONE_").trim_start_matches("NEW") {
+            "USER" => libc::CLONE_NEWUSER,
+            "NET" => libc::CLONE_NEWNET,
+            "UTS" => libc::CLONE_NEWUTS,
+            "IPC" => libc::CLONE_NEWIPC,
+            "NS" => libc::CLONE_NEWNS,
+            "PID" => libc::CLONE_NEWPID,
+            "CGROUP" => libc::CLONE_NEWCGROUP,
+            other => parse_int(other) as libc::c_int,
+        };
+    }
+    // SAFETY: unshare takes no pointers.
+    in_child(|| if unsafe { libc::unshare(bits) } == 0 { 0 } else { errno() })
+}
+
+/// An anonymous mapping with PROT.
+fn mmap_prot(prot: libc::c_int) -> String {
+    // SAFETY: a fresh anonymous mapping, unmapped again.
+    let p = unsafe { libc::mmap(std::ptr::null_mut(), 4096, prot, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+    if p == libc::MAP_FAILED {
+        return last_err();
+    }
+    unsafe { libc::munmap(p, 4096) };
+    "ok".to_string()
+}
+
+/// A writable anonymous mapping made executable with mprotect.
+fn mprotect_exec() -> String {
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    // SAFETY: a fresh anonymous mapping, unmapped again.
+    let p = unsafe { libc::mmap(std::ptr::null_mut(), 4096, rw, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0) };
+    if p == libc::MAP_FAILED {
+        return last_err();
+    }
+    let r = unsafe { libc::mprotect(p, 4096, rw | libc::PROT_EXEC) };
+    let line = if r == 0 { "ok".to_string() } else { last_err() };
+    unsafe { libc::munmap(p, 4096) };
+    line
+}
+
+fn octal(s: &str) -> libc::mode_t {
+    libc::mode_t::from_str_radix(s, 8).unwrap_or_else(|_| usage_error(&format!("{s:?} is not an octal mode")))
+}
+
+fn cpath(p: &str) -> CString {
+    CString::new(p).unwrap_or_else(|_| usage_error("path with NUL"))
+}
+
+/// chmod(PATH, MODE), MODE octal; `ok` shows the mode afterwards.
+fn chmod(path: &str, mode: &str) -> String {
+    let c = cpath(path);
+    // SAFETY: `c` is a NUL-terminated path.
+    if unsafe { libc::chmod(c.as_ptr(), octal(mode)) } != 0 {
+        return last_err();
+    }
+    mode_of(path)
+}
+
+/// fchmod on PATH opened read-only.
+fn fchmod(path: &str, mode: &str) -> String {
+    let f = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return err(&e),
+    };
+    // SAFETY: the descriptor is `f`'s, open for the call.
+    if unsafe { libc::fchmod(std::os::fd::AsRawFd::as_raw_fd(&f), octal(mode)) } != 0 {
+        return last_err();
+    }
+    mode_of(path)
+}
+
+fn mode_of(path: &str) -> String {
+    match fs::symlink_metadata(path) {
+        Ok(m) => format!("ok {:04o}", m.mode() & 0o7777),
+        Err(e) => err(&e),
+    }
+}
+
+/// mkdir(PATH, MODE); `ok` shows the mode it got.
+fn mkdir_mode(path: &str, mode: &str) -> String {
+    let c = cpath(path);
+    // SAFETY: `c` is a NUL-terminated path.
+    if unsafe { libc::mkdir(c.as_ptr(), octal(mode)) } != 0 {
+        return last_err();
+    }
+    mode_of(path)
+}
+
+/// open(PATH, O_CREAT|O_EXCL|O_WRONLY, MODE); `ok` shows the mode it got.
+fn open_creat(path: &str, mode: &str) -> String {
+    let c = cpath(path);
+    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC;
+    // SAFETY: `c` is a NUL-terminated path; the descriptor is closed at once.
+    let fd = unsafe { libc::open(c.as_ptr(), flags, octal(mode) as libc::c_uint) };
+    if fd < 0 {
+        return last_err();
+    }
+    unsafe { libc::close(fd) };
+    mode_of(path)
+}
+
+/// personality(N): `ok PREVIOUS` (hex).
+fn personality(n: &str) -> String {
+    // SAFETY: personality takes no pointers.
+    let r = unsafe { libc::personality(parse_int(n) as libc::c_ulong) };
+    if r < 0 { last_err() } else { format!("ok {r:#x}") }
+}
+
+/// sched_setscheduler(0, POLICY, prio) for this process, in a child (the probe keeps its
+/// own policy): POLICY `FIFO` or `RR` (priority 1), `BATCH`, `IDLE` or `OTHER` (priority 0).
+fn sched(policy: &str) -> String {
+    let (policy, prio) = match policy {
+        "FIFO" => (libc::SCHED_FIFO, 1),
+        "RR" => (libc::SCHED_RR, 1),
+        "BATCH" => (libc::SCHED_BATCH, 0),
+        "IDLE" => (libc::SCHED_IDLE, 0),
+        "OTHER" => (libc::SCHED_OTHER, 0),
+        _ => usage_error(&format!("unknown scheduling policy {policy:?}")),
+    };
+    let param = libc::sched_param { sched_priority: prio };
+    // SAFETY: `param` outlives the call.
+    in_child(|| if unsafe { libc::sched_setscheduler(0, policy, &param) } == 0 { 0 } else { errno() })
+}
+
+/// clock_settime(CLOCK_REALTIME) with tv_nsec out of range: the kernel checks the value
+/// before the caller's privilege and sets nothing (EINVAL); a filter answers before both.
+fn clock_settime_invalid() -> String {
+    let ts = libc::timespec { tv_sec: 0, tv_nsec: 1_000_000_000 };
+    // SAFETY: `ts` outlives the call; the raw call skips any C-library check.
+    let r = unsafe { libc::syscall(libc::SYS_clock_settime, libc::CLOCK_REALTIME, &ts as *const libc::timespec) };
+    if r < 0 { last_err() } else { "ok".to_string() }
+}
+
+/// settimeofday with tv_usec out of range (EINVAL before the privilege check, as above).
+fn settimeofday_invalid() -> String {
+    let tv = libc::timeval { tv_sec: 0, tv_usec: 1_000_000 };
+    // SAFETY: `tv` outlives the call; no time zone.
+    let r = unsafe {
+        libc::syscall(libc::SYS_settimeofday, &tv as *const libc::timeval, std::ptr::null::<libc::timezone>())
+    };
+    if r < 0 { last_err() } else { "ok".to_string() }
+}
+
+/// adjtimex with modes=0: a read-only query of the clock's state (`ok STATE`).
+fn adjtimex_read() -> String {
+    // SAFETY: a zeroed timex with modes 0 asks for nothing to change.
+    let mut tx: libc::timex = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::adjtimex(&mut tx) };
+    if r < 0 { last_err() } else { format!("ok {r}") }
+}
+
+/// syslog(TYPE, NULL, 0) (klogctl): `ok RET`. Type 10 asks for the buffer's size.
+fn syslog(ty: &str) -> String {
+    // SAFETY: no buffer for the actions that take none.
+    errno_or(unsafe { libc::klogctl(parse_int(ty) as libc::c_int, std::ptr::null_mut(), 0) })
+}
+
+/// ioctl(FD, REQUEST, &'\n') through ABI `native` (REQUEST passed as all 64 bits) or `i386`
+/// (`int 0x80`): `ok RET` or `err ENAME`.
+fn ioctl_char(abi: &str, fd: i32, request: u64) -> Result<i64, i32> {
+    let page = low_page();
+    // SAFETY: the page is ours and writable.
+    unsafe { *(page as *mut u8) = b'\n' };
+    let ret = match abi {
+        // SAFETY: the request's argument is a pointer to one byte in `page`.
+        "native" => match unsafe { libc::syscall(libc::SYS_ioctl, fd, request, page) } {
+            r if r < 0 => -i64::from(errno()),
+            r => r,
+        },
+        "i386" => int80(54, [fd as u64, request, page as u64, 0, 0, 0]),
+        _ => usage_error(&format!("unknown ABI {abi:?} (native or i386)")),
+    };
+    unsafe { libc::munmap(page, 4096) };
+    if ret < 0 { Err(-ret as i32) } else { Ok(ret) }
+}
+
+fn ioctl(abi: &str, fd: &str, request: &str) -> String {
+    match ioctl_char(abi, parse(fd), parse_int(request)) {
+        Ok(r) => format!("ok {r}"),
+        Err(e) => format!("err {}", errno_name(e)),
+    }
+}
+
+/// A new pseudo-terminal made the controlling terminal of a child in a session of its own;
+/// the child makes ioctl(slave, REQUEST, &'\n') through ABI. `ok queued=N` when the call
+/// succeeded (N bytes wait in the slave's input, 1 after a TIOCSTI), `err ENAME` when it failed,
+/// `err SIGNAME` when the child was killed, `err setup-ENAME` when the terminal could not be made.
+fn pty_ioctl(abi: &str, request: &str) -> String {
+    let request = parse_int(request);
+    // SAFETY: posix_openpt returns a descriptor or -1; ptsname's result is copied at once.
+    let master = unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    if master < 0 {
+        return format!("err setup-{}", errno_name(errno()));
+    }
+    let slave = unsafe {
+        if libc::grantpt(master) != 0 || libc::unlockpt(master) != 0 {
+            let e = errno();
+            libc::close(master);
+            return format!("err setup-{}", errno_name(e));
+        }
+        let name = libc::ptsname(master);
+        if name.is_null() {
+            let e = errno();
+            libc::close(master);
+            return format!("err setup-{}", errno_name(e));
+        }
+        CStr::from_ptr(name).to_owned()
+    };
+    let line = pty_child(&slave, abi, request);
+    unsafe { libc::close(master) };
+    line
+}
+
+fn pty_child(slave: &CStr, abi: &str, request: u64) -> String {
+    let mut fds = [0; 2];
+    // SAFETY: single-threaded; the child makes raw calls and writes one line to the pipe.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return last_err();
+    }
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return last_err();
+    }
+    if pid == 0 {
+        let line = unsafe {
+            let fd = libc::open(slave.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+            if libc::setsid() < 0 || fd < 0 || libc::ioctl(fd, libc::TIOCSCTTY, 0) != 0 {
+                format!("err setup-{}", errno_name(errno()))
+            } else {
+                match ioctl_char(abi, fd, request) {
+                    Ok(_) => {
+                        let mut n: libc::c_int = 0;
+                        libc::ioctl(fd, libc::FIONREAD, &mut n);
+                        format!("ok queued={n}")
+                    }
+                    Err(e) => format!("err {}", errno_name(e)),
+                }
+            }
+        };
+        unsafe {
+            libc::write(fds[1], line.as_ptr().cast(), line.len());
+            libc::_exit(0);
+        }
+    }
+    unsafe { libc::close(fds[1]) };
+    let mut report = String::new();
+    let mut pipe = unsafe { <fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
+    let _ = pipe.read_to_string(&mut report);
+    let mut status = 0;
+    // SAFETY: waits for the child forked above.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    if libc::WIFSIGNALED(status) {
+        return format!("err {}", signal_name(libc::WTERMSIG(status)));
+    }
+    if report.is_empty() { "err no-report".to_string() } else { report }
 }

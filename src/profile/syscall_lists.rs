@@ -286,9 +286,6 @@ pub const FAMILIES: &[(&str, u32)] = &[
     ("AF_MCTP", 45),
 ];
 
-/// The largest address family number sbx knows (AF_MAX - 1).
-pub const AF_LAST: u32 = 45;
-
 /// Namespace type names and their clone flags.
 pub const NAMESPACES: &[(&str, u64)] = &[
     ("cgroup", 0x0200_0000),

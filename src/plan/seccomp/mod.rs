@@ -10,6 +10,8 @@ pub mod bpf;
 #[cfg(test)]
 pub mod interp;
 pub mod resolve;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -58,6 +60,7 @@ pub enum Width {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[allow(dead_code, reason = "the compiler handles every comparison; the directives use some of them")]
 pub enum Cmp {
     Eq,
     Ne,
@@ -172,6 +175,11 @@ fn has_policy(s: &Settings) -> bool {
 pub fn plan(s: &Settings, host: &HostFacts, opts: &Options) -> Result<SeccompPlan, PlanError> {
     let arch =
         Arch::native().ok_or_else(|| PlanError::Host("sbx has no system call table for this architecture".into()))?;
+    plan_for(s, host, opts, arch)
+}
+
+/// The plan for a given architecture (the native one at run time; any in tests).
+pub fn plan_for(s: &Settings, host: &HostFacts, opts: &Options, arch: Arch) -> Result<SeccompPlan, PlanError> {
     resolve::check_architectures(s, arch)?;
     let mut b = Builder::new(arch);
     resolve::system_call_filter(&mut b, s);
