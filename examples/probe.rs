@@ -47,7 +47,8 @@ usage: probe OP [ARG]... [OP [ARG]...]...
               for none) | socket FAMILY TYPE | unshare FLAGS | mmap-wx | mmap-rx | mprotect-x
               chmod PATH MODE | fchmod PATH MODE | mkdir-mode PATH MODE | open-creat PATH MODE
               personality N | sched POLICY | clock-settime-invalid | settimeofday-invalid
-              adjtimex | syslog TYPE | ioctl ABI FD REQUEST | pty-ioctl ABI REQUEST";
+              adjtimex | syslog TYPE | ioctl ABI FD REQUEST | pty-ioctl ABI REQUEST
+              child-syscall NR ARGS | clone-flags FLAGS";
 
 /// Contents written by `write`.
 const WRITE_CONTENT: &[u8] = b"probe\n";
@@ -130,8 +131,10 @@ fn arity(op: &str) -> Option<usize> {
         | "unshare"
         | "personality"
         | "sched"
-        | "syslog" => 1,
-        "chown" | "syscall" | "int80" | "socket" | "chmod" | "fchmod" | "mkdir-mode" | "open-creat" | "pty-ioctl" => 2,
+        | "syslog"
+        | "clone-flags" => 1,
+        "chown" | "syscall" | "int80" | "socket" | "chmod" | "fchmod" | "mkdir-mode" | "open-creat" | "pty-ioctl"
+        | "child-syscall" => 2,
         "ioctl" => 3,
         _ => return None,
     })
@@ -210,7 +213,9 @@ fn run(op: &str, a: &[String]) -> String {
         "syscall" => raw_syscall(&a[0], &a[1]),
         "int80" => i386_syscall(&a[0], &a[1]),
         "socket" => socket(&a[0], &a[1]),
+        "child-syscall" => child_syscall(&a[0], &a[1]),
         "unshare" => unshare(&a[0]),
+        "clone-flags" => clone_flags(&a[0]),
         "mmap-wx" => mmap_prot(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC),
         "mmap-rx" => mmap_prot(libc::PROT_READ | libc::PROT_EXEC),
         "mprotect-x" => mprotect_exec(),
@@ -803,6 +808,11 @@ fn parse_int(s: &str) -> u64 {
     parsed.unwrap_or_else(|| usage_error(&format!("cannot parse {s:?} as an integer")))
 }
 
+#[cfg(target_arch = "x86_64")]
+const MAP_LOW: libc::c_int = libc::MAP_32BIT;
+#[cfg(not(target_arch = "x86_64"))]
+const MAP_LOW: libc::c_int = 0;
+
 /// A zeroed page below 4 GiB (so an i386 system call can take its address too), one per call.
 fn low_page() -> *mut libc::c_void {
     // SAFETY: a fresh anonymous mapping; nothing else refers to it.
@@ -811,7 +821,7 @@ fn low_page() -> *mut libc::c_void {
             std::ptr::null_mut(),
             4096,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_32BIT,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | MAP_LOW,
             -1,
             0,
         )
@@ -950,8 +960,34 @@ fn errno() -> i32 {
     io::Error::last_os_error().raw_os_error().unwrap_or(0)
 }
 
-/// unshare(FLAGS) in a child (the probe keeps its namespaces): FLAGS like `USER|NET` or hex.
-fn unshare(flags: &str) -> String {
+/// `syscall NR ARGS` in a forked child, so a call the filter kills takes only the child:
+/// `ok` or `err ENAME` for the call, `err SIGNAME` when the child was killed.
+fn child_syscall(nr: &str, args: &str) -> String {
+    let nr = parse_int(nr) as libc::c_long;
+    let a = syscall_args(args);
+    // SAFETY: as in `raw_syscall`.
+    in_child(|| if unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) } < 0 { errno() } else { 0 })
+}
+
+/// clone(FLAGS|SIGCHLD) without a new stack; the new child exits at once: `ok` or `err ENAME`.
+fn clone_flags(flags: &str) -> String {
+    let bits = ns_flags(flags) as libc::c_long | libc::c_long::from(libc::SIGCHLD);
+    // SAFETY: the new process shares nothing (no CLONE_VM) and only calls _exit; the probe is
+    // single-threaded.
+    in_child(|| {
+        let pid = unsafe { libc::syscall(libc::SYS_clone, bits, 0, 0, 0, 0) };
+        match pid {
+            0 => unsafe { libc::_exit(0) },
+            p if p < 0 => errno(),
+            p => {
+                unsafe { libc::waitpid(p as libc::pid_t, std::ptr::null_mut(), 0) };
+                0
+            }
+        }
+    })
+}
+
+fn ns_flags(flags: &str) -> libc::c_int {
     let mut bits = 0;
     for f in flags.split('|') {
         bits |= match f.trim_start_matches("CLONE_").trim_start_matches("NEW") {
@@ -965,6 +1001,12 @@ fn unshare(flags: &str) -> String {
             other => parse_int(other) as libc::c_int,
         };
     }
+    bits
+}
+
+/// unshare(FLAGS) in a child (the probe keeps its namespaces): FLAGS like `USER|NET` or hex.
+fn unshare(flags: &str) -> String {
+    let bits = ns_flags(flags);
     // SAFETY: unshare takes no pointers.
     in_child(|| if unsafe { libc::unshare(bits) } == 0 { 0 } else { errno() })
 }

@@ -64,14 +64,23 @@ pub enum Node {
 
 /// Resolves an absolute, normalised path on the host, following only root-owned symlinks.
 pub fn resolve(fs: &dyn HostFs, path: &str) -> Result<Resolved, ResolveError> {
+    resolve_in(fs, "/", path)
+}
+
+/// Resolves `path` as seen from a root directory `root` (a normalised host path): absolute
+/// symlinks and `..` stay inside it, as under chroot. Returns the host path.
+pub fn resolve_in(fs: &dyn HostFs, root: &str, path: &str) -> Result<Resolved, ResolveError> {
+    let base = root.trim_end_matches('/').to_string();
     let mut pending: Vec<String> = components(path).into_iter().rev().collect();
-    let mut done = String::new();
+    let mut done = base.clone();
     let mut hops = 0;
     let mut kind = FileKind::Dir;
     while let Some(c) = pending.pop() {
         if c == ".." {
-            if let Some(i) = done.rfind('/') {
-                done.truncate(i);
+            if done.len() > base.len() {
+                if let Some(i) = done.rfind('/') {
+                    done.truncate(i.max(base.len()));
+                }
             }
             continue;
         }
@@ -88,7 +97,7 @@ pub fn resolve(fs: &dyn HostFs, path: &str) -> Result<Resolved, ResolveError> {
                     return Err(ResolveError::Loop(path.to_string()));
                 }
                 if target.starts_with('/') {
-                    done.clear();
+                    done.clone_from(&base);
                 }
                 pending.extend(components(&target).into_iter().rev());
             }
@@ -424,6 +433,18 @@ pub mod fake {
 mod tests {
     use super::fake::FakeFs;
     use super::*;
+
+    #[test]
+    fn resolves_inside_a_root_directory() {
+        let mut fs = FakeFs::debian();
+        for d in ["/srv/r", "/srv/r/usr", "/srv/r/usr/lib", "/srv/r/etc"] {
+            fs.nodes.insert(d.into(), Node::Dir);
+        }
+        fs.nodes.insert("/srv/r/lib".into(), Node::Symlink { owner: 0, target: "/usr/lib".into() });
+        assert_eq!(resolve_in(&fs, "/srv/r", "/lib").unwrap().path, "/srv/r/usr/lib");
+        assert_eq!(resolve_in(&fs, "/srv/r", "/../../etc").unwrap().path, "/srv/r/etc");
+        assert!(matches!(resolve_in(&fs, "/srv/r", "/bin"), Err(ResolveError::NotFound(_))));
+    }
 
     #[test]
     fn resolves_root_owned_symlinks() {

@@ -134,6 +134,7 @@ pub struct Settings {
     pub protect_proc: Scalar<ProtectProc>,
     pub proc_subset: Scalar<ProcSubset>,
     pub working_directory: Scalar<WorkingDir>,
+    pub root_directory: Scalar<String>,
 
     /// Per `StateKind::index()`: the directory names, then the mode.
     pub state_dirs: [List<String>; 5],

@@ -238,3 +238,62 @@ sbx_test!(temporary_file_system, |ctx| {
     let c = ctx.probe(&[], &ops);
     assert_eq!(c.words(0), ["host-file"], "{c}");
 });
+
+sbx_test!(root_directory_becomes_the_root, |ctx| {
+    // A root made of plain directories (a symlink the caller owns would be refused), with the
+    // host's programs bound in read-only.
+    for d in [
+        "root/usr",
+        "root/lib",
+        "root/lib64",
+        "root/bin",
+        "root/proc",
+        "root/sys",
+        "root/dev",
+        "root/tmp",
+        "root/etc",
+        "root/work",
+    ] {
+        ctx.mkdir(d);
+    }
+    ctx.write("root/etc/marker", "inside the root\n");
+    let root = ctx.path("root");
+    let probe = probe_path();
+    let probe_dir = probe.parent().unwrap().to_str().unwrap().to_string();
+    let binds = format!("BindReadOnlyPaths=/usr /lib:/lib /lib64:/lib64 /bin:/bin {probe_dir}:/work");
+    let probe_in_root = format!("/work/{}", probe.file_name().unwrap().to_str().unwrap());
+    let run = |extra: &[&str]| {
+        let mut args =
+            vec!["run".to_string(), "--profile".into(), ctx.bare(), "-p".into(), format!("RootDirectory={root}")];
+        args.extend(["-p".to_string(), binds.clone()]);
+        for e in extra {
+            args.extend(["-p".to_string(), e.to_string()]);
+        }
+        args.extend([
+            probe_in_root.clone(),
+            "read".into(),
+            "/etc/marker".into(),
+            "write".into(),
+            "/etc/new".into(),
+            "ls".into(),
+            "/".into(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ctx.run(&args)
+    };
+    let t = run(&["ProtectSystem=strict"]);
+    t.assert_code(0);
+    assert_eq!(t.ok(0), "inside\\x20the\\x20root\\n", "{t}");
+    assert_eq!(t.err(1), "EROFS", "ProtectSystem=strict makes the root read-only\n{t}");
+    assert_eq!(t.ok(2), "bin dev etc lib lib64 proc sys tmp usr work", "{t}");
+    // Control: without ProtectSystem= the root directory is writable (it is the caller's).
+    let c = run(&[]);
+    c.assert_code(0);
+    c.ok(1);
+    assert!(Path::new(&ctx.path("root/etc/new")).exists(), "the write reached the host directory\n{c}");
+    // A root without the API mountpoints is refused before anything runs.
+    std::fs::remove_dir(ctx.path("root/proc")).unwrap();
+    let e = run(&[]);
+    e.assert_sbx_error();
+    assert!(e.stderr.contains("root/proc on the host"), "{e}");
+});

@@ -95,6 +95,13 @@ fn attach(tree: &OwnedFd, target: &OwnedFd) -> R<()> {
 fn apply_one(roots: &mut Roots, op: &PMount) -> R<()> {
     match op {
         PMount::RootTmpfs => root_tmpfs(roots),
+        PMount::RootBind { source, readonly } => {
+            let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
+            let tree = clone_tree(&src, true, if *readonly { MOUNT_ATTR_RDONLY } else { 0 })?;
+            attach(&tree, &open_dir(c"/newroot").map_err(|e| (Sub::OpenTarget, e))?)?;
+            roots.new = Some(open_dir(c"/newroot").map_err(|e| (Sub::OpenTarget, e))?);
+            Ok(())
+        }
         PMount::Mkdir { parent, name, mode } => {
             let dir = target(roots, parent)?;
             let dir = reopen_dir(&dir)?;

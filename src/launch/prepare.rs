@@ -19,6 +19,7 @@ use crate::sys::seccomp::SharedPage;
 
 pub enum PMount {
     RootTmpfs,
+    RootBind { source: CString, readonly: bool },
     Mkdir { parent: CString, name: CString, mode: u32 },
     Touch { parent: CString, name: CString },
     Symlink { parent: CString, name: CString, target: CString },
@@ -96,6 +97,7 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
 fn mount(op: &MountOp) -> Result<PMount, Error> {
     Ok(match op {
         MountOp::RootTmpfs => PMount::RootTmpfs,
+        MountOp::RootBind { source, readonly } => PMount::RootBind { source: rel(source)?, readonly: *readonly },
         MountOp::Mkdir { path, mode } => {
             let (parent, name) = split(path)?;
             PMount::Mkdir { parent, name, mode: *mode }

@@ -271,6 +271,9 @@ pub fn describe_op(op: &crate::plan::mounts::MountOp) -> String {
     use crate::plan::mounts::MountOp::*;
     match op {
         RootTmpfs => "tmpfs → / (the sandbox root)".into(),
+        RootBind { source, readonly } => {
+            format!("bind {source} → / (the sandbox root){}", if *readonly { " read-only" } else { "" })
+        }
         Mkdir { path, .. } => format!("mkdir {path}"),
         Touch { path } => format!("create {path}"),
         Symlink { path, target } => format!("symlink {path} → {target}"),

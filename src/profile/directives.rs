@@ -392,7 +392,7 @@ pub static DIRECTIVES: &[Directive] = &[
     row!("ProtectControlGroups", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_control_groups, v, o), "yes", "/sys/fs/cgroup read-only."),
     row!("ProtectProc", SVC, Kind::Enum(&["default", "noaccess", "invisible", "ptraceable"]), Mounts, |s, v, o| set(&mut s.protect_proc, v, o, protect_proc), "invisible", "Hide other users' processes in /proc (procfs hidepid=)."),
     row!("ProcSubset", SVC, Kind::Enum(&["all", "pid"]), Mounts, |s, v, o| set(&mut s.proc_subset, v, o, proc_subset), "pid", "pid: /proc shows only process directories (procfs subset=pid)."),
-    rejected!("RootDirectory", Mounts, "not implemented yet; remove the line or use BindPaths= to build the view"),
+    row!("RootDirectory", SVC, Kind::Text, Mounts, |s, v, o| set(&mut s.root_directory, v, o, values::normalize_absolute_path), "/srv/root", "The sandbox's root is this host directory (bound, not copied) instead of a tmpfs with the host's top level; /proc, /sys, /dev and /tmp must exist in it."),
     row!("WorkingDirectory", SVC, Kind::Text, Process, |s, v, o| set(&mut s.working_directory, v, o, working_directory), "-/srv", "The payload's working directory; ~ is the user's home; a leading - tolerates absence."),
     // state directories
     row!("RuntimeDirectory", SVC, Kind::Names, StateDirs, |s, v, o| state_dirs(s, StateKind::Runtime, v, o), "app", "Directories under /run (rootless: $XDG_RUNTIME_DIR), owned by User=, writable, removed when the run ends."),

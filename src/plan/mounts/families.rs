@@ -14,6 +14,34 @@ use super::planner::{Cover, Planner, Visibility, cause_of, default_cause, plan_e
 use super::{Cause, MountInputs, MountOp};
 
 impl Planner<'_> {
+    /// RootDirectory=: the root is that host directory, bound; ProtectSystem= makes all of it
+    /// (strict) or its system directories (yes, full) read-only.
+    pub(super) fn root_directory(&mut self, s: &Settings) -> Result<bool, PlanError> {
+        let Some(rd) = &s.root_directory else { return Ok(false) };
+        let cause = cause_of("RootDirectory", &s.root_directory);
+        let dir = host::resolve(&*self.host.fs, &rd.value).map_err(|e| plan_error(&cause, e.to_string()))?;
+        if dir.kind != FileKind::Dir {
+            return Err(plan_error(&cause, format!("{} is not a directory", dir.path)));
+        }
+        let protect = s.protect_system.as_ref().map_or(ProtectSystem::No, |v| v.value);
+        self.push(MountOp::RootBind { source: dir.path.clone(), readonly: protect == ProtectSystem::Strict }, cause);
+        self.cover("/", Cover::Host { source: dir.path.clone() });
+        self.root = dir.path;
+        if matches!(protect, ProtectSystem::Yes | ProtectSystem::Full) {
+            let pcause = cause_of("ProtectSystem", &s.protect_system);
+            for name in ["usr", "boot", "efi", "lib", "lib64", "lib32", "bin", "sbin", "etc"] {
+                if !system_readonly(protect, name) {
+                    continue;
+                }
+                let Ok(r) = self.resolve_in_sandbox(&format!("/{name}")) else { continue };
+                if r.kind == FileKind::Dir && r.path == format!("/{name}") {
+                    self.bind(&format!("{}/{name}", self.root), &r.path, FileKind::Dir, true, pcause.clone())?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
     pub(super) fn root(&mut self, s: &Settings) {
         let cause = cause_of("ProtectSystem", &s.protect_system);
         self.push(MountOp::RootTmpfs, default_cause("sbx root"));
@@ -76,7 +104,7 @@ impl Planner<'_> {
         let strict = s.protect_system.as_ref().is_some_and(|v| v.value == ProtectSystem::Strict);
         let cause = cause_of("ProtectHome", &s.protect_home);
         for dir in ["/home", "/root", "/run/user"] {
-            let Ok(r) = host::resolve(&*self.host.fs, dir) else {
+            let Ok(r) = self.resolve_in_sandbox(dir) else {
                 continue;
             };
             if r.kind != FileKind::Dir {
@@ -96,7 +124,7 @@ impl Planner<'_> {
         Ok(())
     }
 
-    pub(super) fn api(&mut self, s: &Settings, inputs: &MountInputs) {
+    pub(super) fn api(&mut self, s: &Settings, inputs: &MountInputs) -> Result<(), PlanError> {
         let hidepid = match s.protect_proc.as_ref().map(|v| v.value) {
             Some(ProtectProc::NoAccess) => Some("noaccess"),
             Some(ProtectProc::Invisible) => Some("invisible"),
@@ -105,6 +133,7 @@ impl Planner<'_> {
         };
         let subset_pid = s.proc_subset.as_ref().is_some_and(|v| v.value == ProcSubset::Pid);
         let proc_cause = cause_of("ProtectProc", &s.protect_proc);
+        self.mountpoint("/proc", FileKind::Dir, &proc_cause)?;
         self.push(MountOp::Proc { target: "/proc".into(), hidepid, subset_pid }, proc_cause);
         // The new procfs shows what the host's does (less, with ProcSubset=pid; the kernel
         // protections below account for that).
@@ -117,8 +146,10 @@ impl Planner<'_> {
             recursive: true,
             nosuid_noexec: false,
         };
+        self.mountpoint("/sys", FileKind::Dir, &default_cause("sbx /sys (read-only)"))?;
         self.push(sys, default_cause("sbx /sys (read-only)"));
         self.cover("/sys", Cover::Host { source: "/sys".into() });
+        self.mountpoint("/dev", FileKind::Dir, &cause_of("PrivateDevices", &s.private_devices))?;
         if Settings::flag(&s.private_devices) {
             self.private_dev(s, inputs.console.as_deref());
         } else {
@@ -133,6 +164,7 @@ impl Planner<'_> {
             self.push(dev, default_cause("sbx /dev (host)"));
             self.cover("/dev", Cover::Host { source: "/dev".into() });
         }
+        Ok(())
     }
 
     pub(super) fn private_dev(&mut self, s: &Settings, console: Option<&str>) {
@@ -217,13 +249,15 @@ impl Planner<'_> {
         self.finally_readonly.push(("/dev".into(), c()));
     }
 
-    pub(super) fn tmp(&mut self, s: &Settings) {
+    pub(super) fn tmp(&mut self, s: &Settings) -> Result<(), PlanError> {
         if !Settings::flag(&s.private_tmp) {
-            return;
+            return Ok(());
         }
         let cause = cause_of("PrivateTmp", &s.private_tmp);
         for dir in ["/tmp", "/var/tmp"] {
-            if matches!(self.visible(dir), Visibility::Absent) {
+            if dir == "/tmp" {
+                self.mountpoint(dir, FileKind::Dir, &cause)?;
+            } else if matches!(self.visible(dir), Visibility::Absent) {
                 continue;
             }
             let op = MountOp::Tmpfs {
@@ -237,6 +271,7 @@ impl Planner<'_> {
             self.push(op, cause.clone());
             self.cover(dir, Cover::Ours);
         }
+        Ok(())
     }
 
     pub(super) fn temporary_file_systems(&mut self, s: &Settings) -> Result<(), PlanError> {
@@ -280,7 +315,8 @@ impl Planner<'_> {
     }
 
     pub(super) fn binds(&mut self, s: &Settings, inputs: &MountInputs) -> Result<(), PlanError> {
-        if let Some((cwd, cause)) = &inputs.writable_cwd {
+        // The caller's working directory is a host path; under RootDirectory= it has no place.
+        if let Some((cwd, cause)) = inputs.writable_cwd.as_ref().filter(|_| self.root == "/") {
             if let Ok(r) = host::resolve(&*self.host.fs, cwd) {
                 self.bind(&r.path, &r.path, r.kind, false, cause.clone())?;
             }
@@ -319,11 +355,22 @@ impl Planner<'_> {
         all.sort_by_key(|(_, p)| p.value.path.matches('/').count() - usize::from(p.value.path == "/"));
         for (directive, entry) in all {
             let cause = Cause { directive, origin: Some(entry.origin.clone()) };
-            if entry.value.relative_to_root {
-                return Err(plan_error(&cause, "the + prefix needs RootDirectory=, which sbx does not support yet"));
-            }
-            let path = self.sandbox_path(&entry.value.path, &cause)?;
-            let visibility = self.visible(&path);
+            // systemd: a path is the host's unless prefixed with +, which makes it relative to
+            // RootDirectory=; a host path outside the root is not in the sandbox at all.
+            let sandbox = if entry.value.relative_to_root {
+                Some(entry.value.path.clone())
+            } else {
+                self.host_to_sandbox(&entry.value.path)
+            };
+            let visibility = match &sandbox {
+                Some(p) => {
+                    let p = self.sandbox_path(p, &cause)?;
+                    let v = self.visible(&p);
+                    (p, v)
+                }
+                None => (entry.value.path.clone(), Visibility::Absent),
+            };
+            let (path, visibility) = visibility;
             match (directive, visibility) {
                 ("InaccessiblePaths", Visibility::Absent | Visibility::Hidden) => {}
                 ("InaccessiblePaths", v) => {
@@ -364,10 +411,11 @@ impl Planner<'_> {
 
     pub(super) fn state_dirs(&mut self, inputs: &MountInputs) -> Result<(), PlanError> {
         for (path, cause) in inputs.state_dirs {
-            // The monitor creates the host directory before launch, so under a host bind it
-            // will exist; under sbx's own tmpfs the mountpoint is created here.
-            let under_host = matches!(self.cover_of(path), Some((Cover::Host { .. }, _, _)));
-            if !under_host {
+            // The monitor creates the host directory before launch, so where the sandbox shows
+            // the host's own tree it will exist; elsewhere the mountpoint must be made or exist.
+            let shows_itself =
+                matches!(self.cover_of(path), Some((Cover::Host { source }, target, _)) if source == target);
+            if !shows_itself {
                 self.mountpoint(path, FileKind::Dir, cause)?;
             }
             let op = MountOp::Bind {
@@ -412,7 +460,7 @@ impl Planner<'_> {
         if Settings::flag(&s.protect_kernel_modules) {
             let cause = cause_of("ProtectKernelModules", &s.protect_kernel_modules);
             for p in ["/lib/modules", "/usr/lib/modules"] {
-                if let Ok(r) = host::resolve(&*self.host.fs, p) {
+                if let Ok(r) = self.resolve_in_sandbox(p) {
                     if !matches!(self.visible(&r.path), Visibility::Absent | Visibility::Hidden) {
                         self.inaccessible(&r.path, r.kind, cause.clone());
                     }

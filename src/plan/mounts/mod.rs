@@ -30,6 +30,11 @@ use planner::Planner;
 pub enum MountOp {
     /// The sandbox root: a fresh tmpfs.
     RootTmpfs,
+    /// The sandbox root: a host directory (RootDirectory=), bound recursively.
+    RootBind {
+        source: String,
+        readonly: bool,
+    },
     Mkdir {
         path: String,
         mode: u32,
@@ -121,10 +126,12 @@ pub struct MountInputs<'a> {
 
 pub fn plan(s: &Settings, host: &HostFacts, inputs: &MountInputs) -> Result<Vec<Mount>, PlanError> {
     let mut p = Planner::new(host);
-    p.root(s);
+    if !p.root_directory(s)? {
+        p.root(s);
+    }
     p.home(s)?;
-    p.api(s, inputs);
-    p.tmp(s);
+    p.api(s, inputs)?;
+    p.tmp(s)?;
     p.temporary_file_systems(s)?;
     p.binds(s, inputs)?;
     p.access_paths(s)?;

@@ -27,6 +27,9 @@ pub(super) enum Cover {
 
 pub(super) struct Planner<'a> {
     pub(super) host: &'a HostFacts,
+    /// The host directory the sandbox's `/` shows: "/" (a tmpfs mirroring the host's top
+    /// level), or RootDirectory=.
+    pub(super) root: String,
     pub(super) mounts: Vec<Mount>,
     pub(super) covers: Vec<(String, Cover)>,
     pub(super) created: BTreeSet<String>,
@@ -63,7 +66,14 @@ pub(super) fn parent(path: &str) -> &str {
 
 impl<'a> Planner<'a> {
     pub(super) fn new(host: &'a HostFacts) -> Self {
-        Planner { host, mounts: Vec::new(), covers: Vec::new(), created: BTreeSet::new(), finally_readonly: Vec::new() }
+        Planner {
+            host,
+            root: "/".into(),
+            mounts: Vec::new(),
+            covers: Vec::new(),
+            created: BTreeSet::new(),
+            finally_readonly: Vec::new(),
+        }
     }
 }
 
@@ -206,7 +216,7 @@ impl Planner<'_> {
         let mut prefix = path.to_string();
         let mut rest: Vec<String> = Vec::new();
         loop {
-            match host::resolve(&*self.host.fs, &prefix) {
+            match self.resolve_in_sandbox(&prefix) {
                 Ok(r) => {
                     let mut out = r.path;
                     for c in rest.iter().rev() {
@@ -225,6 +235,19 @@ impl Planner<'_> {
                 _ => return Ok(path.to_string()),
             }
         }
+    }
+
+    /// A sandbox path resolved as the root shows it (symlinks inside RootDirectory= stay
+    /// inside it); the result is the sandbox path.
+    pub(super) fn resolve_in_sandbox(&self, path: &str) -> Result<host::Resolved, ResolveError> {
+        let r = host::resolve_in(&*self.host.fs, &self.root, path)?;
+        let inside = strip(&r.path, &self.root).map_or_else(|| "/".to_string(), |rest| format!("/{rest}"));
+        Ok(host::Resolved { path: inside, kind: r.kind })
+    }
+
+    /// The sandbox path a host path lands on under RootDirectory=, if it is inside the root.
+    pub(super) fn host_to_sandbox(&self, host_path: &str) -> Option<String> {
+        strip(host_path, &self.root).map(|rest| format!("/{rest}"))
     }
 
     pub(super) fn resolve_source(&self, entry: &PathEntry, cause: &Cause) -> Result<Option<host::Resolved>, PlanError> {

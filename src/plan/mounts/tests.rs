@@ -121,6 +121,57 @@ mod cases {
         assert!(m.iter().all(|m| !m.cause.directive.is_empty()));
     }
 
+    fn host_with_root_dir(dirs: &[&str]) -> crate::host::HostFacts {
+        let mut fs = crate::host::fake::FakeFs::debian();
+        for d in dirs {
+            fs.nodes.insert(format!("/srv/r{d}"), crate::host::Node::Dir);
+        }
+        fs.nodes.insert("/srv/r/lib".into(), crate::host::Node::Symlink { owner: 0, target: "/usr/lib".into() });
+        let mut host = crate::host::fake::host(0);
+        host.fs = Box::new(fs);
+        host
+    }
+
+    fn plan_root_dir(host: &crate::host::HostFacts, lines: &str) -> Result<crate::plan::Plan, crate::error::PlanError> {
+        let s = crate::plan::tests::settings(&format!("RootDirectory=/srv/r\n{lines}"));
+        let inv =
+            crate::plan::Invocation { argv: vec!["true".into()], name: "a".into(), pty: None, log_refused: false };
+        crate::plan::build(&s, host, &inv)
+    }
+
+    #[test]
+    fn root_directory_is_the_root_and_needs_its_api_mountpoints() {
+        let full = ["", "/usr", "/usr/lib", "/usr/lib/modules", "/etc", "/proc", "/sys", "/dev", "/tmp"];
+        let host = host_with_root_dir(&full);
+        let p = plan_root_dir(&host, "ProtectSystem=strict\nProtectKernelModules=yes").unwrap();
+        assert_eq!(p.mounts[0].op, MountOp::RootBind { source: "/srv/r".into(), readonly: true });
+        assert!(
+            !p.mounts.iter().any(|m| matches!(m.op, MountOp::RootTmpfs | MountOp::Mkdir { .. })),
+            "nothing is created in a host directory"
+        );
+        // /lib/modules resolves inside the root (its /lib is a symlink to /usr/lib there).
+        assert!(
+            p.mounts
+                .iter()
+                .any(|m| matches!(&m.op, MountOp::Inaccessible { target, .. } if target == "/usr/lib/modules"))
+        );
+        let host = host_with_root_dir(&["", "/usr", "/sys", "/dev", "/tmp"]);
+        let e = plan_root_dir(&host, "").unwrap_err().to_string();
+        assert!(e.contains("create /srv/r/proc on the host"), "{e}");
+    }
+
+    #[test]
+    fn root_directory_access_paths_are_host_paths_or_plus_relative() {
+        let host = host_with_root_dir(&["", "/usr", "/etc", "/proc", "/sys", "/dev", "/tmp"]);
+        for line in ["ReadOnlyPaths=/srv/r/etc", "ReadOnlyPaths=+/etc"] {
+            let p = plan_root_dir(&host, line).unwrap();
+            assert!(binds(&p.mounts).contains(&("/etc".into(), true)), "{line}");
+        }
+        let e = plan_root_dir(&host, "ReadOnlyPaths=/etc").unwrap_err().to_string();
+        assert!(e.contains("not visible"), "a host path outside the root is not in the sandbox: {e}");
+        assert!(plan_root_dir(&host, "ReadOnlyPaths=-/etc\nInaccessiblePaths=/etc").is_ok());
+    }
+
     #[test]
     fn kernel_tunables_follow_proc_subset() {
         let m = ops("ProtectKernelTunables=yes\nProcSubset=pid");
