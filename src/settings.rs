@@ -143,6 +143,7 @@ pub struct Settings {
     pub user: Scalar<String>,
     pub group: Scalar<String>,
     pub supplementary_groups: List<String>,
+    pub dynamic_user: Scalar<bool>,
     pub capability_bounding_set: Scalar<CapMask>,
     pub ambient_capabilities: Scalar<CapMask>,
     pub no_new_privileges: Scalar<bool>,

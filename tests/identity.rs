@@ -132,3 +132,48 @@ sbx_test!(no_new_privileges, |ctx| {
     let c = ctx.probe(&["NoNewPrivileges=no"], &["caps"]);
     assert_eq!(c.field(0, "NoNewPrivs"), "0", "{c}");
 });
+
+sbx_test!(dynamic_user_runs_as_a_transient_user, |ctx| {
+    let name = ctx.unique("dyn");
+    let args = |extra: &str| -> Vec<String> {
+        let mut a: Vec<String> = ["run", "--profile", &ctx.bare(), "--name", &name, "-p", "DynamicUser=yes"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if !extra.is_empty() {
+            a.extend(["-p".to_string(), extra.to_string()]);
+        }
+        a.push(probe_path().to_str().unwrap().to_string());
+        a.extend(["ids", "write", "/etc/sbx-dynamic-user-test"].iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |extra: &str| {
+        let a = args(extra);
+        ctx.run(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    if !ctx.is_root() {
+        // A user namespace maps only the caller's own uid: refused before anything runs.
+        let out = run("");
+        out.assert_sbx_error();
+        assert!(out.stderr.contains("DynamicUser") && out.stderr.contains("needs root"), "{out}");
+        return;
+    }
+    let state = format!("/var/lib/{name}");
+    let private = format!("/var/lib/private/{name}");
+    ctx.remove_later(Path::new(&state));
+    ctx.remove_later(Path::new(&private));
+    let out = run(&format!("StateDirectory={name}"));
+    out.assert_code(0);
+    let uid: u32 = out.field(0, "uid").parse().unwrap();
+    assert!((61184..=65519).contains(&uid), "{out}");
+    assert_eq!(out.err(1), "EROFS", "DynamicUser= implies ProtectSystem=strict\n{out}");
+    assert_eq!(std::fs::read_link(&state).unwrap().to_str(), Some(format!("private/{name}").as_str()));
+    assert_eq!(std::fs::metadata(&private).unwrap().uid(), uid, "the private directory belongs to the transient user");
+    assert_eq!(std::fs::metadata("/var/lib/private").unwrap().mode() & 0o777, 0o700);
+    // The same name gets the same uid on the next run.
+    let again = run("");
+    assert_eq!(again.field(0, "uid"), uid.to_string(), "{again}");
+    // Control: without DynamicUser= the payload is root (it only reads, nothing is written).
+    let control = ctx.run(&["run", "--profile", &ctx.bare(), "--", probe_path().to_str().unwrap(), "ids"]);
+    assert_eq!(control.field(0, "uid"), "0", "{control}");
+});

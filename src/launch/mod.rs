@@ -4,6 +4,7 @@
 //! the child is in `init.rs` (pid 1) and `payload.rs` (last steps), and nowhere else.
 
 mod diagnose;
+mod dynamic_user;
 pub mod init;
 mod monitor;
 pub mod mounts;
@@ -21,6 +22,8 @@ use crate::plan::Plan;
 
 pub fn run(plan: &Plan, pty: Option<pty::Pty>) -> Result<i32, Error> {
     let prep = prepare::prepare(plan)?;
+    let _claim =
+        plan.identity.dynamic.then(|| dynamic_user::claim(plan.identity.uid, &plan.identity.user_name)).transpose()?;
     let _cleanup = state_dirs::create(&plan.state_dirs)?;
     let pty = pty.map(pty::Pty::start_relay);
     monitor::run(plan, &prep, pty)

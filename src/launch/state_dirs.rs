@@ -22,19 +22,64 @@ pub struct RuntimeCleanup {
 
 pub fn create(dirs: &[StateDir]) -> Result<RuntimeCleanup, Error> {
     for d in dirs {
-        let path = Path::new(&d.path);
-        std::fs::create_dir_all(path)
-            .map_err(|e| Error::io(format!("{}: create {}", d.kind.directive(), d.path), e))?;
+        let err = |what: &str, path: &str, e| Error::io(format!("{}: {what} {path}", d.kind.directive()), e);
+        if let Some(parent) = &d.private_parent {
+            private_parent(parent).map_err(|e| err("create", parent, e))?;
+        }
+        let path = Path::new(&d.host_path);
+        std::fs::create_dir_all(path).map_err(|e| err("create", &d.host_path, e))?;
         if let Some((uid, gid)) = d.owner {
-            chown(path, Some(uid), Some(gid))
-                .map_err(|e| Error::io(format!("{}: chown {}", d.kind.directive(), d.path), e))?;
+            own(path, uid, gid, d.private_parent.is_some()).map_err(|e| err("chown", &d.host_path, e))?;
         }
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(d.mode))
-            .map_err(|e| Error::io(format!("{}: chmod {}", d.kind.directive(), d.path), e))?;
+            .map_err(|e| err("chmod", &d.host_path, e))?;
+        if d.private_parent.is_some() {
+            link_to_private(d).map_err(|e| err("link", &d.path, e))?;
+        }
     }
-    let paths: Vec<String> = dirs.iter().filter(|d| d.remove_at_exit).map(|d| d.path.clone()).collect();
+    let paths: Vec<String> = dirs.iter().filter(|d| d.remove_at_exit).map(|d| d.host_path.clone()).collect();
     let watcher = if paths.is_empty() { None } else { Some(spawn_watcher(&paths)?) };
     Ok(RuntimeCleanup { paths, watcher })
+}
+
+/// `private/` is root's and mode 0700, so only the sandbox's own bind reaches inside.
+fn private_parent(parent: &str) -> std::io::Result<()> {
+    std::fs::create_dir_all(parent)?;
+    chown(parent, Some(0), Some(0))?;
+    std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Gives a directory to its user. A transient uid may differ from the previous run's, so
+/// then (as systemd does) the whole tree changes hands, without following symlinks.
+fn own(path: &Path, uid: u32, gid: u32, recursive: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let before = std::fs::symlink_metadata(path)?;
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))?;
+    if !recursive || (before.uid(), before.gid()) == (uid, gid) {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(path)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            own(&entry.path(), uid, gid, true)?;
+        } else {
+            std::os::unix::fs::lchown(entry.path(), Some(uid), Some(gid))?;
+        }
+    }
+    Ok(())
+}
+
+/// `path` → `private/NAME`, as systemd leaves it; a real directory there is refused.
+fn link_to_private(d: &StateDir) -> std::io::Result<()> {
+    let target = format!("private/{}", d.host_path.rsplit('/').next().unwrap_or_default());
+    match std::fs::symlink_metadata(&d.path) {
+        Ok(m) if m.file_type().is_symlink() => Ok(()),
+        Ok(_) => Err(std::io::Error::other(format!(
+            "exists and is not a symlink; with DynamicUser= the data lives in {} (move it there)",
+            d.host_path
+        ))),
+        Err(_) => std::os::unix::fs::symlink(target, &d.path),
+    }
 }
 
 /// A process that removes the runtime directories if the monitor dies without first

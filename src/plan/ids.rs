@@ -43,6 +43,8 @@ pub struct Identity {
     pub shell: String,
     /// Whether the payload switches ids itself (root mode) or gets them from the map.
     pub switch: bool,
+    /// A transient user (DynamicUser=), claimed for the run.
+    pub dynamic: bool,
 }
 
 pub fn namespaces(s: &Settings, host: &HostFacts) -> Namespaces {
@@ -57,21 +59,23 @@ pub fn namespaces(s: &Settings, host: &HostFacts) -> Namespaces {
     }
 }
 
-pub fn identity(s: &Settings, host: &HostFacts) -> Result<Identity, PlanError> {
-    let account = match &s.user {
-        Some(u) => lookup_user(host, u)?,
-        None if host.is_root() => host.users.user_by_uid(0).cloned().unwrap_or(Account {
+pub fn identity(s: &Settings, host: &HostFacts, dynamic: Option<Account>) -> Result<Identity, PlanError> {
+    let is_dynamic = dynamic.is_some();
+    let account = match (&s.user, dynamic) {
+        (_, Some(d)) => d,
+        (Some(u), None) => lookup_user(host, u)?,
+        (None, None) if host.is_root() => host.users.user_by_uid(0).cloned().unwrap_or(Account {
             name: "root".into(),
             uid: 0,
             gid: 0,
             home: "/root".into(),
             shell: "/bin/sh".into(),
         }),
-        None => host.caller(),
+        (None, None) => host.caller(),
     };
     let gid = match &s.group {
-        Some(g) => lookup_group(host, g)?,
-        None => account.gid,
+        Some(g) if !is_dynamic => lookup_group(host, g)?,
+        _ => account.gid,
     };
     let groups = supplementary(s, host, &account, gid)?;
     Ok(Identity {
@@ -82,6 +86,7 @@ pub fn identity(s: &Settings, host: &HostFacts) -> Result<Identity, PlanError> {
         home: account.home,
         shell: account.shell,
         switch: host.is_root(),
+        dynamic: is_dynamic,
     })
 }
 

@@ -6,6 +6,7 @@
 //! `launch` only walks it.
 
 pub mod caps;
+pub mod dynamic_user;
 pub mod exec;
 pub mod ids;
 pub mod mounts;
@@ -59,8 +60,10 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     if inv.argv.is_empty() {
         return Err(PlanError::Host("no command given".into()));
     }
+    let implied = dynamic_user::implied(s);
+    let s = &implied;
     let namespaces = ids::namespaces(s, host);
-    let identity = ids::identity(s, host)?;
+    let identity = ids::identity(s, host, dynamic_user::account(s, host, &inv.name)?)?;
     let id_map = ids::id_map(&namespaces, &identity, host);
     let caps = caps::plan(s, &namespaces, host)?;
     let state_dirs = state_dirs::plan(s, host, &identity)?;
@@ -74,8 +77,15 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
             },
         )
     });
-    let state_binds: Vec<(String, mounts::Cause)> =
-        state_dirs.iter().map(|d| (d.path.clone(), d.cause.clone())).collect();
+    let state_binds: Vec<mounts::StateBind> = state_dirs
+        .iter()
+        .map(|d| mounts::StateBind {
+            path: d.path.clone(),
+            host_path: d.host_path.clone(),
+            private_parent: d.private_parent.clone(),
+            cause: d.cause.clone(),
+        })
+        .collect();
     let inputs = mounts::MountInputs { state_dirs: &state_binds, writable_cwd, console: inv.pty.clone() };
     let mounts = mounts::plan(s, host, &inputs)?;
     let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;

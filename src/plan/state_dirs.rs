@@ -17,7 +17,13 @@ use crate::settings::{Settings, StateKind};
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct StateDir {
     pub kind: StateKind,
+    /// Where the payload sees it (and the name in $STATE_DIRECTORY and friends).
     pub path: String,
+    /// Where it lives on the host: `path`, or under `private/` with DynamicUser=.
+    pub host_path: String,
+    /// With DynamicUser=: the host's mode-0700 `private` directory this one lives in; `path`
+    /// is then a symlink to it on the host, and inside only this service's part is visible.
+    pub private_parent: Option<String>,
     pub mode: u32,
     /// Host ids to own the directory (root mode only; rootless it is the caller's).
     pub owner: Option<(u32, u32)>,
@@ -33,10 +39,16 @@ pub fn plan(s: &Settings, host: &HostFacts, id: &Identity) -> Result<Vec<StateDi
         let Some(first) = names.first() else { continue };
         let base = base_dir(kind, host).map_err(|m| PlanError::directive(kind.directive(), &first.origin, m))?;
         let mode = s.state_dir_modes[kind.index()].as_ref().map_or(0o755, |m| m.value);
+        // systemd keeps a transient user's state, cache and logs under private/ so no other
+        // user can reach them once the uid is reused; runtime and configuration stay put.
+        let private = id.dynamic && matches!(kind, StateKind::State | StateKind::Cache | StateKind::Logs);
         for name in names {
+            let path = format!("{base}/{}", name.value);
             out.push(StateDir {
                 kind,
-                path: format!("{base}/{}", name.value),
+                host_path: if private { format!("{base}/private/{}", name.value) } else { path.clone() },
+                private_parent: private.then(|| format!("{base}/private")),
+                path,
                 mode,
                 owner: host.is_root().then_some((id.uid, id.gid)),
                 remove_at_exit: kind == StateKind::Runtime,

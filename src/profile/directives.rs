@@ -409,7 +409,7 @@ pub static DIRECTIVES: &[Directive] = &[
     row!("User", SVC, Kind::Name, Ids, |s, v, o| set(&mut s.user, v, o, user_name), "www-data", "Run as this user (root: a real switch; rootless: the caller appears as this user)."),
     row!("Group", SVC, Kind::Name, Ids, |s, v, o| set(&mut s.group, v, o, user_name), "www-data", "Run with this primary group."),
     row!("SupplementaryGroups", SVC, Kind::Names, Ids, |s, v, o| push(&mut s.supplementary_groups, v, o, user_name), "adm", "Additional groups (root only; a user namespace can map just one group)."),
-    rejected!("DynamicUser", Ids, "transient users are not implemented yet; use User= with an unused account"),
+    row!("DynamicUser", SVC, Kind::Bool, Ids, |s, v, o| set_bool(&mut s.dynamic_user, v, o), "yes", "Run as a transient user (uid 61184-65519, named by User= or the unit name; root only); implies ProtectSystem=strict, ProtectHome=read-only, PrivateTmp=, PrivateIPC=, NoNewPrivileges=, RestrictSUIDSGID=, and private state directories."),
     row!("CapabilityBoundingSet", SVC, Kind::Caps, Caps, |s, v, o| capability_set(&mut s.capability_bounding_set, v, o), "CAP_NET_BIND_SERVICE", "The capability bounding set; empty means none, ~ inverts."),
     row!("AmbientCapabilities", SVC, Kind::Caps, Caps, |s, v, o| capability_set(&mut s.ambient_capabilities, v, o), "CAP_NET_BIND_SERVICE", "Capabilities the payload keeps after switching to a non-root User=."),
     row!("NoNewPrivileges", SVC, Kind::Bool, Caps, |s, v, o| set_bool(&mut s.no_new_privileges, v, o), "yes", "Setuid bits and file capabilities no longer grant privileges (no_new_privs)."),

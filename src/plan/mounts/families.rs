@@ -410,26 +410,43 @@ impl Planner<'_> {
     }
 
     pub(super) fn state_dirs(&mut self, inputs: &MountInputs) -> Result<(), PlanError> {
-        for (path, cause) in inputs.state_dirs {
-            // The monitor creates the host directory before launch, so where the sandbox shows
-            // the host's own tree it will exist; elsewhere the mountpoint must be made or exist.
-            let shows_itself =
-                matches!(self.cover_of(path), Some((Cover::Host { source }, target, _)) if source == target);
-            if !shows_itself {
-                self.mountpoint(path, FileKind::Dir, cause)?;
+        for d in inputs.state_dirs {
+            let target = match &d.private_parent {
+                None => d.path.clone(),
+                Some(parent) => {
+                    // Only this service's part of private/ is visible: a tmpfs over it (once),
+                    // then its own directory, reached through the host's symlink at `path`.
+                    if !self.mounts.iter().any(|m| matches!(&m.op, MountOp::Tmpfs { target, .. } if target == parent)) {
+                        self.host_made_mountpoint(parent, &d.cause)?;
+                        self.tmpfs(parent, 0o755, "", true, d.cause.clone())?;
+                    }
+                    format!("{parent}/{}", d.host_path.rsplit('/').next().unwrap_or_default())
+                }
+            };
+            if d.private_parent.is_some() {
+                self.mountpoint(&target, FileKind::Dir, &d.cause)?;
+            } else {
+                self.host_made_mountpoint(&target, &d.cause)?;
             }
             let op = MountOp::Bind {
-                source: path.clone(),
-                target: path.clone(),
+                source: d.host_path.clone(),
+                target: target.clone(),
                 kind: FileKind::Dir,
                 readonly: false,
                 recursive: false,
                 nosuid_noexec: false,
             };
-            self.push(op, cause.clone());
-            self.cover(path, Cover::Host { source: path.clone() });
+            self.push(op, d.cause.clone());
+            self.cover(&target, Cover::Host { source: d.host_path.clone() });
         }
         Ok(())
+    }
+
+    /// A mountpoint the monitor creates on the host before launch: where the sandbox shows
+    /// the host's own tree it will exist; elsewhere it must be made here or already exist.
+    fn host_made_mountpoint(&mut self, path: &str, cause: &Cause) -> Result<(), PlanError> {
+        let shows_itself = matches!(self.cover_of(path), Some((Cover::Host { source }, target, _)) if source == target);
+        if shows_itself { Ok(()) } else { self.mountpoint(path, FileKind::Dir, cause) }
     }
 
     pub(super) fn kernel(&mut self, s: &Settings) {

@@ -114,10 +114,19 @@ pub struct Mount {
     pub cause: Cause,
 }
 
+/// A state directory to bind: created on the host by the monitor before launch.
+pub struct StateBind {
+    pub path: String,
+    pub host_path: String,
+    /// DynamicUser=: the `private` directory to cover with a tmpfs of sbx's own first.
+    pub private_parent: Option<String>,
+    pub cause: Cause,
+}
+
 /// Inputs the mount plan needs besides Settings.
 pub struct MountInputs<'a> {
     /// State directories (host path = sandbox path), created by the monitor before launch.
-    pub state_dirs: &'a [(String, Cause)],
+    pub state_dirs: &'a [StateBind],
     /// The caller's working directory when it must be writable.
     pub writable_cwd: Option<(String, Cause)>,
     /// The host path of the payload's terminal (`--pty`), bound to /dev/console.
