@@ -154,24 +154,6 @@ pub struct Options {
     pub log_refused: bool,
 }
 
-/// Whether the profile asks for a syscall policy beyond what every sandbox gets.
-fn has_policy(s: &Settings) -> bool {
-    !s.system_call_filter.is_empty()
-        || !s.system_call_architectures.is_empty()
-        || !s.restrict_namespaces.is_empty()
-        || !s.restrict_address_families.is_empty()
-        || !s.system_call_log.is_empty()
-        || [
-            &s.memory_deny_write_execute,
-            &s.restrict_realtime,
-            &s.restrict_suid_sgid,
-            &s.lock_personality,
-            &s.protect_clock,
-        ]
-        .iter()
-        .any(|f| Settings::flag(f))
-}
-
 pub fn plan(s: &Settings, host: &HostFacts, opts: &Options) -> Result<SeccompPlan, PlanError> {
     let arch =
         Arch::native().ok_or_else(|| PlanError::Host("sbx has no system call table for this architecture".into()))?;
@@ -199,8 +181,7 @@ pub fn plan_for(s: &Settings, host: &HostFacts, opts: &Options, arch: Arch) -> R
     if b.allow_list {
         resolve::newer_than_systemd(&mut b);
     }
-    let policy = has_policy(s);
-    let direct = direct_filter(&b, policy);
+    let direct = direct_filter(&b);
     // Root in a user namespace of its own (PrivateUsers=): pid 1 could take the fd only from a
     // dumpable payload, which host processes of the same uid could then trace while it still
     // holds capabilities; the kernel decides alone there (the refused call is not named).
@@ -226,7 +207,7 @@ pub fn plan_for(s: &Settings, host: &HostFacts, opts: &Options, arch: Arch) -> R
 }
 
 /// The policy with the kernel deciding everything itself.
-fn direct_filter(b: &Builder, policy: bool) -> Filter {
+fn direct_filter(b: &Builder) -> Filter {
     let (default, mut syscalls) = b.syscall_rules();
     for nr in &b.logged {
         match syscalls.iter_mut().find(|r| r.nr == *nr) {
@@ -242,11 +223,10 @@ fn direct_filter(b: &Builder, policy: bool) -> Filter {
     let x86_64 = b.arch == Arch::X86_64;
     Filter {
         audit_arch: b.arch.audit_arch(),
-        // Without a syscall policy only the terminal-injection rule applies; other ABIs keep
-        // working (TIOCSTI on a terminal that is not the caller's controlling one needs
-        // CAP_SYS_ADMIN anyway). With one, they are refused: the rules speak native numbers.
-        other_arch: if policy { Action::KillProcess } else { Action::Allow },
-        reject_x32: policy && x86_64,
+        // The rules speak native numbers only, so calls through another ABI (i386's int 0x80,
+        // x32) would pass every rule, the terminal-injection one included: they are refused.
+        other_arch: Action::KillProcess,
+        reject_x32: x86_64,
         enosys_above: b.allow_list.then(|| syscalls::max_number(b.arch)),
         syscalls,
         default,

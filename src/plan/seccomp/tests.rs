@@ -99,6 +99,9 @@ fn without_a_policy_only_terminal_injection_is_refused() {
         }
         let d = Data { args: [0, 0x5413, 0, 0, 0, 0], ..call(arch, ioctl) };
         assert_eq!(run(&p.program, &d), ALLOW, "{arch:?}: other ioctls pass");
+        // i386's ioctl is 54: the native-only rules would not see it, so other ABIs are refused.
+        let foreign = Data { arch: 0x4000_0003, args: [0, 0x5412, 0, 0, 0, 0], ..call(arch, 54) };
+        assert_eq!(run(&p.fallback, &foreign), KILL, "{arch:?}: another ABI is refused in every sandbox");
     }
 }
 
