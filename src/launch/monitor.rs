@@ -170,13 +170,18 @@ fn finish(plan: &Plan, outcome: Outcome) -> Result<i32, Error> {
             _ => Error::Launch(message),
         });
     }
-    if let Some(e) = outcome.killed_by {
-        eprintln!("sbx: {}: {}", plan.name, refusals::describe(plan, &e));
-        return Ok(128 + libc::SIGSYS);
-    }
-    Ok(match outcome.status {
+    let code = match outcome.status {
         WaitStatus::Exited(_, code) => code,
         WaitStatus::Signaled(_, sig, _) => 128 + sig as i32,
         _ => crate::error::EXIT_SBX_FAILURE,
-    })
+    };
+    if let Some(e) = outcome.killed_by {
+        eprintln!("sbx: {}: {}", plan.name, refusals::describe(plan, &e));
+        // pid 1 kills with SIGKILL; when that ended the payload itself, report it as systemd
+        // would (killed by SIGSYS). A child killed while the payload went on changes nothing.
+        if code == 128 + libc::SIGKILL {
+            return Ok(128 + libc::SIGSYS);
+        }
+    }
+    Ok(code)
 }

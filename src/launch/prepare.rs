@@ -159,6 +159,7 @@ fn seccomp(plan: &Plan) -> Result<SeccompPrep, Error> {
         verdicts,
         default_verdict: s.default_verdict,
         native_arch: s.arch.audit_arch(),
+        x32_bit: s.filter.reject_x32,
         page,
         dumpable_for_handover: plan.mode == crate::plan::Mode::Rootless,
     })

@@ -111,6 +111,9 @@ pub struct SyscallEvent {
     /// Made through another ABI than the native one (i386, x32).
     pub foreign: bool,
     pub verdict: Verdict,
+    /// The low 32 bits of the first two arguments, to name the form that was judged (the
+    /// ioctl request, the socket family, the namespace flags).
+    pub args: [u32; 2],
 }
 
 const EVENT_TAG: u32 = 0xff00_0000;
@@ -122,11 +125,12 @@ impl SyscallEvent {
             Verdict::Errno(e) => (1, e),
             Verdict::Log => (2, 0),
         };
+        // Word 0: tag, kind (bits 0-1), foreign (bit 2), errno (bits 8-23).
+        let head = EVENT_TAG | kind | (u32::from(self.foreign) << 2) | (u32::from(errno) << 8);
         let mut b = [0u8; 16];
-        b[0..4].copy_from_slice(&(EVENT_TAG | kind).to_ne_bytes());
-        b[4..8].copy_from_slice(&u32::from(self.foreign).to_ne_bytes());
-        b[8..12].copy_from_slice(&self.nr.to_ne_bytes());
-        b[12..16].copy_from_slice(&u32::from(errno).to_ne_bytes());
+        for (i, w) in [head, self.nr, self.args[0], self.args[1]].iter().enumerate() {
+            b[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
+        }
         b
     }
 
@@ -148,13 +152,16 @@ impl Record {
         if word(0) & EVENT_TAG != EVENT_TAG {
             return Failure::decode(b).map(Record::Failure);
         }
-        let verdict = match word(0) & !EVENT_TAG {
+        let head = word(0);
+        let errno = u16::try_from((head >> 8) & 0xffff).ok()?;
+        let verdict = match head & 0x3 {
             0 => Verdict::Kill,
-            1 => Verdict::Errno(u16::try_from(word(12)).ok()?),
+            1 => Verdict::Errno(errno),
             2 => Verdict::Log,
             _ => return None,
         };
-        Some(Record::Syscall(SyscallEvent { nr: word(8), foreign: word(4) != 0, verdict }))
+        let foreign = head & 0x4 != 0;
+        Some(Record::Syscall(SyscallEvent { nr: word(4), foreign, verdict, args: [word(8), word(12)] }))
     }
 }
 
@@ -341,7 +348,7 @@ mod tests {
         }
         assert_eq!(Failure::decode(&[0xff; 16]), None);
         for verdict in [Verdict::Kill, Verdict::Errno(13), Verdict::Log] {
-            let e = SyscallEvent { nr: 165, foreign: true, verdict };
+            let e = SyscallEvent { nr: 165, foreign: true, verdict, args: [7, 0x5412] };
             assert_eq!(Record::decode(&e.encode()), Some(Record::Syscall(e)));
         }
     }

@@ -22,6 +22,7 @@ const INSTALLED: u32 = 1;
 const TAKEN: u32 = 2;
 const NOT_TAKEN: u32 = 3;
 const NO_LISTENER: u32 = 4;
+const X32_BIT: u32 = 0x4000_0000;
 
 /// What the child needs of the seccomp plan, prepared before fork.
 pub struct SeccompPrep {
@@ -31,6 +32,8 @@ pub struct SeccompPrep {
     pub verdicts: Vec<(u32, Verdict)>,
     pub default_verdict: Verdict,
     pub native_arch: u32,
+    /// x86-64: numbers with bit 30 set are the x32 ABI.
+    pub x32_bit: bool,
     pub page: Option<SharedPage>,
     /// Rootless, pid 1 may take the fd only from a dumpable process: the payload's memory
     /// belongs to the host's user namespace, where pid 1 holds no capability. The payload
@@ -126,7 +129,8 @@ pub fn take_listener(s: &SeccompPrep, payload: Pid) -> Handover {
 /// pid 1: answer one pending notification as the plan says; returns what to report.
 pub fn answer(s: &SeccompPrep, listener: &OwnedFd) -> Option<SyscallEvent> {
     let n = sc::notif_recv(listener.as_fd()).ok()?;
-    let foreign = n.data.arch != s.native_arch;
+    // x32 shares x86-64's audit arch and marks its numbers with bit 30.
+    let foreign = n.data.arch != s.native_arch || (s.x32_bit && n.data.nr as u32 & X32_BIT != 0);
     let nr = n.data.nr as u32;
     let verdict = if foreign { Verdict::Kill } else { lookup(s, nr) };
     let reply = match verdict {
@@ -139,7 +143,8 @@ pub fn answer(s: &SeccompPrep, listener: &OwnedFd) -> Option<SyscallEvent> {
         Verdict::Log => None,
     };
     let _ = sc::notif_send(listener.as_fd(), n.id, reply);
-    Some(SyscallEvent { nr, foreign, verdict })
+    let args = [n.data.args[0] as u32, n.data.args[1] as u32];
+    Some(SyscallEvent { nr, foreign, verdict, args })
 }
 
 fn lookup(s: &SeccompPrep, nr: u32) -> Verdict {

@@ -123,9 +123,13 @@ impl Builder {
                 out.insert(*nr, c.clone());
             }
         }
+        // A refusal by argument names its directive; the entry only when every rule of the
+        // call came from the same one (the event does not say which rule matched).
         for (nr, rules) in &self.conditional {
             if let Some((_, c)) = rules.first() {
-                out.entry(*nr).or_insert_with(|| c.clone());
+                let same = rules.iter().all(|(_, o)| o.entry == c.entry && o.directive == c.directive);
+                let c = if same { c.clone() } else { Cause { entry: None, ..c.clone() } };
+                out.entry(*nr).or_insert(c);
             }
         }
         (self.default.cause.clone(), out)
@@ -189,6 +193,8 @@ pub fn system_call_filter(b: &mut Builder, s: &Settings) {
     if !first.value.invert {
         b.allow_list = true;
         let mut allowed: BTreeMap<&str, ()> = BTreeMap::new();
+        // Names a later `~` line took out, with that line as the reason they are refused.
+        let mut removed: BTreeMap<&str, Cause> = BTreeMap::new();
         for n in syscalls::expand("@default").unwrap_or_default() {
             allowed.insert(n, ());
         }
@@ -197,8 +203,10 @@ pub fn system_call_filter(b: &mut Builder, s: &Settings) {
                 for n in names_of(entry) {
                     if a.value.invert {
                         allowed.remove(n);
+                        removed.insert(n, cause("SystemCallFilter", Some(&format!("~{entry}")), Some(&a.origin)));
                     } else {
                         allowed.insert(n, ());
+                        removed.remove(n);
                     }
                 }
             }
@@ -207,6 +215,11 @@ pub fn system_call_filter(b: &mut Builder, s: &Settings) {
         for n in allowed.keys() {
             if let Some(nr) = syscalls::number(b.arch, n) {
                 b.explicit.insert(nr, Verdict { action: Action::Allow, cause: None });
+            }
+        }
+        for (n, c) in removed {
+            if let Some(nr) = syscalls::number(b.arch, n) {
+                b.explicit.insert(nr, Verdict { action: deny, cause: Some(c) });
             }
         }
         return;
@@ -298,11 +311,7 @@ fn has_bits(arg: u8, width: Width, bits: u64) -> Cond {
 /// is an int in the kernel, so only the low 32 bits are compared.
 pub fn terminal_injection(b: &mut Builder) {
     for request in [0x5412u64, 0x541c] {
-        let c = cause(
-            "sbx (terminal input injection)",
-            Some(if request == 0x5412 { "TIOCSTI" } else { "TIOCLINUX" }),
-            None,
-        );
+        let c = cause("sbx (terminal input injection)", None, None);
         b.rule("ioctl", vec![cond(1, Width::Dword, Cmp::Eq, request)], Action::Errno(EPERM), c);
     }
 }
