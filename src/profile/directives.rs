@@ -132,32 +132,38 @@ fn set_bool(slot: &mut Scalar<bool>, v: &str, o: &Origin) -> Result<(), String> 
     set(slot, v, o, values::parse_bool)
 }
 
-fn push<T>(
+type Splitter = fn(&str) -> Result<Vec<String>, String>;
+
+/// A list directive: each word parsed and appended; an empty value clears the list.
+fn push_split<T>(
     list: &mut List<T>,
     value: &str,
     origin: &Origin,
+    split: Splitter,
     parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<(), String> {
     if value.is_empty() {
         list.clear();
         return Ok(());
     }
-    for word in values::split_words(value)? {
+    for word in split(value)? {
         list.push(Spanned { value: parse(&word)?, origin: origin.clone() });
     }
     Ok(())
 }
 
+fn push<T>(
+    list: &mut List<T>,
+    value: &str,
+    origin: &Origin,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<(), String> {
+    push_split(list, value, origin, values::split_words, parse)
+}
+
 /// Bind specs decode their own quoting and `\:` escapes, so words are split raw.
 fn push_binds(list: &mut List<values::BindSpec>, value: &str, origin: &Origin) -> Result<(), String> {
-    if value.is_empty() {
-        list.clear();
-        return Ok(());
-    }
-    for word in values::split_raw_words(value)? {
-        list.push(Spanned { value: values::parse_bind_spec(&word)?, origin: origin.clone() });
-    }
-    Ok(())
+    push_split(list, value, origin, values::split_raw_words, values::parse_bind_spec)
 }
 
 /// A list directive whose whole value is one item (it parses `~` itself); empty resets.

@@ -23,9 +23,15 @@ const INVALID_UTF8: &str = "expected \\x and octal escapes to form valid UTF-8 (
 /// and outside quotes. `""` is an empty word. An unterminated quote, an unknown escape or a
 /// trailing backslash is an error.
 pub fn split_words(value: &str) -> Result<Vec<String>, String> {
+    collect_words(value, next_word)
+}
+
+type WordReader = fn(&mut Chars<'_>) -> Result<Option<String>, String>;
+
+fn collect_words(value: &str, next: WordReader) -> Result<Vec<String>, String> {
     let mut chars = value.chars();
     let mut words = Vec::new();
-    while let Some(word) = next_word(&mut chars)? {
+    while let Some(word) = next(&mut chars)? {
         words.push(word);
     }
     Ok(words)
@@ -128,12 +134,7 @@ fn octal_escape(first: char, chars: &mut Chars<'_>) -> Result<u8, String> {
 /// for values whose entries are decoded field by field (`BindPaths=`, see [`parse_bind_spec`](super::parse_bind_spec)).
 /// An unterminated quote or a trailing backslash is an error.
 pub fn split_raw_words(value: &str) -> Result<Vec<String>, String> {
-    let mut chars = value.chars();
-    let mut words = Vec::new();
-    while let Some(word) = next_raw_word(&mut chars)? {
-        words.push(word);
-    }
-    Ok(words)
+    collect_words(value, next_raw_word)
 }
 
 fn next_raw_word(chars: &mut Chars<'_>) -> Result<Option<String>, String> {
