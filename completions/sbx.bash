@@ -241,7 +241,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-p -h --profile --property --name --dry-run --json --pty --log-refused --help"
+            opts="-p -h --profile --property --name --dry-run --json --pty --best-effort --log-refused --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -64,6 +64,10 @@ pub struct RunArgs {
     /// Give the payload a terminal of its own, relayed by sbx (for interactive programs)
     #[arg(long)]
     pub pty: bool,
+    /// Where no namespace can be created, run anyway with what needs none (Landlock, seccomp,
+    /// no_new_privs, capabilities, rlimits) and report every directive that is weakened
+    #[arg(long)]
+    pub best_effort: bool,
     /// Report every system call the filter refuses, also those refused with an errno
     /// (killed ones are always reported)
     #[arg(long)]

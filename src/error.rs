@@ -63,6 +63,9 @@ pub enum Error {
     Plan(#[from] PlanError),
     #[error("{0}")]
     Launch(String),
+    /// No namespace could be created here; `--best-effort` can fall back to what needs none.
+    #[error("{0}")]
+    Namespaces(String),
     #[error("{context}: {source}")]
     Io { context: String, source: io::Error },
     #[error("{0}")]

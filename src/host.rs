@@ -52,6 +52,8 @@ pub trait HostFs {
     fn lstat(&self, path: &str) -> Result<Option<Node>, io::Error>;
     fn root_entries(&self) -> Vec<RootEntry>;
     fn read_to_string(&self, path: &str) -> Result<String, io::Error>;
+    /// The names in a directory (empty when it cannot be read).
+    fn read_dir(&self, path: &str) -> Vec<String>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,6 +172,13 @@ impl HostFs for RealFs {
     fn read_to_string(&self, path: &str) -> Result<String, io::Error> {
         std::fs::read_to_string(path)
     }
+
+    fn read_dir(&self, path: &str) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(path) else { return Vec::new() };
+        let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
 }
 
 pub fn root_entry_name(e: &RootEntry) -> &str {
@@ -279,6 +288,8 @@ pub struct HostFacts {
     /// Whether pid 1 can take a seccomp user-notification fd from the payload
     /// (pidfd_getfd, kernel >= 5.6, and Yama's ptrace_scope below 3).
     pub seccomp_listener: bool,
+    /// The Landlock ABI version (0 when absent or disabled).
+    pub landlock_abi: u32,
     /// `net.ipv4.ip_unprivileged_port_start`.
     pub unprivileged_port_start: u32,
     pub users: UserDb,
@@ -299,6 +310,7 @@ impl HostFacts {
             hostname: rustix::system::uname().nodename().to_string_lossy().into_owned(),
             machine_id: read("/etc/machine-id").trim().to_string(),
             setgroups_allowed: read("/proc/self/setgroups").trim() != "deny",
+            landlock_abi: crate::sys::landlock::abi_version(),
             kernel: kernel_version(&rustix::system::uname().release().to_string_lossy()),
             seccomp_listener: kernel_version(&rustix::system::uname().release().to_string_lossy()) >= (5, 9)
                 && read("/proc/sys/kernel/yama/ptrace_scope").trim() != "3",
@@ -405,6 +417,16 @@ pub mod fake {
         fn read_to_string(&self, path: &str) -> Result<String, io::Error> {
             Err(io::Error::new(io::ErrorKind::NotFound, path.to_string()))
         }
+
+        fn read_dir(&self, path: &str) -> Vec<String> {
+            let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
+            self.nodes
+                .keys()
+                .filter_map(|p| p.strip_prefix(&prefix))
+                .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+                .map(str::to_string)
+                .collect()
+        }
     }
 
     pub fn host(uid: u32) -> HostFacts {
@@ -417,6 +439,7 @@ pub mod fake {
             hostname: "box".into(),
             machine_id: "0123".into(),
             setgroups_allowed: true,
+            landlock_abi: 6,
             kernel: (6, 18),
             seccomp_listener: true,
             unprivileged_port_start: 1024,

@@ -5,6 +5,7 @@ mod check;
 mod common;
 mod generate;
 mod profiles;
+mod report;
 mod run;
 mod show;
 mod syscall_filter;

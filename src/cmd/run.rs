@@ -1,7 +1,7 @@
 //! `sbx run`: profile → Settings → Plan → (print | launch).
 
 use crate::cli::RunArgs;
-use crate::cmd::common;
+use crate::cmd::{common, report};
 use crate::error::Error;
 use crate::host::HostFacts;
 use crate::launch;
@@ -31,6 +31,24 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         }
         return Ok(0);
     }
+    match launch::run(&plan, pty) {
+        Err(Error::Namespaces(why)) if args.best_effort => best_effort(&resolved, &host, &inv, &why),
+        other => other,
+    }
+}
+
+/// No namespace can be created here: run with what needs none, and say what that means for
+/// every directive of the profile.
+fn best_effort(resolved: &common::Resolved, host: &HostFacts, inv: &Invocation, why: &str) -> Result<i32, Error> {
+    let (plan, notes) = plan::no_namespaces::build(&resolved.settings, host, inv)?;
+    for line in why.lines().filter(|l| !l.starts_with("or: ")) {
+        eprintln!("sbx: {line}");
+    }
+    eprintln!("sbx: --best-effort: running without namespaces; for each directive of the profile:");
+    for line in report::lines(&resolved.loaded.assignments, &notes) {
+        eprintln!("sbx:   {line}");
+    }
+    let pty = if inv.pty.is_some() { Some(Pty::open()?) } else { None };
     launch::run(&plan, pty)
 }
 

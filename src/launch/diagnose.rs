@@ -19,11 +19,14 @@ fn seccomp_filtered() -> bool {
         .unwrap_or(false)
 }
 
+const BEST_EFFORT: &str = "or: sbx run --best-effort runs with what needs no namespace (Landlock, seccomp, capabilities) and reports what that weakens";
+
 /// clone(2) with namespace flags failed: find the reason on this host.
 pub fn clone_failed(plan: &Plan, e: Errno) -> Error {
     let base = format!("cannot create the sandbox's namespaces: {}", describe_errno(e));
-    if !plan.namespaces.user {
-        return Error::Launch(base);
+    let filtered = e == Errno::PERM && seccomp_filtered();
+    if !plan.namespaces.user && !filtered {
+        return Error::Namespaces(format!("{base}\n{BEST_EFFORT}"));
     }
     let cause = if read_num("/proc/sys/user/max_user_namespaces") == Some(0) {
         "user namespaces are disabled: user.max_user_namespaces is 0.\nfix: sysctl -w user.max_user_namespaces=15000 (and set it in /etc/sysctl.d/ to keep it)".to_string()
@@ -31,12 +34,12 @@ pub fn clone_failed(plan: &Plan, e: Errno) -> Error {
         "unprivileged user namespaces are disabled: kernel.unprivileged_userns_clone is 0.\nfix: sysctl -w kernel.unprivileged_userns_clone=1 (and set it in /etc/sysctl.d/ to keep it)".to_string()
     } else if read_num("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == Some(1) {
         "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns is 1).\nfix: give sbx an AppArmor profile that allows \"userns,\", or sysctl -w kernel.apparmor_restrict_unprivileged_userns=0".to_string()
-    } else if e == Errno::PERM && seccomp_filtered() {
+    } else if filtered {
         "a seccomp filter on sbx forbids creating namespaces: this is usually a container's seccomp profile (Docker's default refuses unshare and clone with namespace flags).\nfix: run the container with --security-opt seccomp=unconfined or a profile that allows them, or run sbx as root in it".to_string()
     } else if e == Errno::NOSPC || e == Errno::USERS {
         "the limit on nested or total user namespaces is reached (user.max_user_namespaces, or 32 levels of nesting).\nfix: raise user.max_user_namespaces, or run sbx fewer levels deep".to_string()
     } else {
-        return Error::Launch(base);
+        return Error::Namespaces(format!("{base}\n{BEST_EFFORT}"));
     };
-    Error::Launch(format!("{base}\ncause: {cause}"))
+    Error::Namespaces(format!("{base}\ncause: {cause}\n{BEST_EFFORT}"))
 }

@@ -43,9 +43,13 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
         fail(Failure::new(Step::WaitForMonitor, e));
     }
     rustix::process::umask(rustix::fs::Mode::empty());
-    if let Err(f) = mounts::apply(&prep.mounts) {
-        fail(f);
+    if !prep.mounts.is_empty() {
+        if let Err(f) = mounts::apply(&prep.mounts) {
+            fail(f);
+        }
     }
+    // Without a pid namespace this is not pid 1: adopt the payload's orphans all the same.
+    let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     if prep.loopback {
         if let Err(e) = crate::sys::net::loopback_up() {
             fail(Failure::new(Step::Loopback, e));
@@ -53,7 +57,7 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
     }
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let child = match fork_into(0) {
-        Ok(Forked::Child) => payload::run(&prep.payload, &prep.seccomp, report_w, pty_slave),
+        Ok(Forked::Child) => payload::run(&prep.payload, &prep.landlock, &prep.seccomp, report_w, pty_slave),
         Ok(Forked::Parent { child }) => child,
         Err(e) => fail(Failure::new(Step::ForkPayload, e)),
     };

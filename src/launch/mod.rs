@@ -6,6 +6,7 @@
 mod diagnose;
 mod dynamic_user;
 pub mod init;
+pub mod landlock;
 mod monitor;
 pub mod mounts;
 pub mod payload;

@@ -10,14 +10,19 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use rustix::thread::{CapabilitySet, CapabilitySets};
 
 use crate::error::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, EXIT_SBX_FAILURE};
+use crate::launch::landlock::{self, LandlockPrep};
 use crate::launch::prepare::PayloadPrep;
 use crate::launch::report::{Failure, Step, Sub};
 use crate::launch::seccomp::{self, SeccompPrep};
 use crate::profile::syscall_lists::KeyringMode;
 use crate::sys::{self, Errno};
 
-pub fn run(p: &PayloadPrep, filter: &SeccompPrep, report: OwnedFd, pty: Option<OwnedFd>) -> ! {
-    if let Err(f) = setup(p, pty).and_then(|()| seccomp::install(filter)) {
+pub fn run(p: &PayloadPrep, rules: &LandlockPrep, filter: &SeccompPrep, report: OwnedFd, pty: Option<OwnedFd>) -> ! {
+    let last_steps = || -> Result<(), Failure> {
+        landlock::apply(rules)?;
+        seccomp::install(filter)
+    };
+    if let Err(f) = setup(p, pty).and_then(|()| last_steps()) {
         f.send(report.as_fd());
         sys::ns::exit_now(EXIT_SBX_FAILURE);
     }

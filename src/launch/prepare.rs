@@ -8,6 +8,7 @@ use std::ffi::CString;
 
 use crate::error::Error;
 use crate::host::FileKind;
+use crate::launch::landlock::LandlockPrep;
 use crate::launch::seccomp::SeccompPrep;
 use crate::plan::Plan;
 use crate::plan::mounts::MountOp;
@@ -59,6 +60,7 @@ pub struct PayloadPrep {
 
 pub struct Prepared {
     pub ns_flags: u64,
+    pub landlock: LandlockPrep,
     pub seccomp: SeccompPrep,
     pub mounts: Vec<PMount>,
     pub loopback: bool,
@@ -91,7 +93,23 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         | flag(n.uts, ns::CLONE_NEWUTS)
         | flag(n.cgroup, ns::CLONE_NEWCGROUP);
     let mounts = plan.mounts.iter().map(|m| mount(&m.op)).collect::<Result<_, _>>()?;
-    Ok(Prepared { ns_flags, seccomp: seccomp(plan)?, mounts, loopback: plan.loopback_up, payload: payload(plan)? })
+    let l = &plan.landlock;
+    let landlock = LandlockPrep {
+        abi: l.abi,
+        handled_fs: l.handled_fs,
+        handled_net: l.handled_net,
+        scoped: l.scoped,
+        paths: l.paths.iter().map(|r| Ok((c(&r.path)?, r.access))).collect::<Result<_, Error>>()?,
+        ports: l.ports.clone(),
+    };
+    Ok(Prepared {
+        ns_flags,
+        landlock,
+        seccomp: seccomp(plan)?,
+        mounts,
+        loopback: plan.loopback_up,
+        payload: payload(plan)?,
+    })
 }
 
 fn mount(op: &MountOp) -> Result<PMount, Error> {

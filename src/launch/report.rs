@@ -40,9 +40,10 @@ pub enum Step {
     MemoryDenyWriteExecute,
     Seccomp,
     Listener,
+    Landlock,
 }
 
-const STEPS: [Step; 26] = [
+const STEPS: [Step; 27] = [
     Step::WaitForMonitor,
     Step::Staging,
     Step::Mount,
@@ -69,6 +70,7 @@ const STEPS: [Step; 26] = [
     Step::MemoryDenyWriteExecute,
     Step::Seccomp,
     Step::Listener,
+    Step::Landlock,
 ];
 
 /// Sub-operations of a mount step.
@@ -216,6 +218,12 @@ impl Failure {
                 None => format!("rlimits: {errno}"),
             },
             Step::Chdir => format!("working directory {}: {errno}", plan.exec.cwd),
+            Step::Landlock => match plan.landlock.paths.get(self.index as usize) {
+                Some(r) if self.sub != Sub::None => {
+                    format!("Landlock: rule for {}: {}: {errno}", r.path, sub_name(self.sub))
+                }
+                _ => format!("Landlock: {errno}"),
+            },
             Step::Exec => format!("cannot execute {}: {errno}", plan.exec.argv[0]),
             step => format!("{}: {errno}", step_name(step)),
         }
@@ -254,6 +262,7 @@ fn step_name(step: Step) -> &'static str {
         Step::MemoryDenyWriteExecute => "MemoryDenyWriteExecute= (prctl PR_SET_MDWE)",
         Step::Seccomp => "installing the syscall filter",
         Step::Listener => "taking the syscall filter's notification fd from the payload (pidfd_getfd)",
+        Step::Landlock => "Landlock",
     }
 }
 

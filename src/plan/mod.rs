@@ -9,7 +9,9 @@ pub mod caps;
 pub mod dynamic_user;
 pub mod exec;
 pub mod ids;
+pub mod landlock;
 pub mod mounts;
+pub mod no_namespaces;
 pub mod seccomp;
 pub mod state_dirs;
 pub mod syscalls;
@@ -53,6 +55,7 @@ pub struct Plan {
     pub state_dirs: Vec<state_dirs::StateDir>,
     pub exec: exec::ExecPlan,
     pub seccomp: seccomp::SeccompPlan,
+    pub landlock: landlock::LandlockPlan,
     pub pty: Option<String>,
 }
 
@@ -89,6 +92,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     let inputs = mounts::MountInputs { state_dirs: &state_binds, writable_cwd, console: inv.pty.clone() };
     let mounts = mounts::plan(s, host, &inputs)?;
     let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;
+    let landlock = landlock::mirror(&mounts, host.landlock_abi);
     Ok(Plan {
         name: inv.name.clone(),
         mode: if host.is_root() { Mode::Root } else { Mode::Rootless },
@@ -101,6 +105,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
         state_dirs,
         exec,
         seccomp,
+        landlock,
         pty: inv.pty.clone(),
     })
 }

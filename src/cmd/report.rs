@@ -1,0 +1,44 @@
+//! The enforcement report of a best-effort run: for every directive the profile sets,
+//! enforced (and by what), weakened, or not enforced.
+//!
+//! Invariant: one line per directive key, in the order the profile first sets it; a key
+//! without a note from the tier is enforced by the mechanism of its table row.
+
+use crate::plan::no_namespaces::{Fate, Note};
+use crate::profile::Assignment;
+use crate::profile::directives::{self, Stage, Status};
+
+pub fn lines(assignments: &[Assignment], notes: &[Note]) -> Vec<String> {
+    let mut keys: Vec<&str> = Vec::new();
+    for a in assignments {
+        let supported =
+            directives::find(&a.key).is_some_and(|d| d.status == Status::Supported && d.stage != Stage::Meta);
+        if supported && !a.value.is_empty() && !keys.contains(&a.key.as_str()) {
+            keys.push(&a.key);
+        }
+    }
+    keys.iter()
+        .map(|key| {
+            let fate = notes.iter().find(|n| n.directive == *key).map(|n| &n.fate);
+            let what = match fate {
+                Some(Fate::Substituted(how)) => format!("enforced: {how}"),
+                Some(Fate::Weakened(why)) => format!("weakened: {why}"),
+                Some(Fate::NotEnforced(why)) => format!("NOT enforced: {why}"),
+                None => format!("enforced ({})", mechanism(key)),
+            };
+            format!("{key}=: {what}")
+        })
+        .collect()
+}
+
+fn mechanism(key: &str) -> &'static str {
+    match directives::find(key).map(|d| d.stage) {
+        Some(Stage::Mounts) => "Landlock",
+        Some(Stage::StateDirs) => "created on the host, writable through Landlock",
+        Some(Stage::Seccomp) => "seccomp",
+        Some(Stage::Caps) => "capabilities and no_new_privs",
+        Some(Stage::Ids) => "id switch",
+        Some(Stage::Rlimits) => "rlimits",
+        _ => "process attributes",
+    }
+}

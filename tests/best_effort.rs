@@ -1,0 +1,116 @@
+//! The tier for hosts without namespaces, made real by running sbx inside an sbx sandbox whose
+//! syscall filter refuses namespaces (RestrictNamespaces=yes), as a container's seccomp profile
+//! would: without --best-effort sbx refuses and names the cause; with it, sbx runs and reports
+//! every directive, and from inside what still holds is checked against a control run.
+//! Also: Landlock's defence in depth in a normal sandbox (a root payload cannot remount).
+
+#[macro_use]
+mod common;
+
+use common::*;
+
+/// `sbx run OUTER -- sbx run INNER -- probe OPS`: the inner sbx cannot create namespaces.
+fn nested(ctx: &Ctx, inner: &[&str], ops: &[&str]) -> Output {
+    let sbx = sbx_path();
+    let mut args: Vec<String> =
+        ["run", "--profile", &ctx.bare(), "-p", "RestrictNamespaces=yes", "--", sbx.to_str().unwrap(), "run"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    args.extend(inner.iter().map(|s| s.to_string()));
+    args.extend(["--".to_string(), probe_path().to_str().unwrap().to_string()]);
+    args.extend(ops.iter().map(|s| s.to_string()));
+    ctx.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+sbx_test!(without_namespaces_sbx_refuses_and_names_the_cause, |ctx| {
+    let marker = ctx.path("ran");
+    let out = nested(ctx, &["--profile", &ctx.bare()], &["write", &marker]);
+    out.assert_code(125);
+    assert!(out.stderr.contains("seccomp filter") && out.stderr.contains("fix:"), "{out}");
+    assert!(!std::path::Path::new(&marker).exists(), "nothing ran\n{out}");
+});
+
+sbx_test!(best_effort_runs_and_reports_every_directive, |ctx| {
+    let out = nested(ctx, &["--best-effort", "--profile", "strict"], &["pid"]);
+    out.assert_code(0);
+    for line in [
+        "ProtectSystem=: enforced: Landlock",
+        "PrivateTmp=: weakened",
+        "PrivateNetwork=: weakened",
+        "ProtectProc=: NOT enforced",
+        "SystemCallFilter=: enforced (seccomp)",
+    ] {
+        assert!(out.stderr.contains(line), "the report names {line:?}\n{out}");
+    }
+});
+
+sbx_test!(best_effort_still_confines_the_filesystem, |ctx| {
+    let dir = ctx.mkdir("ro");
+    let file = format!("{dir}/f");
+    let ops = ["write", &file, "ls", ctx.home().to_str().unwrap()];
+    let t = nested(
+        ctx,
+        &["--best-effort", "--profile", &ctx.bare(), "-p", &format!("ReadOnlyPaths={dir}"), "-p", "ProtectHome=yes"],
+        &ops,
+    );
+    t.assert_code(0);
+    assert_eq!(t.err(0), "EACCES", "ReadOnlyPaths= through Landlock\n{t}");
+    assert_eq!(t.err(1), "EACCES", "ProtectHome=yes through Landlock\n{t}");
+    // Control: the same tier without the directives.
+    let c = nested(ctx, &["--best-effort", "--profile", &ctx.bare()], &ops);
+    c.assert_code(0);
+    c.ok(0);
+    c.ok(1);
+});
+
+sbx_test!(best_effort_private_network_leaves_only_unix_sockets, |ctx| {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let tcp = listener.local_addr().unwrap().to_string();
+    let ops = ["socket", "AF_UNIX", "STREAM", "socket", "AF_INET", "DGRAM", "tcp-connect", &tcp];
+    let t = nested(ctx, &["--best-effort", "--profile", &ctx.bare(), "-p", "PrivateNetwork=yes"], &ops);
+    t.assert_code(0);
+    t.ok(0);
+    assert_eq!(t.err(1), "EAFNOSUPPORT", "{t}");
+    assert!(t.line(2).starts_with("err "), "{t}");
+    let c = nested(ctx, &["--best-effort", "--profile", &ctx.bare()], &ops);
+    c.ok(1);
+    c.ok(2);
+});
+
+sbx_test!(best_effort_cannot_signal_outside, |ctx| {
+    // Without a pid namespace the payload sees other processes; Landlock's signal scope keeps
+    // it from signalling them. Target: the outer sandbox's pid 1, outside the inner sandbox
+    // (signal 0 only checks).
+    let kill = libc::SYS_kill.to_string();
+    let t = nested(ctx, &["--best-effort", "--profile", &ctx.bare()], &["syscall", &kill, "1,0"]);
+    t.assert_code(0);
+    assert_eq!(t.err(0), "EPERM", "{t}");
+    // Control: the outer sandbox's payload (no Landlock domain of its own) may.
+    let probe = probe_path();
+    let bare = ctx.bare();
+    let outer = [
+        "run",
+        "--profile",
+        &bare,
+        "-p",
+        "RestrictNamespaces=yes",
+        "--",
+        probe.to_str().unwrap(),
+        "syscall",
+        &kill,
+        "1,0",
+    ];
+    ctx.run(&outer).ok(0);
+});
+
+sbx_test!(root: landlock_keeps_a_root_payload_from_remounting, |ctx| {
+    // A root payload with every capability could remount sbx's read-only binds; Landlock
+    // refuses mount changes to a sandboxed process.
+    let out = ctx.run(&["run", "--profile", &ctx.bare(), "-p", "ProtectSystem=strict", "--", "/bin/sh", "-c", "mount -o remount,bind,rw /etc; echo rc=$?"]);
+    out.assert_code(0);
+    assert!(out.stdout.contains("rc=32"), "{out}");
+    // Control: the same remount in a plain mount namespace works.
+    let c = std::process::Command::new("unshare").args(["-m", "sh", "-c", "mount --bind /etc /etc && mount -o remount,bind,ro /etc && mount -o remount,bind,rw /etc; echo rc=$?"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&c.stdout).contains("rc=0"), "{c:?}");
+});
