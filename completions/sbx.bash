@@ -16,8 +16,14 @@ _sbx() {
             ",$1")
                 cmd="sbx"
                 ;;
+            sbx,analyze)
+                cmd="sbx__subcmd__analyze"
+                ;;
             sbx,check)
                 cmd="sbx__subcmd__check"
+                ;;
+            sbx,doctor)
+                cmd="sbx__subcmd__doctor"
                 ;;
             sbx,generate)
                 cmd="sbx__subcmd__generate"
@@ -37,8 +43,14 @@ _sbx() {
             sbx,syscall-filter)
                 cmd="sbx__subcmd__syscall__subcmd__filter"
                 ;;
+            sbx__subcmd__help,analyze)
+                cmd="sbx__subcmd__help__subcmd__analyze"
+                ;;
             sbx__subcmd__help,check)
                 cmd="sbx__subcmd__help__subcmd__check"
+                ;;
+            sbx__subcmd__help,doctor)
+                cmd="sbx__subcmd__help__subcmd__doctor"
                 ;;
             sbx__subcmd__help,generate)
                 cmd="sbx__subcmd__help__subcmd__generate"
@@ -65,12 +77,42 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-h -V --help --version run check profiles show syscall-filter generate help"
+            opts="-h -V --help --version run check profiles show syscall-filter analyze doctor generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__analyze)
+            opts="-p -h --profile --property --unit --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --property)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -100,6 +142,20 @@ _sbx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sbx__subcmd__doctor)
+            opts="-h --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sbx__subcmd__generate)
             opts="-h --help man bash zsh fish all"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -115,7 +171,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__help)
-            opts="run check profiles show syscall-filter generate help"
+            opts="run check profiles show syscall-filter analyze doctor generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,7 +184,35 @@ _sbx() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sbx__subcmd__help__subcmd__analyze)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sbx__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -241,7 +325,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-p -h --profile --property --name --dry-run --json --pty --best-effort --log-refused --help"
+            opts="-p -h --profile --property --unit --name --dry-run --json --pty --best-effort --log-refused --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -256,6 +340,10 @@ _sbx() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

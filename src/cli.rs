@@ -31,6 +31,18 @@ pub enum Command {
     Show(ShowArgs),
     /// List systemd's syscall groups and their members
     SyscallFilter(SyscallFilterArgs),
+    /// Score a profile like systemd-analyze security, and show what of it holds on this host
+    ///
+    /// One row per check of systemd 252's `systemd-analyze security`: a mark, the check, what
+    /// it means for this profile and the exposure it adds; then HERE: whether this sbx enforces
+    /// it on this host and by which mechanism, or why not. The overall exposure (0.0 to 10.0)
+    /// and its verdict are systemd's, computed from the profile text alone.
+    Analyze(AnalyzeArgs),
+    /// Report what this host lets sbx enforce, and how to fix what is missing
+    ///
+    /// Exit status: 0 when full isolation is possible here, 1 when some protection a profile
+    /// can ask for cannot be enforced, 125 when doctor itself failed.
+    Doctor(DoctorArgs),
     /// Write the man page or shell completions (for packagers)
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -52,7 +64,15 @@ pub struct ProfileArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub profile: ProfileArgs,
-    /// The unit-like name for %N/%n and the state directory names [default: the command's basename]
+    /// Run a systemd service unit in the foreground instead of a COMMAND: its ExecStart= (and
+    /// ExecStartPre=, ExecStartPost=, ExecCondition=, ExecStopPost=), its sandboxing and its
+    /// drop-ins (FILE.service.d/ and /etc/systemd/system/NAME.service.d/); --profile and -p
+    /// apply on top (the default profile does not: the unit is the profile).
+    /// NAME@INSTANCE.service reads NAME@.service
+    #[arg(long, value_name = "FILE.service", conflicts_with = "command")]
+    pub unit: Option<String>,
+    /// The unit-like name for %N/%n and the state directory names [default: the command's
+    /// basename, or the unit's name]
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Print the resolved plan and start nothing
@@ -73,7 +93,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub log_refused: bool,
     /// The command and its arguments
-    #[arg(required = true, trailing_var_arg = true, value_name = "COMMAND")]
+    #[arg(required_unless_present = "unit", trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,
 }
 
@@ -101,6 +121,26 @@ pub struct SyscallFilterArgs {
     /// Groups to list, with the leading @ (e.g. @system-service); all of them when none is given
     #[arg(value_name = "@GROUP")]
     pub groups: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+    /// Score a systemd service unit (with its drop-ins) instead of profiles; --profile and -p
+    /// apply on top. NAME@INSTANCE.service reads NAME@.service
+    #[arg(long, value_name = "FILE.service")]
+    pub unit: Option<String>,
+    /// Print the report as JSON: systemd's per-check fields, sbx's "here" column, the total
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Print the findings as JSON (each with status, summary, details, fixes and impact)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

@@ -35,6 +35,8 @@ pub enum ProfileError {
     UnknownOverride { origin: Origin, key: String },
     #[error("-p {arg:?}: expected DIRECTIVE=VALUE")]
     Override { arg: String },
+    #[error("unit {}: {message}", path.display())]
+    Unit { path: PathBuf, message: String },
 }
 
 /// A profile that parsed but cannot be turned into a sandbox on this host.

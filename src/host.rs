@@ -54,6 +54,10 @@ pub trait HostFs {
     fn read_to_string(&self, path: &str) -> Result<String, io::Error>;
     /// The names in a directory (empty when it cannot be read).
     fn read_dir(&self, path: &str) -> Vec<String>;
+    /// The owner uid of a path, without following a final symlink.
+    fn owner(&self, path: &str) -> Option<u32>;
+    /// (major, minor) of a block device node, or of the device a path's file system is on.
+    fn device_numbers(&self, path: &str) -> Option<(u32, u32)>;
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,6 +177,17 @@ impl HostFs for RealFs {
         std::fs::read_to_string(path)
     }
 
+    fn owner(&self, path: &str) -> Option<u32> {
+        std::fs::symlink_metadata(path).ok().map(|m| m.uid())
+    }
+
+    fn device_numbers(&self, path: &str) -> Option<(u32, u32)> {
+        use std::os::unix::fs::FileTypeExt;
+        let m = std::fs::metadata(path).ok()?;
+        let dev = if m.file_type().is_block_device() { m.rdev() } else { m.dev() };
+        Some((libc::major(dev), libc::minor(dev)))
+    }
+
     fn read_dir(&self, path: &str) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(path) else { return Vec::new() };
         let mut names: Vec<String> = entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
@@ -249,6 +264,28 @@ impl UserDb {
     }
 }
 
+/// Where the cgroup v2 hierarchy is mounted and where sbx itself sits in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CgroupHost {
+    /// The mount point (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts).
+    pub mount: String,
+    /// sbx's own cgroup, relative to the mount ("/user.slice/...").
+    pub own: String,
+}
+
+impl CgroupHost {
+    /// From /proc/self/mountinfo (the cgroup2 mount) and /proc/self/cgroup (the "0::" line).
+    pub fn probe(mountinfo: &str, cgroup: &str) -> Option<CgroupHost> {
+        let mount = mountinfo.lines().find_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            (post.split_whitespace().next() == Some("cgroup2"))
+                .then(|| pre.split_whitespace().nth(4).map(str::to_string))?
+        })?;
+        let own = cgroup.lines().find_map(|l| l.strip_prefix("0::")).unwrap_or("/").to_string();
+        Some(CgroupHost { mount, own })
+    }
+}
+
 /// "6.18.44-fc" → (6, 18).
 fn kernel_version(release: &str) -> (u32, u32) {
     let mut parts = release.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse().ok());
@@ -288,6 +325,12 @@ pub struct HostFacts {
     /// Whether pid 1 can take a seccomp user-notification fd from the payload
     /// (pidfd_getfd, kernel >= 5.6, and Yama's ptrace_scope below 3).
     pub seccomp_listener: bool,
+    /// The cgroup v2 hierarchy, when one is mounted.
+    pub cgroup: Option<CgroupHost>,
+    /// MemTotal, in bytes (for percentages of physical memory).
+    pub mem_total: u64,
+    /// The system's task limit (the smaller of kernel.pid_max and kernel.threads-max).
+    pub tasks_limit: u64,
     /// The Landlock ABI version (0 when absent or disabled).
     pub landlock_abi: u32,
     /// `net.ipv4.ip_unprivileged_port_start`.
@@ -311,6 +354,17 @@ impl HostFacts {
             machine_id: read("/etc/machine-id").trim().to_string(),
             setgroups_allowed: read("/proc/self/setgroups").trim() != "deny",
             landlock_abi: crate::sys::landlock::abi_version(),
+            cgroup: CgroupHost::probe(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup")),
+            mem_total: read("/proc/meminfo")
+                .lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+                .map_or(0, |kib| kib * 1024),
+            tasks_limit: ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"]
+                .iter()
+                .filter_map(|p| read(p).trim().parse::<u64>().ok())
+                .min()
+                .unwrap_or(32768),
             kernel: kernel_version(&rustix::system::uname().release().to_string_lossy()),
             seccomp_listener: kernel_version(&rustix::system::uname().release().to_string_lossy()) >= (5, 9)
                 && read("/proc/sys/kernel/yama/ptrace_scope").trim() != "3",
@@ -352,6 +406,8 @@ pub mod fake {
     #[derive(Default)]
     pub struct FakeFs {
         pub nodes: BTreeMap<String, Node>,
+        pub owners: BTreeMap<String, u32>,
+        pub files: BTreeMap<String, String>,
     }
 
     impl FakeFs {
@@ -415,7 +471,15 @@ pub mod fake {
         }
 
         fn read_to_string(&self, path: &str) -> Result<String, io::Error> {
-            Err(io::Error::new(io::ErrorKind::NotFound, path.to_string()))
+            self.files.get(path).cloned().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.to_string()))
+        }
+
+        fn owner(&self, path: &str) -> Option<u32> {
+            self.owners.get(path).copied().or_else(|| self.nodes.contains_key(path).then_some(0))
+        }
+
+        fn device_numbers(&self, path: &str) -> Option<(u32, u32)> {
+            self.nodes.contains_key(path).then_some((8, 0))
         }
 
         fn read_dir(&self, path: &str) -> Vec<String> {
@@ -440,6 +504,9 @@ pub mod fake {
             machine_id: "0123".into(),
             setgroups_allowed: true,
             landlock_abi: 6,
+            cgroup: None,
+            mem_total: 8 << 30,
+            tasks_limit: 4194304,
             kernel: (6, 18),
             seccomp_listener: true,
             unprivileged_port_start: 1024,

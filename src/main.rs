@@ -4,8 +4,10 @@
 //! `main` parses the command line, runs one command, prints an error once and exits with
 //! the payload's status or one of sbx's reserved codes (see `error.rs`).
 
+mod analyze;
 mod cli;
 mod cmd;
+mod doctor;
 mod error;
 mod host;
 mod launch;

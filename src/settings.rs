@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::ProfileError;
-use crate::profile::directives::{self, Status};
+use crate::profile::directives::{self, Kind, Status};
+use crate::profile::resource_values::{IoLimit, Limit};
 use crate::profile::specifiers::{self, SpecifierContext};
 use crate::profile::syntax::Warning;
 use crate::profile::syscall_lists::{ErrnoAction, FamilyAssign, FilterAssign, KeyringMode, NsAssign};
-use crate::profile::values::{BindSpec, PathEntry, RlimitValue, TmpfsSpec};
+use crate::profile::values::{self, BindSpec, CommandLine, PathEntry, RlimitValue, TmpfsSpec};
 use crate::profile::{Assignment, Origin};
 
 /// A value with the assignment that set it.
@@ -97,6 +98,47 @@ impl StateKind {
     }
 }
 
+/// `Type=`: how systemd decides that a service has started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ServiceType {
+    Simple,
+    Exec,
+    Forking,
+    Oneshot,
+    Dbus,
+    Notify,
+    NotifyReload,
+    Idle,
+}
+
+/// The command-line directives of a service, in the order systemd runs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Phase {
+    Condition,
+    StartPre,
+    Start,
+    StartPost,
+    StopPost,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 5] = [Phase::Condition, Phase::StartPre, Phase::Start, Phase::StartPost, Phase::StopPost];
+
+    pub fn directive(self) -> &'static str {
+        match self {
+            Phase::Condition => "ExecCondition",
+            Phase::StartPre => "ExecStartPre",
+            Phase::Start => "ExecStart",
+            Phase::StartPost => "ExecStartPost",
+            Phase::StopPost => "ExecStopPost",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// `WorkingDirectory=`: a path, or `~` for the user's home; `-` tolerates absence.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WorkingDir {
@@ -169,6 +211,27 @@ pub struct Settings {
     pub protect_clock: Scalar<bool>,
     pub keyring_mode: Scalar<KeyringMode>,
 
+    pub memory_max: Scalar<Limit>,
+    pub memory_high: Scalar<Limit>,
+    pub memory_low: Scalar<Limit>,
+    pub memory_min: Scalar<Limit>,
+    pub memory_swap_max: Scalar<Limit>,
+    pub cpu_quota: Scalar<u32>,
+    pub cpu_quota_period: Scalar<Option<u64>>,
+    pub cpu_weight: Scalar<u64>,
+    pub allowed_cpus: Scalar<String>,
+    pub tasks_max: Scalar<Limit>,
+    pub io_weight: Scalar<u64>,
+    /// IOReadBandwidthMax=, IOWriteBandwidthMax=, IOReadIOPSMax=, IOWriteIOPSMax=.
+    pub io_limits: [List<IoLimit>; 4],
+    pub oom_score_adjust: Scalar<i32>,
+    pub runtime_max: Scalar<Option<u64>>,
+    pub timeout_stop: Scalar<Option<u64>>,
+
+    /// `sbx run --unit`: `Type=` and, per `Phase::index()`, the command lines.
+    pub service_type: Scalar<ServiceType>,
+    pub commands: [List<CommandLine>; 5],
+
     /// `[X-Sbx] WritableWorkingDirectory=`: make the caller's working directory writable.
     pub writable_working_directory: Scalar<bool>,
 }
@@ -240,7 +303,17 @@ fn apply_one(
         value: a.value.clone(),
         message,
     };
-    let value = specifiers::expand(&a.value, ctx).map_err(value_error)?;
+    // systemd expands specifiers in command lines word by word, once quotes are removed.
+    // Resource-control values and plain numbers, booleans and enums take no specifiers in
+    // systemd (so `CPUQuota=50%` is a percentage, not a specifier).
+    let literal = row.stage == directives::Stage::Cgroup
+        || matches!(row.kind, Kind::Bool | Kind::Number | Kind::Mode | Kind::Enum(_) | Kind::Rlimit);
+    let value = match row.kind {
+        _ if literal => Ok(a.value.clone()),
+        Kind::Command => values::expand_specifiers(&a.value, |word| specifiers::expand(word, ctx)),
+        _ => specifiers::expand(&a.value, ctx),
+    }
+    .map_err(value_error)?;
     (row.apply)(settings, &value, &a.origin).map_err(value_error)
 }
 

@@ -13,10 +13,16 @@ use crate::settings::{self, Settings, StateKind};
 pub struct Resolved {
     pub settings: Settings,
     pub loaded: load::Loaded,
+    /// What the specifiers expanded to.
+    pub specifiers: SpecifierContext,
 }
 
 pub fn resolve(profiles: &[String], overrides: &[String], name: &str, host: &HostFacts) -> Result<Resolved, Error> {
-    let loaded = load::load(profiles, overrides)?;
+    resolve_loaded(load::load(profiles, overrides)?, name, host)
+}
+
+/// [`resolve`] for assignments already loaded (a unit file and what comes after it).
+pub fn resolve_loaded(loaded: load::Loaded, name: &str, host: &HostFacts) -> Result<Resolved, Error> {
     for w in &loaded.warnings {
         eprintln!("sbx: warning: {}: {}", w.origin, w.message);
     }
@@ -25,7 +31,7 @@ pub fn resolve(profiles: &[String], overrides: &[String], name: &str, host: &Hos
     for w in &applied.warnings {
         eprintln!("sbx: warning: {}: {}", w.origin, w.message);
     }
-    Ok(Resolved { settings: applied.settings, loaded })
+    Ok(Resolved { settings: applied.settings, loaded, specifiers: ctx })
 }
 
 /// The last raw value of a key, honouring empty resets.

@@ -1,14 +1,18 @@
 //! One module per subcommand, and what they share: turning profile names and `-p`
 //! overrides into Settings.
 
+mod analyze;
 mod check;
 mod common;
+mod conditions;
+mod doctor;
 mod generate;
 mod profiles;
 mod report;
 mod run;
 mod show;
 mod syscall_filter;
+mod unit;
 
 use crate::cli::Command;
 use crate::error::Error;
@@ -20,6 +24,8 @@ pub fn dispatch(command: Command) -> Result<i32, Error> {
         Command::Profiles => profiles::profiles(),
         Command::Show(args) => show::show(args),
         Command::SyscallFilter(args) => syscall_filter::syscall_filter(args),
+        Command::Analyze(args) => analyze::analyze(args),
+        Command::Doctor(args) => doctor::doctor(args),
         Command::Generate(args) => generate::generate(args),
     }
 }

@@ -31,6 +31,15 @@ pub fn lines(assignments: &[Assignment], notes: &[Note]) -> Vec<String> {
         .collect()
 }
 
+/// One note as a report line: `MemoryMax=: weakened: ...`.
+pub fn note_line(n: &Note) -> String {
+    match &n.fate {
+        Fate::Substituted(how) => format!("{}=: enforced: {how}", n.directive),
+        Fate::Weakened(why) => format!("{}=: weakened: {why}", n.directive),
+        Fate::NotEnforced(why) => format!("{}=: NOT enforced: {why}", n.directive),
+    }
+}
+
 fn mechanism(key: &str) -> &'static str {
     match directives::find(key).map(|d| d.stage) {
         Some(Stage::Mounts) => "Landlock",

@@ -1,18 +1,36 @@
 //! `sbx run`: profile → Settings → Plan → (print | launch).
 
 use crate::cli::RunArgs;
-use crate::cmd::{common, report};
+use crate::cmd::{common, report, unit};
 use crate::error::Error;
 use crate::host::HostFacts;
 use crate::launch;
 use crate::launch::pty::Pty;
 use crate::plan::{self, Invocation, Plan};
+use crate::settings::Settings;
 
 pub fn run(args: RunArgs) -> Result<i32, Error> {
     let host = HostFacts::probe();
-    let name = args.name.clone().unwrap_or_else(|| basename(&args.command[0]));
-    let profiles = common::profiles_or_default(&args.profile.profiles);
-    let resolved = common::resolve(&profiles, &args.profile.set, &name, &host)?;
+    let (name, resolved) = match &args.unit {
+        Some(path) => {
+            let run = unit::resolve(path, &args.profile, args.name.clone(), &host)?;
+            if let Some(why) = unit::check_conditions(&run, &host)? {
+                let outcome = if args.dry_run { "a run would be skipped" } else { "skipped, nothing was started" };
+                eprintln!("sbx: {}: {why}: {outcome}", run.name);
+                if !args.dry_run {
+                    return Ok(0);
+                }
+            }
+            (run.name, run.resolved)
+        }
+        None => {
+            let name = args.name.clone().unwrap_or_else(|| basename(&args.command[0]));
+            let profiles = common::profiles_or_default(&args.profile.profiles);
+            let resolved = common::resolve(&profiles, &args.profile.set, &name, &host)?;
+            unit::warn_unit_keys(&resolved.settings);
+            (name, resolved)
+        }
+    };
     let pty = if args.pty { Some(Pty::open()?) } else { None };
     let inv = Invocation {
         argv: args.command.clone(),
@@ -20,7 +38,8 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         pty: pty.as_ref().map(|p| p.slave_path().to_string()),
         log_refused: args.log_refused,
     };
-    let plan = plan::build(&resolved.settings, &host, &inv)?;
+    let settings = limits_or_fallback(&resolved.settings, &host, args.best_effort)?;
+    let plan = plan::build(&settings, &host, &inv)?;
     if args.dry_run {
         if args.json {
             let json = serde_json::to_string_pretty(&plan)
@@ -32,15 +51,21 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         return Ok(0);
     }
     match launch::run(&plan, pty) {
-        Err(Error::Namespaces(why)) if args.best_effort => best_effort(&resolved, &host, &inv, &why),
+        Err(Error::Namespaces(why)) if args.best_effort => best_effort(&resolved, &settings, &host, &inv, &why),
         other => other,
     }
 }
 
 /// No namespace can be created here: run with what needs none, and say what that means for
 /// every directive of the profile.
-fn best_effort(resolved: &common::Resolved, host: &HostFacts, inv: &Invocation, why: &str) -> Result<i32, Error> {
-    let (plan, notes) = plan::no_namespaces::build(&resolved.settings, host, inv)?;
+fn best_effort(
+    resolved: &common::Resolved,
+    settings: &Settings,
+    host: &HostFacts,
+    inv: &Invocation,
+    why: &str,
+) -> Result<i32, Error> {
+    let (plan, notes) = plan::no_namespaces::build(settings, host, inv)?;
     for line in why.lines().filter(|l| !l.starts_with("or: ")) {
         eprintln!("sbx: {line}");
     }
@@ -50,6 +75,24 @@ fn best_effort(resolved: &common::Resolved, host: &HostFacts, inv: &Invocation, 
     }
     let pty = if inv.pty.is_some() { Some(Pty::open()?) } else { None };
     launch::run(&plan, pty)
+}
+
+/// Resource limits need a usable cgroup v2 subtree; with --best-effort and none, the limits
+/// rlimits can approximate are moved there and every limit is reported.
+fn limits_or_fallback(s: &Settings, host: &HostFacts, best_effort: bool) -> Result<Settings, Error> {
+    match plan::cgroup::plan(s, host) {
+        Ok(_) => Ok(s.clone()),
+        Err(e) if best_effort => {
+            let (fallback, notes) = plan::cgroup::rlimit_fallback(s);
+            eprintln!("sbx: {e}");
+            eprintln!("sbx: --best-effort: resource limits without a cgroup:");
+            for n in &notes {
+                eprintln!("sbx:   {}", report::note_line(n));
+            }
+            Ok(fallback)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn basename(cmd: &str) -> String {
@@ -136,5 +179,21 @@ pub fn render(plan: &Plan) -> String {
     }
     line(format!("argv: {:?}", e.argv));
     line(format!("executable: {}", e.candidates.join(" | ")));
+    if let Some(seq) = &e.sequence {
+        line(format!("unit commands (Type={}):", format!("{:?}", seq.service_type).to_lowercase()));
+        for (i, c) in seq.commands.iter().enumerate() {
+            let mut notes = vec![c.origin.to_string()];
+            notes.extend(seq.main.filter(|m| *m == i).map(|_| "main process".to_string()));
+            notes.extend(c.ignore_failure.then(|| "failure ignored".to_string()));
+            notes.extend(c.keep_ids.then(|| "no id switch".to_string()));
+            line(format!(
+                "  {}: {:?} ({})    [{}]",
+                c.phase.directive(),
+                c.argv,
+                c.candidates.join(" | "),
+                notes.join(", ")
+            ));
+        }
+    }
     out
 }

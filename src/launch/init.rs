@@ -17,7 +17,7 @@ use crate::error::EXIT_SBX_FAILURE;
 use crate::launch::prepare::Prepared;
 use crate::launch::report::{Failure, Step};
 use crate::launch::seccomp::{self, Handover, SeccompPrep};
-use crate::launch::{mounts, payload, signals};
+use crate::launch::{mounts, payload, sequence, signals};
 use crate::sys::Errno;
 use crate::sys::ns::{Forked, exit_now, fork_into};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -42,6 +42,11 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
     if let Err(e) = wait_for_monitor(&sync_r) {
         fail(Failure::new(Step::WaitForMonitor, e));
     }
+    if prep.unshare_cgroupns {
+        if let Err(e) = crate::sys::ns::unshare_cgroup() {
+            fail(Failure::new(Step::CgroupNamespace, e));
+        }
+    }
     rustix::process::umask(rustix::fs::Mode::empty());
     if !prep.mounts.is_empty() {
         if let Err(f) = mounts::apply(&prep.mounts) {
@@ -56,6 +61,9 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
         }
     }
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    if let Some(seq) = &prep.sequence {
+        exit_now(sequence::run(prep, seq, &report_w, pty_slave));
+    }
     let child = match fork_into(0) {
         Ok(Forked::Child) => payload::run(&prep.payload, &prep.landlock, &prep.seccomp, report_w, pty_slave),
         Ok(Forked::Parent { child }) => child,

@@ -3,6 +3,7 @@
 //! Invariant: everything the child needs is prepared before clone; the order of the steps in
 //! the child is in `init.rs` (pid 1) and `payload.rs` (last steps), and nowhere else.
 
+pub mod cgroup;
 mod diagnose;
 mod dynamic_user;
 pub mod init;
@@ -15,8 +16,10 @@ pub mod pty;
 pub mod refusals;
 pub mod report;
 pub mod seccomp;
+pub mod sequence;
 pub mod signals;
 pub mod state_dirs;
+mod stop_timer;
 
 use crate::error::Error;
 use crate::plan::Plan;
@@ -25,7 +28,8 @@ pub fn run(plan: &Plan, pty: Option<pty::Pty>) -> Result<i32, Error> {
     let prep = prepare::prepare(plan)?;
     let _claim =
         plan.identity.dynamic.then(|| dynamic_user::claim(plan.identity.uid, &plan.identity.user_name)).transpose()?;
-    let _cleanup = state_dirs::create(&plan.state_dirs)?;
+    let cgroup = plan.cgroup.as_ref().map(|c| cgroup::create(c, &plan.name)).transpose()?;
+    let _cleanup = state_dirs::create(&plan.state_dirs, cgroup.as_ref().map(|c| c.path.clone()))?;
     let pty = pty.map(pty::Pty::start_relay);
-    monitor::run(plan, &prep, pty)
+    monitor::run(plan, &prep, pty, cgroup.as_ref())
 }

@@ -15,18 +15,20 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::pipe::{PipeFlags, pipe_with};
 
 use crate::error::{EXIT_CANNOT_EXECUTE, EXIT_NOT_FOUND, Error};
+use crate::launch::cgroup::RunCgroup;
 use crate::launch::init::{self, ChildFds};
 use crate::launch::prepare::Prepared;
 use crate::launch::pty::Pty;
 use crate::launch::refusals;
 use crate::launch::report::{Failure, Record, Step, SyscallEvent};
-use crate::launch::{diagnose, signals};
+use crate::launch::stop_timer::StopTimer;
+use crate::launch::{diagnose, sequence, signals};
 use crate::plan::Plan;
 use crate::plan::ids::IdMap;
 use crate::plan::seccomp::Verdict;
 use crate::sys::ns::{Forked, fork_into};
 
-pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>) -> Result<i32, Error> {
+pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>, cgroup: Option<&RunCgroup>) -> Result<i32, Error> {
     let pipe =
         |what: &str| pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::io(format!("create the {what} pipe"), e.into()));
     let (report_r, report_w) = pipe("report")?;
@@ -42,17 +44,33 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>) -> Result<i32, Error>
         Err(e) => return Err(diagnose::clone_failed(plan, e)),
     };
     drop((report_w, sync_r, pty_slave));
-    if let Some(map) = &plan.id_map {
-        if let Err(e) = write_id_map(child, map) {
-            let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
-            let _ = waitpid(child, None);
-            return Err(e);
+    // pid 1 waits for the go-ahead: its ids and its cgroup are settled before it runs a step.
+    let settle = || -> Result<(), Error> {
+        if let Some(map) = &plan.id_map {
+            write_id_map(child, map)?;
         }
+        if let Some(cg) = cgroup {
+            cg.place(child.as_raw())?;
+        }
+        Ok(())
+    };
+    if let Err(e) = settle() {
+        let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
+        return Err(e);
     }
     rustix::io::write(&sync_w, b"1").map_err(|e| Error::io("start the sandbox", e.into()))?;
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let outcome = event_loop(plan, child, &report_r, mask, pty)?;
     drop(sync_w);
+    if let (Some(cg), Some(max)) = (cgroup, plan.cgroup.as_ref().and_then(|c| c.memory_max.as_ref())) {
+        if cg.oom_kills() > 0 {
+            eprintln!(
+                "sbx: {}: killed: MemoryMax={max} exceeded (the kernel's OOM killer ended a process of the sandbox)",
+                plan.name
+            );
+        }
+    }
     finish(plan, outcome)
 }
 
@@ -79,6 +97,7 @@ struct Outcome {
 /// Waits for pid 1 to end, forwarding signals, relaying the terminal and reading failure
 /// records as they come.
 fn event_loop(plan: &Plan, child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) -> Result<Outcome, Error> {
+    let mut timer = StopTimer::new(plan);
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::io("signalfd", e.into()))?;
     let mut failure = None;
@@ -90,6 +109,7 @@ fn event_loop(plan: &Plan, child: Pid, report: &OwnedFd, mask: SigSet, mut pty: 
             killed_by = killed_by.or(Some(e));
         }
         Record::Syscall(e) => eprintln!("sbx: {}: {}", plan.name, refusals::describe(plan, &e)),
+        Record::Ended(e) => sequence::report(plan, &e),
     };
     loop {
         let mut fds = vec![PollFd::new(&sigfd, PollFlags::IN)];
@@ -100,12 +120,14 @@ fn event_loop(plan: &Plan, child: Pid, report: &OwnedFd, mask: SigSet, mut pty: 
         if let Some(p) = &pty {
             fds.extend(p.poll_fds());
         }
-        match rustix::event::poll(&mut fds, None) {
+        let timeout = timer.next_timeout();
+        match rustix::event::poll(&mut fds, timeout.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(Error::io("poll", e.into())),
         }
         let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
+        timer.fire(plan, child);
         if report_open && !ready[1].is_empty() {
             match read_record(report) {
                 Some(r) => on_record(r),

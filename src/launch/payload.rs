@@ -49,6 +49,9 @@ fn setup(p: &PayloadPrep, pty: Option<OwnedFd>) -> Result<(), Failure> {
     if let Some(n) = p.nice {
         step(Step::Nice, sys::proc::set_nice(n))?;
     }
+    if let Some(v) = &p.oom_score_adj {
+        step(Step::OomScoreAdjust, sys::proc::write_file(c"/proc/self/oom_score_adj", v))?;
+    }
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(p.umask));
     if p.switch_ids {
         switch_ids(p)?;

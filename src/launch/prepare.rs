@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::host::FileKind;
 use crate::launch::landlock::LandlockPrep;
 use crate::launch::seccomp::SeccompPrep;
+use crate::launch::sequence::{self, SequencePrep};
 use crate::plan::Plan;
 use crate::plan::mounts::MountOp;
 use crate::profile::syscall_lists::KeyringMode;
@@ -47,6 +48,7 @@ pub struct PayloadPrep {
     pub ambient: u64,
     pub last_cap: u32,
     pub no_new_privs: bool,
+    pub oom_score_adj: Option<CString>,
     pub mdwe: bool,
     pub keyring: Option<KeyringMode>,
     pub cwd: CString,
@@ -60,11 +62,14 @@ pub struct PayloadPrep {
 
 pub struct Prepared {
     pub ns_flags: u64,
+    pub unshare_cgroupns: bool,
     pub landlock: LandlockPrep,
     pub seccomp: SeccompPrep,
     pub mounts: Vec<PMount>,
     pub loopback: bool,
     pub payload: PayloadPrep,
+    /// `sbx run --unit`: the unit's commands, which pid 1 runs instead of `payload`.
+    pub sequence: Option<SequencePrep>,
 }
 
 fn c(s: &str) -> Result<CString, Error> {
@@ -91,7 +96,9 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         | flag(n.net, ns::CLONE_NEWNET)
         | flag(n.ipc, ns::CLONE_NEWIPC)
         | flag(n.uts, ns::CLONE_NEWUTS)
-        | flag(n.cgroup, ns::CLONE_NEWCGROUP);
+        // With a cgroup of its own, pid 1 unshares its cgroup namespace once it is placed, so
+        // the payload sees that cgroup as its root.
+        | flag(n.cgroup && plan.cgroup.is_none(), ns::CLONE_NEWCGROUP);
     let mounts = plan.mounts.iter().map(|m| mount(&m.op)).collect::<Result<_, _>>()?;
     let l = &plan.landlock;
     let landlock = LandlockPrep {
@@ -102,13 +109,16 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         paths: l.paths.iter().map(|r| Ok((c(&r.path)?, r.access))).collect::<Result<_, Error>>()?,
         ports: l.ports.clone(),
     };
+    let unshare_cgroupns = n.cgroup && plan.cgroup.is_some();
     Ok(Prepared {
         ns_flags,
+        unshare_cgroupns,
         landlock,
         seccomp: seccomp(plan)?,
         mounts,
         loopback: plan.loopback_up,
         payload: payload(plan)?,
+        sequence: sequence::prepare(plan)?,
     })
 }
 
@@ -183,7 +193,7 @@ fn seccomp(plan: &Plan) -> Result<SeccompPrep, Error> {
     })
 }
 
-fn payload(plan: &Plan) -> Result<PayloadPrep, Error> {
+pub(super) fn payload(plan: &Plan) -> Result<PayloadPrep, Error> {
     let e = &plan.exec;
     let argv: Vec<CString> = e.argv.iter().map(|a| c(a)).collect::<Result<_, _>>()?;
     let envp: Vec<CString> = e.env.iter().map(|a| c(a)).collect::<Result<_, _>>()?;
@@ -204,6 +214,7 @@ fn payload(plan: &Plan) -> Result<PayloadPrep, Error> {
         ambient: plan.caps.ambient_mask,
         last_cap,
         no_new_privs: plan.caps.no_new_privs,
+        oom_score_adj: e.oom_score_adjust.map(|v| c(&v.to_string())).transpose()?,
         mdwe: plan.seccomp.mdwe_prctl,
         keyring: plan.seccomp.keyring,
         cwd: c(&e.cwd)?,

@@ -41,9 +41,11 @@ pub enum Step {
     Seccomp,
     Listener,
     Landlock,
+    CgroupNamespace,
+    OomScoreAdjust,
 }
 
-const STEPS: [Step; 27] = [
+const STEPS: [Step; 29] = [
     Step::WaitForMonitor,
     Step::Staging,
     Step::Mount,
@@ -71,6 +73,8 @@ const STEPS: [Step; 27] = [
     Step::Seccomp,
     Step::Listener,
     Step::Landlock,
+    Step::CgroupNamespace,
+    Step::OomScoreAdjust,
 ];
 
 /// Sub-operations of a mount step.
@@ -141,16 +145,92 @@ impl SyscallEvent {
     }
 }
 
+/// How a command of a unit ended (`sbx run --unit`, see `launch::sequence`): pid 1 sends one
+/// for each command that did not exit 0 or whose payload reported a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommandEnd {
+    /// The command's index in the plan's sequence.
+    pub index: u16,
+    pub end: End,
+    /// What its payload reported before execve, if it did not get that far.
+    pub failure: Option<Failure>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum End {
+    Exited(i32),
+    Killed(i32),
+}
+
+impl End {
+    /// The status as sbx reports it: the exit code, or 128+N for signal N.
+    pub fn code(self) -> i32 {
+        match self {
+            End::Exited(c) => c,
+            End::Killed(sig) => 128 + sig,
+        }
+    }
+}
+
+const ENDED_TAG: u32 = 0xfe00_0000;
+
+impl CommandEnd {
+    // Word 0: tag, killed (bit 16), index (bits 0-15). Word 1: exit code or signal. Word 2:
+    // failure present (bit 31), its index (bits 16-30), sub (8-15), step (0-7). Word 3: errno.
+    pub fn encode(&self) -> [u8; 16] {
+        let (killed, value) = match self.end {
+            End::Exited(c) => (0, c),
+            End::Killed(sig) => (1, sig),
+        };
+        let head = ENDED_TAG | (killed << 16) | u32::from(self.index);
+        let (failure, errno) = match self.failure {
+            Some(f) => {
+                (1 << 31 | (f.index & 0x7fff) << 16 | (f.sub as u32) << 8 | f.step as u32, f.errno.raw_os_error())
+            }
+            None => (0, 0),
+        };
+        let mut b = [0u8; 16];
+        for (i, w) in [head, value as u32, failure, errno as u32].iter().enumerate() {
+            b[i * 4..i * 4 + 4].copy_from_slice(&w.to_ne_bytes());
+        }
+        b
+    }
+
+    fn decode(b: &[u8; 16]) -> Option<CommandEnd> {
+        let word = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let head = word(0);
+        let value = word(4) as i32;
+        let end = if head & (1 << 16) != 0 { End::Killed(value) } else { End::Exited(value) };
+        let f = word(8);
+        let failure = if f & (1 << 31) != 0 {
+            let step = *STEPS.iter().find(|s| **s as u32 == f & 0xff)?;
+            let sub = *SUBS.iter().find(|s| **s as u32 == (f >> 8) & 0xff)?;
+            Some(Failure { step, sub, index: (f >> 16) & 0x7fff, errno: Errno::from_raw_os_error(word(12) as i32) })
+        } else {
+            None
+        };
+        Some(CommandEnd { index: (head & 0xffff) as u16, end, failure })
+    }
+
+    pub fn send(&self, fd: BorrowedFd<'_>) {
+        let _ = rustix::io::write(fd.as_fd(), &self.encode());
+    }
+}
+
 /// What crosses the report pipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record {
     Failure(Failure),
     Syscall(SyscallEvent),
+    Ended(CommandEnd),
 }
 
 impl Record {
     pub fn decode(b: &[u8; 16]) -> Option<Record> {
         let word = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        if word(0) & 0xff00_0000 == ENDED_TAG {
+            return CommandEnd::decode(b).map(Record::Ended);
+        }
         if word(0) & EVENT_TAG != EVENT_TAG {
             return Failure::decode(b).map(Record::Failure);
         }
@@ -263,6 +343,8 @@ fn step_name(step: Step) -> &'static str {
         Step::Seccomp => "installing the syscall filter",
         Step::Listener => "taking the syscall filter's notification fd from the payload (pidfd_getfd)",
         Step::Landlock => "Landlock",
+        Step::CgroupNamespace => "entering a cgroup namespace",
+        Step::OomScoreAdjust => "OOMScoreAdjust= (lowering it needs root)",
     }
 }
 
@@ -356,6 +438,16 @@ mod tests {
             }
         }
         assert_eq!(Failure::decode(&[0xff; 16]), None);
+        for (end, failure) in [
+            (End::Exited(3), None),
+            (End::Killed(9), None),
+            (End::Exited(127), Some(Failure { step: Step::Exec, sub: Sub::None, index: 0, errno: Errno::NOENT })),
+            (End::Exited(125), Some(Failure::at(Step::Rlimit, Sub::None, 15, Errno::PERM))),
+            (End::Exited(-1), Some(Failure::at(Step::Landlock, Sub::OpenSource, 300, Errno::ACCESS))),
+        ] {
+            let e = CommandEnd { index: 513, end, failure };
+            assert_eq!(Record::decode(&e.encode()), Some(Record::Ended(e)));
+        }
         for verdict in [Verdict::Kill, Verdict::Errno(13), Verdict::Log] {
             let e = SyscallEvent { nr: 165, foreign: true, verdict, args: [7, 0x5412] };
             assert_eq!(Record::decode(&e.encode()), Some(Record::Syscall(e)));

@@ -126,6 +126,15 @@ pub fn take_listener(s: &SeccompPrep, payload: Pid) -> Handover {
     }
 }
 
+/// pid 1, before it starts another payload with the same filter (`launch::sequence`): the
+/// hand-over page back to its first state. The payload before has executed or ended by then,
+/// so it no longer reads the page.
+pub fn rearm(s: &SeccompPrep) {
+    if let Some(page) = &s.page {
+        page.set_state(WAITING);
+    }
+}
+
 /// pid 1: answer one pending notification as the plan says; returns what to report.
 pub fn answer(s: &SeccompPrep, listener: &OwnedFd) -> Option<SyscallEvent> {
     let n = sc::notif_recv(listener.as_fd()).ok()?;

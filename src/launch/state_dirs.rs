@@ -17,10 +17,11 @@ use crate::sys::ns::{Forked, exit_now, fork_into};
 /// Removes the runtime directories when dropped; owns the watcher's pipe.
 pub struct RuntimeCleanup {
     paths: Vec<String>,
+    cgroup: Option<String>,
     watcher: Option<OwnedFd>,
 }
 
-pub fn create(dirs: &[StateDir]) -> Result<RuntimeCleanup, Error> {
+pub fn create(dirs: &[StateDir], cgroup: Option<String>) -> Result<RuntimeCleanup, Error> {
     for d in dirs {
         let err = |what: &str, path: &str, e| Error::io(format!("{}: {what} {path}", d.kind.directive()), e);
         if let Some(parent) = &d.private_parent {
@@ -38,8 +39,9 @@ pub fn create(dirs: &[StateDir]) -> Result<RuntimeCleanup, Error> {
         }
     }
     let paths: Vec<String> = dirs.iter().filter(|d| d.remove_at_exit).map(|d| d.host_path.clone()).collect();
-    let watcher = if paths.is_empty() { None } else { Some(spawn_watcher(&paths)?) };
-    Ok(RuntimeCleanup { paths, watcher })
+    let watcher =
+        if paths.is_empty() && cgroup.is_none() { None } else { Some(spawn_watcher(&paths, cgroup.as_deref())?) };
+    Ok(RuntimeCleanup { paths, cgroup, watcher })
 }
 
 /// `private/` is root's and mode 0700, so only the sandbox's own bind reaches inside.
@@ -84,7 +86,7 @@ fn link_to_private(d: &StateDir) -> std::io::Result<()> {
 
 /// A process that removes the runtime directories if the monitor dies without first
 /// telling it the run ended normally (one byte on the pipe).
-fn spawn_watcher(paths: &[String]) -> Result<OwnedFd, Error> {
+fn spawn_watcher(paths: &[String], cgroup: Option<&str>) -> Result<OwnedFd, Error> {
     let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC).map_err(|e| Error::io("pipe", e.into()))?;
     match fork_into(0).map_err(|e| Error::io("fork the cleanup watcher", e.into()))? {
         Forked::Parent { .. } => Ok(w),
@@ -101,6 +103,9 @@ fn spawn_watcher(paths: &[String]) -> Result<OwnedFd, Error> {
             let mut byte = [0u8; 1];
             let said_done = std::fs::File::from(r).read(&mut byte).is_ok_and(|n| n == 1);
             if !said_done {
+                if let Some(cg) = cgroup {
+                    crate::launch::cgroup::remove(cg);
+                }
                 for p in paths {
                     let _ = std::fs::remove_dir_all(p);
                 }
@@ -112,6 +117,9 @@ fn spawn_watcher(paths: &[String]) -> Result<OwnedFd, Error> {
 
 impl Drop for RuntimeCleanup {
     fn drop(&mut self) {
+        if let Some(cg) = &self.cgroup {
+            crate::launch::cgroup::remove(cg);
+        }
         for p in &self.paths {
             let _ = std::fs::remove_dir_all(p);
         }

@@ -12,9 +12,10 @@ use serde::Serialize;
 use crate::error::PlanError;
 use crate::host::HostFacts;
 use crate::plan::ids::Identity;
+use crate::plan::sequence::{self, Sequence};
 use crate::plan::state_dirs::StateDir;
 use crate::profile::values;
-use crate::settings::{Settings, StateKind};
+use crate::settings::{Phase, Settings, StateKind};
 
 /// systemd's fixed search path for services.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -31,6 +32,15 @@ pub struct ExecPlan {
     pub umask: u32,
     pub nice: Option<i32>,
     pub rlimits: Vec<Rlimit>,
+    /// OOMScoreAdjust=.
+    pub oom_score_adjust: Option<i32>,
+    /// RuntimeMaxSec= and TimeoutStopSec= (Some(None) is infinity), in microseconds.
+    pub runtime_max: Option<u64>,
+    pub timeout_stop: Option<Option<u64>>,
+    /// `sbx run --unit`: every command of the unit; `argv` and `candidates` above are then its
+    /// main (first ExecStart=) command's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<Sequence>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -50,7 +60,10 @@ pub fn plan(
     argv: &[String],
     state: &[StateDir],
 ) -> Result<ExecPlan, PlanError> {
-    let env = environment(s, host, id, state)?;
+    if argv.is_empty() {
+        return plan_unit(s, host, id, state);
+    }
+    let env = environment(s, host, id, state, false)?;
     let path = env.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.to_string());
     let (cwd, cwd_fallback_root) = working_directory(s, host, id);
     Ok(ExecPlan {
@@ -62,10 +75,33 @@ pub fn plan(
         umask: s.umask.as_ref().map_or(0o022, |u| u.value),
         nice: s.nice.as_ref().map(|n| n.value),
         rlimits: rlimits(s),
+        oom_score_adjust: s.oom_score_adjust.as_ref().map(|o| o.value),
+        runtime_max: s.runtime_max.as_ref().and_then(|r| r.value),
+        timeout_stop: s.timeout_stop.as_ref().map(|t| t.value),
+        sequence: None,
     })
 }
 
-fn candidates(cmd: &str, path: &str) -> Vec<String> {
+/// `sbx run --unit` (no command line): the unit's commands (see `sequence`) in a service's
+/// environment.
+fn plan_unit(s: &Settings, host: &HostFacts, id: &Identity, state: &[StateDir]) -> Result<ExecPlan, PlanError> {
+    let env = environment(s, host, id, state, true)?;
+    let sequence = sequence::plan(s, &env, id)?;
+    let main = sequence.indices(Phase::Start).next().map(|i| &sequence.commands[i]);
+    let Some(main) = main else { return Err(PlanError::Host("the unit has no ExecStart=".into())) };
+    let mut exec = plan(s, host, id, &main.argv, state)?;
+    exec.candidates.clone_from(&main.candidates);
+    exec.env = env.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if s.working_directory.is_none() {
+        // A service starts in the root directory, not where it was started from.
+        exec.cwd = "/".into();
+    }
+    exec.sequence = Some(sequence);
+    Ok(exec)
+}
+
+/// The paths execve tries for `cmd`: itself when it has a `/`, else each directory of `path`.
+pub fn candidates(cmd: &str, path: &str) -> Vec<String> {
     if cmd.contains('/') {
         return vec![cmd.to_string()];
     }
@@ -73,17 +109,25 @@ fn candidates(cmd: &str, path: &str) -> Vec<String> {
 }
 
 /// systemd's order: fixed variables, the user's, PassEnvironment=, Environment=,
-/// EnvironmentFile= (later wins), then UnsetEnvironment= removes.
+/// EnvironmentFile= (later wins), then UnsetEnvironment= removes. A unit (`unit`) starts as
+/// clean as systemd starts a service: the manager's locale and INVOCATION_ID, and the user's
+/// variables only when User= (or DynamicUser=) is set; a command always gets the user's.
 fn environment(
     s: &Settings,
     host: &HostFacts,
     id: &Identity,
     state: &[StateDir],
+    unit: bool,
 ) -> Result<BTreeMap<String, String>, PlanError> {
     let mut env = BTreeMap::new();
     env.insert("PATH".to_string(), DEFAULT_PATH.to_string());
-    for (k, v) in [("USER", &id.user_name), ("LOGNAME", &id.user_name), ("HOME", &id.home), ("SHELL", &id.shell)] {
-        env.insert(k.to_string(), v.clone());
+    if unit {
+        env.extend(manager_environment(host));
+    }
+    if !unit || s.user.is_some() || Settings::flag(&s.dynamic_user) {
+        for (k, v) in [("USER", &id.user_name), ("LOGNAME", &id.user_name), ("HOME", &id.home), ("SHELL", &id.shell)] {
+            env.insert(k.to_string(), v.clone());
+        }
     }
     for kind in StateKind::ALL {
         let paths: Vec<&str> = state.iter().filter(|d| d.kind == kind).map(|d| d.path.as_str()).collect();
@@ -124,6 +168,24 @@ fn environment(
         }
     }
     Ok(env)
+}
+
+/// What systemd's manager gives every service: its locale (locale.conf, or Debian's
+/// /etc/default/locale; C.UTF-8 when neither sets LANG) and a fresh INVOCATION_ID.
+fn manager_environment(host: &HostFacts) -> BTreeMap<String, String> {
+    let is_locale = |k: &str| k == "LANG" || k == "LANGUAGE" || k.starts_with("LC_");
+    let file = ["/etc/locale.conf", "/etc/default/locale"].iter().find_map(|p| host.fs.read_to_string(p).ok());
+    let mut env: BTreeMap<String, String> = file
+        .and_then(|text| values::parse_env_file(&text).ok())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, v)| is_locale(k) && !v.is_empty())
+        .collect();
+    env.entry("LANG".into()).or_insert_with(|| "C.UTF-8".into());
+    if let Ok(uuid) = host.fs.read_to_string("/proc/sys/kernel/random/uuid") {
+        env.insert("INVOCATION_ID".into(), uuid.trim().replace('-', ""));
+    }
+    env
 }
 
 fn working_directory(s: &Settings, host: &HostFacts, id: &Identity) -> (String, bool) {

@@ -6,6 +6,7 @@
 //! `launch` only walks it.
 
 pub mod caps;
+pub mod cgroup;
 pub mod dynamic_user;
 pub mod exec;
 pub mod ids;
@@ -13,6 +14,7 @@ pub mod landlock;
 pub mod mounts;
 pub mod no_namespaces;
 pub mod seccomp;
+pub mod sequence;
 pub mod state_dirs;
 pub mod syscalls;
 
@@ -25,6 +27,8 @@ use crate::settings::Settings;
 /// What the command line adds to the profile.
 #[derive(Clone, Debug)]
 pub struct Invocation {
+    /// The command; empty for `sbx run --unit`, where the unit's ExecStart= and its siblings
+    /// (in Settings) run instead.
     pub argv: Vec<String>,
     /// The unit-like name (%N); the basename of the command unless `--name` was given.
     pub name: String,
@@ -56,13 +60,11 @@ pub struct Plan {
     pub exec: exec::ExecPlan,
     pub seccomp: seccomp::SeccompPlan,
     pub landlock: landlock::LandlockPlan,
+    pub cgroup: Option<cgroup::CgroupPlan>,
     pub pty: Option<String>,
 }
 
 pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, PlanError> {
-    if inv.argv.is_empty() {
-        return Err(PlanError::Host("no command given".into()));
-    }
     let implied = dynamic_user::implied(s);
     let s = &implied;
     let namespaces = ids::namespaces(s, host);
@@ -93,6 +95,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     let mounts = mounts::plan(s, host, &inputs)?;
     let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;
     let landlock = landlock::mirror(&mounts, host.landlock_abi);
+    let cgroup = cgroup::plan(s, host)?;
     Ok(Plan {
         name: inv.name.clone(),
         mode: if host.is_root() { Mode::Root } else { Mode::Rootless },
@@ -106,6 +109,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
         exec,
         seccomp,
         landlock,
+        cgroup,
         pty: inv.pty.clone(),
     })
 }
@@ -131,6 +135,13 @@ pub mod tests {
     pub fn plan_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
         let host = fake::host(uid);
         let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: None, log_refused: false };
+        build(&settings(lines), &host, &inv)
+    }
+
+    /// A `sbx run --unit` plan: no command line, the commands come from `lines`.
+    pub fn plan_unit_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
+        let host = fake::host(uid);
+        let inv = Invocation { argv: Vec::new(), name: "app".into(), pty: None, log_refused: false };
         build(&settings(lines), &host, &inv)
     }
 

@@ -106,6 +106,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<(Plan, 
         exec,
         seccomp,
         landlock,
+        cgroup: crate::plan::cgroup::plan(s, host)?,
         pty: inv.pty.clone(),
     };
     Ok((plan, notes.0))

@@ -7,12 +7,13 @@
 
 use std::str::FromStr;
 
+use crate::profile::resource_values as rv;
 use crate::profile::syscall_lists;
 use crate::profile::values::{self, PathEntry};
 use crate::profile::{Origin, Section};
 use crate::settings::{
-    CapMask, List, ProcSubset, ProtectHome, ProtectProc, ProtectSystem, Scalar, Settings, Spanned, StateKind,
-    WorkingDir,
+    CapMask, List, Phase, ProcSubset, ProtectHome, ProtectProc, ProtectSystem, Scalar, ServiceType, Settings, Spanned,
+    StateKind, WorkingDir,
 };
 
 /// What a value looks like; decides the merge rule and feeds docs and completions.
@@ -32,6 +33,8 @@ pub enum Kind {
     Names,
     Env,
     Syscalls,
+    /// A command line: `ExecStart=` and its siblings.
+    Command,
 }
 
 /// How repeated assignments combine.
@@ -46,7 +49,9 @@ pub enum Merge {
 impl Kind {
     pub fn merge(self) -> Merge {
         match self {
-            Kind::Paths | Kind::Binds | Kind::Tmpfs | Kind::Names | Kind::Env | Kind::Syscalls => Merge::List,
+            Kind::Paths | Kind::Binds | Kind::Tmpfs | Kind::Names | Kind::Env | Kind::Syscalls | Kind::Command => {
+                Merge::List
+            }
             _ => Merge::Scalar,
         }
     }
@@ -68,6 +73,7 @@ impl Kind {
             Kind::Names => "NAME...".into(),
             Kind::Env => "VAR=VALUE...".into(),
             Kind::Syscalls => "[~]NAME|@GROUP[:ERRNO]...".into(),
+            Kind::Command => "[-@:!+]COMMAND [ARG]... [; COMMAND...]".into(),
         }
     }
 }
@@ -85,6 +91,8 @@ pub enum Stage {
     Rlimits,
     Seccomp,
     Cgroup,
+    /// What runs: a unit's commands and start-up type (`sbx run --unit`).
+    Exec,
     Other,
 }
 
@@ -128,8 +136,22 @@ fn set<T>(
     Ok(())
 }
 
+/// A boolean, choice or mode: an empty value is invalid (systemd warns and ignores it; sbx
+/// refuses it rather than silently keep or reset a protection).
+fn set_value<T>(
+    slot: &mut Scalar<T>,
+    value: &str,
+    origin: &Origin,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<(), String> {
+    if value.is_empty() {
+        return parse(value).map(drop).and(Err("an empty value is not valid here".into()));
+    }
+    set(slot, value, origin, parse)
+}
+
 fn set_bool(slot: &mut Scalar<bool>, v: &str, o: &Origin) -> Result<(), String> {
-    set(slot, v, o, values::parse_bool)
+    set_value(slot, v, o, values::parse_bool)
 }
 
 type Splitter = fn(&str) -> Result<Vec<String>, String>;
@@ -242,7 +264,7 @@ fn state_dirs(s: &mut Settings, kind: StateKind, v: &str, o: &Origin) -> Result<
 }
 
 fn state_mode(s: &mut Settings, kind: StateKind, v: &str, o: &Origin) -> Result<(), String> {
-    set(&mut s.state_dir_modes[kind.index()], v, o, values::parse_mode)
+    set_value(&mut s.state_dir_modes[kind.index()], v, o, values::parse_mode)
 }
 
 fn user_name(v: &str) -> Result<String, String> {
@@ -258,28 +280,36 @@ pub fn all_caps() -> CapMask {
     caps::all().iter().fold(0, |m, c| m | c.bitmask())
 }
 
-/// systemd's capability-set rules: `~` inverts, an empty value or a lone `~` replaces what
-/// came before (none / all), several non-empty assignments are OR-ed together.
+/// systemd's capability-set rules: an empty list (`` or a lone `~`) or the first assignment
+/// replaces the set (`~` inverting it); after that `LIST` adds and `~LIST` removes.
 fn capability_set(slot: &mut Scalar<CapMask>, v: &str, o: &Origin) -> Result<(), String> {
     let (invert, list) = match v.strip_prefix('~') {
         Some(rest) => (true, rest),
         None => (false, v),
     };
-    let mut mask: CapMask = 0;
+    let mut listed: CapMask = 0;
     for word in values::split_words(list)? {
         let cap = caps::Capability::from_str(&word.to_ascii_uppercase())
             .map_err(|_| format!("unknown capability {word:?} (expected names like CAP_NET_BIND_SERVICE)"))?;
-        mask |= cap.bitmask();
+        listed |= cap.bitmask();
     }
-    if invert {
-        mask = all_caps() & !mask;
-    }
-    let replace = slot.is_none() || mask == 0 || mask == all_caps();
-    let merged = match slot {
-        Some(prev) if !replace => prev.value | mask,
-        _ => mask,
+    let value = match slot {
+        Some(prev) if listed != 0 => {
+            if invert {
+                prev.value & !listed
+            } else {
+                prev.value | listed
+            }
+        }
+        _ => {
+            if invert {
+                all_caps() & !listed
+            } else {
+                listed
+            }
+        }
     };
-    *slot = Some(Spanned { value: merged, origin: o.clone() });
+    *slot = Some(Spanned { value, origin: o.clone() });
     Ok(())
 }
 
@@ -308,6 +338,34 @@ fn rlimit(s: &mut Settings, key: &'static str, v: &str, o: &Origin) -> Result<()
     }
     let value = values::parse_rlimit(key, v)?;
     s.rlimits.insert(key.to_string(), Spanned { value, origin: o.clone() });
+    Ok(())
+}
+
+fn service_type(value: &str) -> Result<ServiceType, String> {
+    use ServiceType::*;
+    let table = [
+        ("simple", Simple),
+        ("exec", Exec),
+        ("forking", Forking),
+        ("oneshot", Oneshot),
+        ("dbus", Dbus),
+        ("notify", Notify),
+        ("notify-reload", NotifyReload),
+        ("idle", Idle),
+    ];
+    enum_value(value, &table, None)
+}
+
+/// A command-line directive: each command appended; an empty value clears the list.
+fn commands(s: &mut Settings, phase: Phase, v: &str, o: &Origin) -> Result<(), String> {
+    let list = &mut s.commands[phase.index()];
+    if v.is_empty() {
+        list.clear();
+        return Ok(());
+    }
+    for command in values::parse_command_lines(v)? {
+        list.push(Spanned { value: command, origin: o.clone() });
+    }
     Ok(())
 }
 
@@ -370,7 +428,6 @@ macro_rules! rlimit_row {
     };
 }
 
-const CGROUP: &str = "a cgroup v2 limit, which sbx does not apply yet; remove the line or run it under systemd";
 const BPF: &str = "needs cgroup BPF programs, which sbx does not install; remove the line or run it under systemd";
 
 #[rustfmt::skip]
@@ -382,8 +439,8 @@ pub static DIRECTIVES: &[Directive] = &[
     row!("PrivateIPC", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.private_ipc, v, o), "yes", "Run in a new IPC namespace: private System V IPC and POSIX message queues."),
     row!("ProtectHostname", SVC, Kind::Bool, Namespaces, |s, v, o| set_bool(&mut s.protect_hostname, v, o), "yes", "Run in a new UTS namespace, so host name changes stay inside."),
     // filesystem
-    row!("ProtectSystem", SVC, Kind::Enum(&["no", "yes", "full", "strict"]), Mounts, |s, v, o| set(&mut s.protect_system, v, o, protect_system), "strict", "yes: /usr, /boot, /efi read-only; full: also /etc; strict: the whole tree read-only except /dev, /proc, /sys and what other directives open."),
-    row!("ProtectHome", SVC, Kind::Enum(&["no", "yes", "read-only", "tmpfs"]), Mounts, |s, v, o| set(&mut s.protect_home, v, o, protect_home), "read-only", "/home, /root and /run/user: yes hides them, read-only binds them read-only, tmpfs replaces them with empty read-only tmpfs."),
+    row!("ProtectSystem", SVC, Kind::Enum(&["no", "yes", "full", "strict"]), Mounts, |s, v, o| set_value(&mut s.protect_system, v, o, protect_system), "strict", "yes: /usr, /boot, /efi read-only; full: also /etc; strict: the whole tree read-only except /dev, /proc, /sys and what other directives open."),
+    row!("ProtectHome", SVC, Kind::Enum(&["no", "yes", "read-only", "tmpfs"]), Mounts, |s, v, o| set_value(&mut s.protect_home, v, o, protect_home), "read-only", "/home, /root and /run/user: yes hides them, read-only binds them read-only, tmpfs replaces them with empty read-only tmpfs."),
     row!("PrivateTmp", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.private_tmp, v, o), "yes", "Private, initially empty /tmp and /var/tmp."),
     row!("PrivateDevices", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.private_devices, v, o), "yes", "A private /dev with only the pseudo devices (null, zero, full, random, urandom, tty, ptmx, a new devpts, shm); drops CAP_SYS_RAWIO and CAP_MKNOD."),
     row!("ReadWritePaths", SVC, Kind::Paths, Mounts, |s, v, o| push_paths(&mut s.read_write_paths, v, o), "-/srv/data", "Paths that stay writable in a read-only tree; a longer path overrides a shorter one."),
@@ -396,8 +453,8 @@ pub static DIRECTIVES: &[Directive] = &[
     row!("ProtectKernelModules", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_modules, v, o), "yes", "Module directories inaccessible and CAP_SYS_MODULE dropped."),
     row!("ProtectKernelLogs", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_kernel_logs, v, o), "yes", "/proc/kmsg and /dev/kmsg inaccessible and CAP_SYSLOG dropped."),
     row!("ProtectControlGroups", SVC, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.protect_control_groups, v, o), "yes", "/sys/fs/cgroup read-only."),
-    row!("ProtectProc", SVC, Kind::Enum(&["default", "noaccess", "invisible", "ptraceable"]), Mounts, |s, v, o| set(&mut s.protect_proc, v, o, protect_proc), "invisible", "Hide other users' processes in /proc (procfs hidepid=)."),
-    row!("ProcSubset", SVC, Kind::Enum(&["all", "pid"]), Mounts, |s, v, o| set(&mut s.proc_subset, v, o, proc_subset), "pid", "pid: /proc shows only process directories (procfs subset=pid)."),
+    row!("ProtectProc", SVC, Kind::Enum(&["default", "noaccess", "invisible", "ptraceable"]), Mounts, |s, v, o| set_value(&mut s.protect_proc, v, o, protect_proc), "invisible", "Hide other users' processes in /proc (procfs hidepid=)."),
+    row!("ProcSubset", SVC, Kind::Enum(&["all", "pid"]), Mounts, |s, v, o| set_value(&mut s.proc_subset, v, o, proc_subset), "pid", "pid: /proc shows only process directories (procfs subset=pid)."),
     row!("RootDirectory", SVC, Kind::Text, Mounts, |s, v, o| set(&mut s.root_directory, v, o, values::normalize_absolute_path), "/srv/root", "The sandbox's root is this host directory (bound, not copied) instead of a tmpfs with the host's top level; /proc, /sys, /dev and /tmp must exist in it."),
     row!("WorkingDirectory", SVC, Kind::Text, Process, |s, v, o| set(&mut s.working_directory, v, o, working_directory), "-/srv", "The payload's working directory; ~ is the user's home; a leading - tolerates absence."),
     // state directories
@@ -424,7 +481,7 @@ pub static DIRECTIVES: &[Directive] = &[
     row!("EnvironmentFile", SVC, Kind::Paths, Process, |s, v, o| push_paths(&mut s.environment_files, v, o), "-/etc/default/app", "Read VAR=VALUE lines from files; a leading - tolerates absence."),
     row!("PassEnvironment", SVC, Kind::Names, Process, |s, v, o| push(&mut s.pass_environment, v, o, env_var_name), "TERM LANG", "Pass these variables from sbx's environment."),
     row!("UnsetEnvironment", SVC, Kind::Names, Process, |s, v, o| push(&mut s.unset_environment, v, o, env_var_name), "DISPLAY", "Remove these variables from the payload's environment."),
-    row!("UMask", SVC, Kind::Mode, Process, |s, v, o| set(&mut s.umask, v, o, values::parse_mode), "0077", "The file mode creation mask (default 0022)."),
+    row!("UMask", SVC, Kind::Mode, Process, |s, v, o| set_value(&mut s.umask, v, o, values::parse_mode), "0077", "The file mode creation mask (default 0022)."),
     row!("Nice", SVC, Kind::Number, Process, |s, v, o| set(&mut s.nice, v, o, values::parse_nice), "10", "Scheduling priority, -20 to 19."),
     rlimit_row!("LimitCPU", "60", "CPU time limit (RLIMIT_CPU), seconds."),
     rlimit_row!("LimitFSIZE", "1G", "File size limit (RLIMIT_FSIZE)."),
@@ -456,23 +513,23 @@ pub static DIRECTIVES: &[Directive] = &[
     row!("RestrictSUIDSGID", SVC, Kind::Bool, Seccomp, |s, v, o| set_bool(&mut s.restrict_suid_sgid, v, o), "yes", "Refuse creating files or directories with the set-user-ID or set-group-ID bit."),
     row!("LockPersonality", SVC, Kind::Bool, Seccomp, |s, v, o| set_bool(&mut s.lock_personality, v, o), "yes", "personality(2) cannot change the execution domain."),
     row!("ProtectClock", SVC, Kind::Bool, Seccomp, |s, v, o| set_bool(&mut s.protect_clock, v, o), "yes", "Refuse changing the clocks (@clock) and drop CAP_SYS_TIME and CAP_WAKE_ALARM."),
-    row!("KeyringMode", SVC, Kind::Enum(&["inherit", "private", "shared"]), Process, |s, v, o| set(&mut s.keyring_mode, v, o, syscall_lists::parse_keyring_mode), "private", "private: a new session keyring of the payload's own; shared: linked to the user keyring; inherit: sbx's."),
-    rejected!("MemoryMax", Cgroup, CGROUP),
-    rejected!("MemoryHigh", Cgroup, CGROUP),
-    rejected!("MemoryLow", Cgroup, CGROUP),
-    rejected!("MemoryMin", Cgroup, CGROUP),
-    rejected!("MemorySwapMax", Cgroup, CGROUP),
-    rejected!("CPUQuota", Cgroup, CGROUP),
-    rejected!("CPUQuotaPeriodSec", Cgroup, CGROUP),
-    rejected!("CPUWeight", Cgroup, CGROUP),
-    rejected!("AllowedCPUs", Cgroup, CGROUP),
-    rejected!("AllowedMemoryNodes", Cgroup, CGROUP),
-    rejected!("TasksMax", Cgroup, CGROUP),
-    rejected!("IOWeight", Cgroup, CGROUP),
-    rejected!("IOReadBandwidthMax", Cgroup, CGROUP),
-    rejected!("IOWriteBandwidthMax", Cgroup, CGROUP),
-    rejected!("IOReadIOPSMax", Cgroup, CGROUP),
-    rejected!("IOWriteIOPSMax", Cgroup, CGROUP),
+    row!("KeyringMode", SVC, Kind::Enum(&["inherit", "private", "shared"]), Process, |s, v, o| set_value(&mut s.keyring_mode, v, o, syscall_lists::parse_keyring_mode), "private", "private: a new session keyring of the payload's own; shared: linked to the user keyring; inherit: sbx's."),
+    row!("MemoryMax", SVC, Kind::Text, Cgroup, |s, v, o| set(&mut s.memory_max, v, o, rv::parse_memory), "512M", "Hard memory limit of the sandbox (cgroup memory.max): bytes, a percentage of physical memory, or infinity; beyond it the kernel kills (OOM)."),
+    row!("MemoryHigh", SVC, Kind::Text, Cgroup, |s, v, o| set(&mut s.memory_high, v, o, rv::parse_memory), "400M", "Memory throttling threshold (memory.high)."),
+    row!("MemoryLow", SVC, Kind::Text, Cgroup, |s, v, o| set(&mut s.memory_low, v, o, rv::parse_memory), "64M", "Best-effort memory protection (memory.low)."),
+    row!("MemoryMin", SVC, Kind::Text, Cgroup, |s, v, o| set(&mut s.memory_min, v, o, rv::parse_memory), "32M", "Hard memory protection (memory.min)."),
+    row!("MemorySwapMax", SVC, Kind::Text, Cgroup, |s, v, o| set(&mut s.memory_swap_max, v, o, rv::parse_memory), "0", "Swap limit (memory.swap.max)."),
+    row!("CPUQuota", SVC, Kind::Text, Cgroup, |s, v, o| set(&mut s.cpu_quota, v, o, rv::parse_cpu_quota), "20%", "CPU time as a percentage of one CPU, above 100% for several (cpu.max)."),
+    row!("CPUQuotaPeriodSec", SVC, Kind::Text, Cgroup, |s, v, o| set(&mut s.cpu_quota_period, v, o, rv::parse_timeout), "50ms", "The period CPUQuota= applies over (default 100ms)."),
+    row!("CPUWeight", SVC, Kind::Number, Cgroup, |s, v, o| set(&mut s.cpu_weight, v, o, rv::parse_weight), "50", "Relative CPU weight, 1 to 10000, default 100 (cpu.weight)."),
+    row!("AllowedCPUs", SVC, Kind::Text, Cgroup, |s, v, o| set(&mut s.allowed_cpus, v, o, rv::parse_cpuset), "0-1", "CPUs the sandbox may run on (cpuset.cpus)."),
+    rejected!("AllowedMemoryNodes", Cgroup, "not implemented yet (NUMA memory nodes); remove the line"),
+    row!("TasksMax", SVC, Kind::Text, Cgroup, |s, v, o| set(&mut s.tasks_max, v, o, rv::parse_tasks), "64", "Maximum number of tasks (pids.max): a number, a percentage of the system limit, or infinity."),
+    row!("IOWeight", SVC, Kind::Number, Cgroup, |s, v, o| set(&mut s.io_weight, v, o, rv::parse_weight), "50", "Relative I/O weight, 1 to 10000, default 100 (io.weight)."),
+    row!("IOReadBandwidthMax", SVC, Kind::Text, Cgroup, |s, v, o| push_one(&mut s.io_limits[0], v, o, |v| rv::parse_io_limit(v, true)), "/dev/sda 5M", "Read bandwidth limit per device (io.max rbps)."),
+    row!("IOWriteBandwidthMax", SVC, Kind::Text, Cgroup, |s, v, o| push_one(&mut s.io_limits[1], v, o, |v| rv::parse_io_limit(v, true)), "/dev/sda 5M", "Write bandwidth limit per device (io.max wbps)."),
+    row!("IOReadIOPSMax", SVC, Kind::Text, Cgroup, |s, v, o| push_one(&mut s.io_limits[2], v, o, |v| rv::parse_io_limit(v, false)), "/dev/sda 1000", "Read operations per second per device (io.max riops)."),
+    row!("IOWriteIOPSMax", SVC, Kind::Text, Cgroup, |s, v, o| push_one(&mut s.io_limits[3], v, o, |v| rv::parse_io_limit(v, false)), "/dev/sda 1000", "Write operations per second per device (io.max wiops)."),
     rejected!("DeviceAllow", Cgroup, BPF),
     rejected!("DevicePolicy", Cgroup, BPF),
     rejected!("IPAddressAllow", Cgroup, BPF),
@@ -481,8 +538,9 @@ pub static DIRECTIVES: &[Directive] = &[
     rejected!("SocketBindDeny", Cgroup, BPF),
     rejected!("RestrictNetworkInterfaces", Cgroup, BPF),
     rejected!("RestrictFileSystems", Other, "needs a BPF LSM program, which sbx does not install"),
-    rejected!("OOMScoreAdjust", Process, "not implemented yet; remove the line"),
-    rejected!("RuntimeMaxSec", Process, "not implemented yet; remove the line"),
+    row!("OOMScoreAdjust", SVC, Kind::Number, Process, |s, v, o| set(&mut s.oom_score_adjust, v, o, rv::parse_oom_score), "500", "The payload's OOM killer adjustment, -1000 to 1000 (lowering it needs root)."),
+    row!("RuntimeMaxSec", SVC, Kind::Text, Process, |s, v, o| set(&mut s.runtime_max, v, o, rv::parse_timeout), "30s", "Stop the payload after this long: SIGTERM, then SIGKILL after TimeoutStopSec=."),
+    row!("TimeoutStopSec", SVC, Kind::Text, Process, |s, v, o| set(&mut s.timeout_stop, v, o, rv::parse_timeout), "10s", "How long a payload stopped by RuntimeMaxSec= or sbx may take before SIGKILL (default 90s)."),
     rejected!("ExecPaths", Mounts, "not implemented yet; remove the line"),
     rejected!("NoExecPaths", Mounts, "not implemented yet; remove the line"),
     rejected!("RemoveIPC", Process, "not implemented yet; use PrivateIPC=yes"),
@@ -504,9 +562,24 @@ pub static DIRECTIVES: &[Directive] = &[
     rejected!("CPUSchedulingPriority", Process, "not implemented yet; remove the line"),
     rejected!("IOSchedulingClass", Process, "not implemented yet; remove the line"),
     rejected!("IOSchedulingPriority", Process, "not implemented yet; remove the line"),
+    // a unit's start-up type and commands (sbx run --unit; with a COMMAND they are not used)
+    row!("Type", SVC, Kind::Enum(&["simple", "exec", "forking", "oneshot", "dbus", "notify", "notify-reload", "idle"]), Exec, |s, v, o| set_value(&mut s.service_type, v, o, service_type), "oneshot", "How the unit's main process starts: simple, exec and idle run ExecStart= in the foreground and ExecStartPost= once it has executed; oneshot runs each ExecStart= to its end first. forking, notify, notify-reload and dbus are refused: sbx follows no PID file and has no notification socket and no bus."),
+    row!("ExecCondition", SVC, Kind::Command, Exec, |s, v, o| commands(s, Phase::Condition, v, o), "/usr/bin/test -d /srv", "Commands run first: an exit status from 1 to 254 skips the unit (sbx exits 0), 255 or a signal fails it."),
+    row!("ExecStartPre", SVC, Kind::Command, Exec, |s, v, o| commands(s, Phase::StartPre, v, o), "-/bin/mkdir -p /srv/data", "Commands run one after another before ExecStart=, in the same sandbox; the first failure (unless prefixed -) fails the unit."),
+    row!("ExecStart", SVC, Kind::Command, Exec, |s, v, o| commands(s, Phase::Start, v, o), "/usr/sbin/lighttpd -D -f /etc/lighttpd/lighttpd.conf", "The unit's command; several (lines, or ; between commands) only with Type=oneshot. Prefixes: - a failure is ignored, @ the next word is argv[0], : no variable expansion, ! no switch to User=, !! no effect (Linux has ambient capabilities), + (full privileges, unsandboxed) is refused. $NAME as a word is split, ${NAME} is kept whole. A bare name is looked up in /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin."),
+    row!("ExecStartPost", SVC, Kind::Command, Exec, |s, v, o| commands(s, Phase::StartPost, v, o), "/bin/touch /run/app/started", "Commands run one after another once the main process has executed (with Type=oneshot, once ExecStart= has ended), while it runs; a failure stops the unit."),
+    row!("ExecStopPost", SVC, Kind::Command, Exec, |s, v, o| commands(s, Phase::StopPost, v, o), "-/bin/rm -f /run/app/started", "Commands run after the unit has stopped, also when it failed; the first failure (unless prefixed -) stops the rest and fails the unit."),
     // keys a foreground sandbox has no use for and that restrict nothing
-    ignored!("Type", "sbx runs the command in the foreground"),
-    ignored!("Restart", "sbx runs the command once"),
+    ignored!("Restart", "sbx runs the unit once, in the foreground"),
+    ignored!("RestartSec", "sbx runs the unit once, in the foreground"),
+    ignored!("RestartPreventExitStatus", "sbx runs the unit once, in the foreground"),
+    ignored!("RestartForceExitStatus", "sbx runs the unit once, in the foreground"),
+    ignored!("SuccessExitStatus", "sbx exits with the main process's status as it is"),
+    ignored!("TimeoutSec", "sbx has no start-up timeout (TimeoutStopSec= sets the stop timeout)"),
+    ignored!("WatchdogSec", "sbx has no service watchdog"),
+    ignored!("NotifyAccess", "sbx has no notification socket (Type=notify is refused)"),
+    ignored!("GuessMainPID", "sbx tracks the main process itself"),
+    ignored!("KillSignal", "sbx forwards the signal it receives to the main process"),
     ignored!("RemainAfterExit", "sbx runs the command once"),
     ignored!("TimeoutStartSec", "sbx has no start-up timeout"),
     ignored!("KillMode", "sbx always kills the whole sandbox at the end"),
@@ -514,9 +587,8 @@ pub static DIRECTIVES: &[Directive] = &[
     ignored!("StandardOutput", "the payload uses sbx's standard streams"),
     ignored!("StandardError", "the payload uses sbx's standard streams"),
     ignored!("SyslogIdentifier", "sbx has no journal"),
-    ignored!("ExecStart", "the command comes from the sbx command line"),
-    ignored!("ExecReload", "sbx runs the command once"),
-    ignored!("ExecStop", "sbx runs the command once"),
+    ignored!("ExecReload", "sbx has no reload request; send the program its reload signal instead"),
+    ignored!("ExecStop", "sbx stops a unit by forwarding the signal it receives (SIGTERM) to the main process"),
     ignored!("PIDFile", "sbx tracks the payload itself"),
 ];
 
@@ -565,6 +637,11 @@ mod tests {
         for d in DIRECTIVES.iter().filter(|d| d.status == Status::Supported) {
             let mut s = Settings::default();
             (d.apply)(&mut s, d.sample, &origin()).unwrap();
+            if matches!(d.kind, Kind::Bool | Kind::Enum(_) | Kind::Mode) {
+                // Invalid in systemd (warned and ignored there): an error here, never a reset.
+                assert!((d.apply)(&mut s, "", &origin()).is_err(), "{}= accepts an empty value", d.name);
+                continue;
+            }
             (d.apply)(&mut s, "", &origin()).unwrap();
             if d.kind == Kind::Caps {
                 // An empty capability set means "none", not "unset".
@@ -613,10 +690,10 @@ mod tests {
         capability_set(&mut slot, "~", &origin()).unwrap();
         assert_eq!(slot.as_ref().unwrap().value, all_caps(), "a lone ~ means all");
         capability_set(&mut slot, "~CAP_NET_RAW", &origin()).unwrap();
-        assert_eq!(slot.as_ref().unwrap().value, all_caps(), "OR-ed into the full set, as systemd does");
+        assert_eq!(slot.as_ref().unwrap().value, all_caps() & !raw, "a later ~LIST removes");
         capability_set(&mut slot, "", &origin()).unwrap();
         capability_set(&mut slot, "~CAP_NET_RAW", &origin()).unwrap();
-        assert_eq!(slot.as_ref().unwrap().value, all_caps() & !raw);
+        assert_eq!(slot.as_ref().unwrap().value, 0, "removing from none leaves none (systemd 252)");
         assert!(capability_set(&mut slot, "CAP_BOGUS", &origin()).unwrap_err().contains("CAP_BOGUS"));
     }
 
@@ -627,6 +704,34 @@ mod tests {
         assert_eq!(s.protect_system.unwrap().value, ProtectSystem::Yes);
         assert!(protect_proc("yes").is_err());
         assert!(protect_home("sometimes").unwrap_err().contains("read-only"));
+    }
+
+    #[test]
+    fn command_lines_accumulate_and_an_empty_one_resets() {
+        let mut s = Settings::default();
+        let start = find("ExecStart").unwrap();
+        (start.apply)(&mut s, "/bin/a ; /bin/b", &origin()).unwrap();
+        (start.apply)(&mut s, "-/bin/c x", &origin()).unwrap();
+        let argv0: Vec<&str> = s.commands[Phase::Start.index()].iter().map(|c| c.value.argv[0].as_str()).collect();
+        assert_eq!(argv0, ["/bin/a", "/bin/b", "/bin/c"]);
+        (start.apply)(&mut s, "", &origin()).unwrap();
+        assert!(s.commands[Phase::Start.index()].is_empty());
+        assert!((start.apply)(&mut s, "bin/relative", &origin()).is_err());
+        assert_eq!(service_type("notify-reload").unwrap(), ServiceType::NotifyReload);
+        assert!(service_type("daemon").unwrap_err().contains("simple, exec, forking"));
+    }
+
+    /// systemd expands specifiers in a command line word by word, after quotes are removed.
+    #[test]
+    fn command_line_specifiers_expand_per_word() {
+        let parsed = crate::profile::syntax::parse(
+            "[Service]\nExecStart=/bin/ls %h \"%h/x\" '%%'\n",
+            &std::sync::Arc::from("t.conf"),
+        )
+        .unwrap();
+        let ctx = crate::profile::specifiers::SpecifierContext { home: "/home/a b".into(), ..Default::default() };
+        let s = crate::settings::apply(&parsed.assignments, &ctx).unwrap().settings;
+        assert_eq!(s.commands[Phase::Start.index()][0].value.argv, ["/bin/ls", "/home/a b", "/home/a b/x", "%"]);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    fn add(&mut self, text: &str, source: &str) -> Result<(), ProfileError> {
+    pub(crate) fn add(&mut self, text: &str, source: &str) -> Result<(), ProfileError> {
         let parsed = syntax::parse(text, &Arc::from(source))?;
         self.assignments.extend(parsed.assignments);
         self.warnings.extend(parsed.warnings);
@@ -66,7 +66,7 @@ fn is_path(spec: &str) -> bool {
     spec.contains('/') || spec.ends_with(".conf")
 }
 
-fn read(path: &Path) -> Result<String, ProfileError> {
+pub(crate) fn read(path: &Path) -> Result<String, ProfileError> {
     std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_path_buf(), source })
 }
 
@@ -109,7 +109,7 @@ fn not_found(name: &str) -> ProfileError {
 
 /// Drop-ins `*.conf` from the given directories, by file name in lexical order; a file name
 /// in an earlier (higher-priority) directory masks the same name in later ones.
-fn add_dropins(loaded: &mut Loaded, dirs: &[PathBuf]) -> Result<(), ProfileError> {
+pub(crate) fn add_dropins(loaded: &mut Loaded, dirs: &[PathBuf]) -> Result<(), ProfileError> {
     let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
     for dir in dirs {
         let Ok(entries) = std::fs::read_dir(dir) else {

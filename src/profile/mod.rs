@@ -6,9 +6,11 @@
 
 pub mod directives;
 pub mod load;
+pub mod resource_values;
 pub mod specifiers;
 pub mod syntax;
 pub mod syscall_lists;
+pub mod unit;
 pub mod values;
 
 use std::fmt;
@@ -46,6 +48,8 @@ pub enum Section {
     Service,
     /// `[X-Sbx]`: keys only sbx knows; systemd ignores `X-` sections.
     XSbx,
+    /// `[Install]`: how systemd enables a unit; nothing in it concerns a sandbox.
+    Install,
 }
 
 impl Section {
@@ -54,6 +58,7 @@ impl Section {
             Section::Unit => "Unit",
             Section::Service => "Service",
             Section::XSbx => "X-Sbx",
+            Section::Install => "Install",
         }
     }
 
@@ -62,6 +67,7 @@ impl Section {
             "Unit" => Some(Section::Unit),
             "Service" => Some(Section::Service),
             "X-Sbx" => Some(Section::XSbx),
+            "Install" => Some(Section::Install),
             _ => None,
         }
     }

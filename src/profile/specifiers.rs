@@ -42,9 +42,9 @@ pub struct SpecifierContext {
 }
 
 /// Specifiers systemd knows that sbx has no value for; they get their own error message.
-const SYSTEMD_ONLY: &str = "aAbBdfiIjJMopPqvwWyY";
+const SYSTEMD_ONLY: &str = "aAbBdMoqvwWyY";
 
-const SUPPORTED: &str = "%n %N %u %U %g %G %h %s %t %S %C %L %E %H %l %m %T %V %%";
+const SUPPORTED: &str = "%n %N %p %P %i %I %j %J %f %u %U %g %G %h %s %t %S %C %L %E %H %l %m %T %V %%";
 
 /// Replaces every `%X` in `input` with its value from `ctx`. `%T` is `/tmp`, `%V` is
 /// `/var/tmp`, `%%` is a literal `%`. An unknown specifier, one sbx does not support, or a
@@ -71,6 +71,13 @@ fn resolve(specifier: char, ctx: &SpecifierContext) -> Result<Cow<'_, str>, Stri
         '%' => "%",
         'n' => &ctx.unit_full,
         'N' => &ctx.unit_name,
+        'p' => template::prefix(&ctx.unit_name),
+        'i' => template::instance(&ctx.unit_name),
+        'j' => template::last_part(template::prefix(&ctx.unit_name)),
+        'P' => return template::unescape(template::prefix(&ctx.unit_name)).map(Cow::Owned),
+        'I' => return template::unescape(template::instance(&ctx.unit_name)).map(Cow::Owned),
+        'J' => return template::unescape(template::last_part(template::prefix(&ctx.unit_name))).map(Cow::Owned),
+        'f' => return template::unescape_path(&ctx.unit_name).map(Cow::Owned),
         'u' => &ctx.user,
         'U' => return Ok(Cow::Owned(ctx.uid.to_string())),
         'g' => &ctx.group,
@@ -95,6 +102,55 @@ fn resolve(specifier: char, ctx: &SpecifierContext) -> Result<Cow<'_, str>, Stri
         }
     };
     Ok(Cow::Borrowed(value))
+}
+
+/// Template units: `NAME@INSTANCE` names, and systemd's unit-name escaping (`-` for `/`,
+/// `\xNN` for other bytes), after systemd.unit(5) "Specifiers" and systemd-escape(1).
+mod template {
+    /// `%p`: the part before the first `@`, or the whole name of a unit that is no instance.
+    pub fn prefix(name: &str) -> &str {
+        name.split_once('@').map_or(name, |(p, _)| p)
+    }
+
+    /// `%i`: the part after the first `@`, empty for a unit that is no instance.
+    pub fn instance(name: &str) -> &str {
+        name.split_once('@').map_or("", |(_, i)| i)
+    }
+
+    /// `%j`: the prefix after its last `-`.
+    pub fn last_part(prefix: &str) -> &str {
+        prefix.rsplit_once('-').map_or(prefix, |(_, j)| j)
+    }
+
+    /// `%I`, `%P`, `%J`: `-` becomes `/`, `\xNN` the byte NN.
+    pub fn unescape(text: &str) -> Result<String, String> {
+        let mut bytes = Vec::with_capacity(text.len());
+        let mut rest = text.as_bytes();
+        while let Some((&b, tail)) = rest.split_first() {
+            rest = tail;
+            match b {
+                b'-' => bytes.push(b'/'),
+                b'\\' => {
+                    let hex = rest.get(1..3).filter(|_| rest.first() == Some(&b'x'));
+                    let byte =
+                        hex.and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+                    let Some(byte) = byte else {
+                        return Err(format!("invalid escape in the unit name {text:?}: expected \\xNN"));
+                    };
+                    bytes.push(byte);
+                    rest = &rest[3..];
+                }
+                _ => bytes.push(b),
+            }
+        }
+        String::from_utf8(bytes).map_err(|_| format!("the unit name {text:?} unescapes to invalid UTF-8"))
+    }
+
+    /// `%f`: the instance (or, for a unit that is no instance, the prefix) unescaped as a path.
+    pub fn unescape_path(name: &str) -> Result<String, String> {
+        let text = if name.contains('@') { instance(name) } else { prefix(name) };
+        if text == "-" { Ok("/".to_string()) } else { Ok(format!("/{}", unescape(text)?)) }
+    }
 }
 
 /// The host name up to its first dot.
@@ -200,6 +256,21 @@ mod tests {
         assert!(err.starts_with("unknown specifier %é"), "{err}");
         let err = expand("% ", &ctx()).unwrap_err();
         assert!(err.starts_with("unknown specifier % "), "{err}");
+    }
+
+    /// Checked against systemd 252 (`systemd-analyze` on `getty@tty1.service` and
+    /// `systemd-escape`).
+    #[test]
+    fn template_specifiers() {
+        let unit = SpecifierContext { unit_name: r"back-up@home-alice\x2dx".into(), ..ctx() };
+        let x = |s: &str| expand(s, &unit).unwrap();
+        assert_eq!(x("%p %i %j"), r"back-up home-alice\x2dx up");
+        assert_eq!(x("%P|%I|%J"), "back/up|home/alice-x|up");
+        assert_eq!(x("%f"), "/home/alice-x");
+        let plain = SpecifierContext { unit_name: "web-front".into(), ..ctx() };
+        assert_eq!(expand("[%p][%i][%j][%I][%f]", &plain).unwrap(), "[web-front][][front][][/web/front]");
+        let bad = SpecifierContext { unit_name: r"a@b\q".into(), ..ctx() };
+        assert!(expand("%I", &bad).unwrap_err().contains("invalid escape"));
     }
 
     #[test]

@@ -8,9 +8,9 @@
 //! trimmed. Values stay raw: quotes, escapes and specifiers are left for later stages.
 //!
 //! Invariant: every assignment and warning carries the origin of the line its statement starts
-//! on, only assignments in `[Unit]`, `[Service]` and `[X-Sbx]` are returned, and anything that
-//! is not blank, a comment, a section header or `Key=Value` stops parsing with an error that
-//! names the line. No input makes the lexer panic.
+//! on, only assignments in `[Unit]`, `[Service]`, `[X-Sbx]` and `[Install]` are returned, and
+//! anything that is not blank, a comment, a section header or `Key=Value` stops parsing with an
+//! error that names the line. No input makes the lexer panic.
 
 use std::fmt;
 use std::sync::Arc;
@@ -493,18 +493,18 @@ mod tests {
 
     #[test]
     fn unknown_sections_are_warnings_and_their_assignments_dropped() {
-        let text = "[Service]\nA=1\n[Install]\nWantedBy=multi-user.target\nAlso=x\n[Service]\nB=2\n";
+        let text = "[Service]\nA=1\n[Socket]\nListenStream=80\nAccept=no\n[Service]\nB=2\n";
         assert_eq!(summary(text), [one(Section::Service, "A", "1", 2), one(Section::Service, "B", "2", 7)]);
         assert_eq!(
             warnings(text),
             [
                 (
                     3,
-                    "unknown section [Install], its assignments are ignored: expected [Unit], [Service] or [X-Sbx]"
+                    "unknown section [Socket], its assignments are ignored: expected [Unit], [Service] or [X-Sbx]"
                         .to_string()
                 ),
-                (4, "WantedBy= is in unknown section [Install] and is ignored".to_string()),
-                (5, "Also= is in unknown section [Install] and is ignored".to_string()),
+                (4, "ListenStream= is in unknown section [Socket] and is ignored".to_string()),
+                (5, "Accept= is in unknown section [Socket] and is ignored".to_string()),
             ]
         );
     }
@@ -537,10 +537,10 @@ mod tests {
 
     #[test]
     fn warnings_display_with_their_origin() {
-        let parsed = ok("[Install]\n");
+        let parsed = ok("[Socket]\n");
         assert_eq!(
             parsed.warnings[0].to_string(),
-            "test.conf:1: unknown section [Install], its assignments are ignored: expected [Unit], [Service] or [X-Sbx]"
+            "test.conf:1: unknown section [Socket], its assignments are ignored: expected [Unit], [Service] or [X-Sbx]"
         );
     }
 

@@ -14,6 +14,7 @@ pub mod landlock;
 pub mod mount;
 pub mod net;
 pub mod ns;
+pub mod probe;
 pub mod proc;
 pub mod seccomp;
 

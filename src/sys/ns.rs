@@ -28,6 +28,14 @@ pub fn fork_into(ns_flags: u64) -> Result<Forked, Errno> {
     Ok(if ret == 0 { Forked::Child } else { Forked::Parent { child: ret as i32 } })
 }
 
+/// unshare(CLONE_NEWCGROUP): the current cgroup becomes this process's cgroup root.
+pub fn unshare_cgroup() -> Result<(), Errno> {
+    // SAFETY: a new cgroup namespace changes only how cgroup paths are shown; no memory or
+    // descriptor table is affected.
+    check(unsafe { libc::unshare(libc::CLONE_NEWCGROUP) } as libc::c_long)?;
+    Ok(())
+}
+
 /// _exit(2): leaves the process without running destructors or atexit handlers.
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.

@@ -11,6 +11,14 @@ pub fn set_rlimit(resource: i32, soft: Option<u64>, hard: Option<u64>) -> Result
     Ok(())
 }
 
+/// Writes a prepared value to a file (/proc/self/oom_score_adj), without allocating.
+pub fn write_file(path: &std::ffi::CStr, value: &std::ffi::CStr) -> Result<(), Errno> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())?;
+    rustix::io::write(&fd, value.to_bytes())?;
+    Ok(())
+}
+
 /// setpriority(PRIO_PROCESS, 0, nice).
 pub fn set_nice(nice: i32) -> Result<(), Errno> {
     // SAFETY: plain integer arguments.

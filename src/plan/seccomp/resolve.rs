@@ -361,13 +361,24 @@ pub fn restrict_namespaces(b: &mut Builder, s: &Settings) {
 /// EAFNOSUPPORT (the first assignment decides allow- or deny-list, as for syscalls).
 pub fn restrict_address_families(b: &mut Builder, s: &Settings) {
     let list = &s.restrict_address_families;
-    let Some(first) = list.first() else { return };
+    if list.is_empty() {
+        return;
+    }
     let last = list.last().map(|l| &l.origin);
+    // systemd: the first line decides allow- or deny-list; `none` refuses every family and
+    // lets the next line decide again; later lines add (same kind) or remove (other kind).
+    let mut deny_list: Option<bool> = None;
     let mut set: BTreeMap<u32, ()> = BTreeMap::new();
     for a in list {
-        let add = a.value.invert == first.value.invert;
+        let none = !a.value.invert && a.value.families.is_empty();
+        if none {
+            set.clear();
+            deny_list = None;
+            continue;
+        }
+        let mode = *deny_list.get_or_insert(a.value.invert);
         for f in &a.value.families {
-            if add {
+            if a.value.invert == mode {
                 set.insert(*f, ())
             } else {
                 set.remove(f)
@@ -376,7 +387,7 @@ pub fn restrict_address_families(b: &mut Builder, s: &Settings) {
     }
     let action = Action::Errno(EAFNOSUPPORT);
     let c = |entry: String| cause("RestrictAddressFamilies", Some(&entry), last);
-    if first.value.invert {
+    if deny_list == Some(true) {
         for f in set.keys() {
             b.rule(
                 "socket",

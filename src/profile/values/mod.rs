@@ -2,15 +2,17 @@
 //!
 //! Booleans, sizes, time spans, word lists with quotes and C escapes, access modes, paths,
 //! `BindPaths=` and `TemporaryFileSystem=` entries, `Limit*=` values, environment assignments
-//! and files, nice levels, and user/group names. One file per kind of value: `words` (lists,
-//! quotes, escapes), `numbers` (booleans, sizes, times, modes, nice levels), `paths` (path
-//! lists, bind and tmpfs entries), `limits` (`Limit*=`), `env` (assignments and files) and
-//! `names` (users and groups). This file re-exports their parsers and holds what they share.
+//! and files, nice levels, user/group names and command lines. One file per kind of value:
+//! `words` (lists, quotes, escapes), `numbers` (booleans, sizes, times, modes, nice levels),
+//! `paths` (path lists, bind and tmpfs entries), `limits` (`Limit*=`), `env` (assignments and
+//! files), `names` (users and groups) and `command` (`ExecStart=` and its siblings). This
+//! file re-exports their parsers and holds what they share.
 //!
 //! Invariant: every parser is total. It returns the parsed value or a lowercase message naming
 //! the form that was expected, and it never panics, whatever the input. Nothing here touches
 //! the system: specifiers are expanded elsewhere, paths are only checked for shape.
 
+mod command;
 mod env;
 mod limits;
 mod names;
@@ -18,6 +20,7 @@ mod numbers;
 mod paths;
 mod words;
 
+pub use command::{CommandLine, expand_specifiers, expand_variables, parse_command_lines, split_relaxed};
 pub use env::{parse_env_assignments, parse_env_file};
 pub use limits::{RlimitValue, parse_rlimit};
 pub use names::valid_user_or_group;

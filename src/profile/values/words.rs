@@ -37,7 +37,7 @@ fn collect_words(value: &str, next: WordReader) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-fn next_word(chars: &mut Chars<'_>) -> Result<Option<String>, String> {
+pub(super) fn next_word(chars: &mut Chars<'_>) -> Result<Option<String>, String> {
     let mut word: Option<Vec<u8>> = None;
     let mut quote: Option<char> = None;
     while let Some(c) = chars.next() {

@@ -1,0 +1,40 @@
+//! The system calls `sbx doctor` probes the host with: unshare(2) in a throw-away child,
+//! the Landlock ABI query and seccomp's action query. None of them changes the host.
+
+use super::{Errno, check};
+
+/// unshare(2) with namespace flags only (the `CLONE_NEW*` constants of `sys::ns`).
+/// Call it in a single-threaded child made for the probe: the calling process moves into
+/// the new namespaces for good.
+pub fn unshare_namespaces(ns_flags: u64) -> Result<(), Errno> {
+    // SAFETY: unshare takes one integer; with namespace flags only (no CLONE_FILES/FS) it
+    // changes no state other threads could observe, and the probing child has no threads.
+    check(unsafe { libc::unshare(ns_flags as libc::c_int) } as libc::c_long)?;
+    Ok(())
+}
+
+const SYS_LANDLOCK_CREATE_RULESET: libc::c_long = 444;
+const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
+
+/// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION): the highest Landlock
+/// ABI the kernel offers. EOPNOTSUPP: built in but not enabled at boot; ENOSYS: absent.
+pub fn landlock_abi() -> Result<u32, Errno> {
+    // SAFETY: with the VERSION flag the attribute pointer must be null and the size zero;
+    // the kernel reads no memory and creates no descriptor.
+    let ret = check(unsafe {
+        libc::syscall(SYS_LANDLOCK_CREATE_RULESET, std::ptr::null::<u8>(), 0usize, LANDLOCK_CREATE_RULESET_VERSION)
+    })?;
+    Ok(ret as u32)
+}
+
+const SECCOMP_GET_ACTION_AVAIL: libc::c_ulong = 2;
+
+/// seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action): whether the kernel knows a filter return
+/// action (`SECCOMP_RET_*`). EOPNOTSUPP: it does not; EINVAL: no filter support at all.
+pub fn seccomp_action_available(action: u32) -> Result<(), Errno> {
+    // SAFETY: the kernel reads one u32 from `action`, which lives across the call.
+    check(unsafe {
+        libc::syscall(libc::SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0 as libc::c_ulong, &action as *const u32)
+    })?;
+    Ok(())
+}
