@@ -83,6 +83,18 @@ pub struct LandlockPlan {
     pub ports: Vec<(u16, u64)>,
 }
 
+/// Landlock's scopes (ABI 6), as defence in depth beside the namespaces: abstract unix
+/// sockets outside the sandbox with PrivateNetwork=, signals to processes outside it with
+/// PrivateIPC=.
+pub fn scopes(s: &crate::settings::Settings, abi: u32) -> u64 {
+    use crate::settings::Settings;
+    if abi < 6 {
+        return 0;
+    }
+    (if Settings::flag(&s.private_network) { SCOPE_ABSTRACT_UNIX } else { 0 })
+        | (if Settings::flag(&s.private_ipc) { SCOPE_SIGNAL } else { 0 })
+}
+
 /// With namespaces: read and execute everywhere, everything on writable mounts.
 pub fn mirror(mounts: &[Mount], abi: u32) -> LandlockPlan {
     let handled = fs_rights(abi);
@@ -131,6 +143,14 @@ mod tests {
         assert_eq!(access("/dev/null"), Some(FILE_RIGHTS), "device binds get file rights only");
         assert_eq!(access("/dev"), None, "the private /dev itself is made read-only");
         assert_eq!(access("/etc"), None, "read-only binds add nothing to /'s read rights");
+    }
+
+    #[test]
+    fn scopes_follow_private_network_and_ipc() {
+        let s = crate::plan::tests::settings("PrivateNetwork=yes\nPrivateIPC=yes");
+        assert_eq!(scopes(&s, 6), SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL);
+        assert_eq!(scopes(&s, 5), 0, "scopes came with ABI 6");
+        assert_eq!(scopes(&crate::plan::tests::settings(""), 6), 0);
     }
 
     #[test]

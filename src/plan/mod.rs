@@ -94,7 +94,8 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     let inputs = mounts::MountInputs { state_dirs: &state_binds, writable_cwd, console: inv.pty.clone() };
     let mounts = mounts::plan(s, host, &inputs)?;
     let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;
-    let landlock = landlock::mirror(&mounts, host.landlock_abi);
+    let mut landlock = landlock::mirror(&mounts, host.landlock_abi);
+    landlock.scoped = landlock::scopes(s, host.landlock_abi);
     let cgroup = cgroup::plan(s, host)?;
     Ok(Plan {
         name: inv.name.clone(),
