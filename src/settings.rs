@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::ProfileError;
 use crate::profile::directives::{self, Kind, Status};
-use crate::profile::resource_values::{IoLimit, Limit};
+use crate::profile::resource_values::{BindRule, IoLimit, Limit};
 use crate::profile::specifiers::{self, SpecifierContext};
 use crate::profile::syntax::Warning;
 use crate::profile::syscall_lists::{ErrnoAction, FamilyAssign, FilterAssign, KeyringMode, NsAssign};
@@ -225,6 +225,8 @@ pub struct Settings {
     /// IOReadBandwidthMax=, IOWriteBandwidthMax=, IOReadIOPSMax=, IOWriteIOPSMax=.
     pub io_limits: [List<IoLimit>; 4],
     pub oom_score_adjust: Scalar<i32>,
+    pub socket_bind_allow: List<BindRule>,
+    pub socket_bind_deny: List<BindRule>,
     pub runtime_max: Scalar<Option<u64>>,
     pub timeout_stop: Scalar<Option<u64>>,
 

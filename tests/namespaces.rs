@@ -112,3 +112,16 @@ sbx_test!(root: forbidden_user_namespaces_are_diagnosed, |ctx| {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(Path::new(&marker).exists());
 });
+
+sbx_test!(socket_bind_deny_keeps_tcp_binds_to_the_allowed_ports, |ctx| {
+    // Two free high ports (rootless can bind them), both bound in the sandbox's own network.
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (allowed, other) = (free(), free());
+    let ops = ["tcp-bind", &format!("127.0.0.1:{allowed}"), "tcp-bind", &format!("127.0.0.1:{other}")];
+    let t = ctx.probe(&["PrivateNetwork=yes", "SocketBindDeny=tcp", &format!("SocketBindAllow=tcp:{allowed}")], &ops);
+    t.ok(0);
+    assert_eq!(t.err(1), "EACCES", "{t}");
+    let c = ctx.probe(&["PrivateNetwork=yes"], &ops);
+    c.ok(0);
+    c.ok(1);
+});

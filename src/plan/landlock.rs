@@ -154,6 +154,20 @@ mod tests {
     }
 
     #[test]
+    fn socket_bind_rules_become_landlock_ports() {
+        let s = crate::plan::tests::settings("SocketBindDeny=tcp\nSocketBindAllow=tcp:8080 8443-8444");
+        assert_eq!(socket_bind(&s, 6).unwrap(), Some(vec![(8080, BIND_TCP), (8443, BIND_TCP), (8444, BIND_TCP)]));
+        assert!(socket_bind(&s, 3).unwrap_err().to_string().contains("ABI 4"));
+        for bad in ["SocketBindDeny=any", "SocketBindDeny=udp", "SocketBindDeny=ipv4:tcp", "SocketBindDeny=tcp:80"] {
+            assert!(socket_bind(&crate::plan::tests::settings(bad), 6).is_err(), "{bad}");
+        }
+        let e =
+            socket_bind(&crate::plan::tests::settings("SocketBindDeny=tcp\nSocketBindAllow=udp:53"), 6).unwrap_err();
+        assert!(e.to_string().contains("TCP"), "{e}");
+        assert_eq!(socket_bind(&crate::plan::tests::settings("SocketBindAllow=tcp:80"), 6).unwrap(), None);
+    }
+
+    #[test]
     fn rights_follow_the_abi() {
         assert_eq!(fs_rights(0), 0);
         assert_eq!(fs_rights(1) & (REFER | TRUNCATE), 0);
@@ -271,4 +285,65 @@ mod view_tests {
         assert!(r.contains(&("/run".into(), READ)) == false && !r.iter().any(|(p, _)| p == "/run/user"), "{r:?}");
         assert!(r.contains(&("/etc".into(), READ)), "{r:?}");
     }
+}
+
+/// SocketBindDeny=/SocketBindAllow= as Landlock TCP bind rules: Landlock can say "no TCP bind
+/// except these ports", nothing else; every other form is refused with the reason.
+pub fn socket_bind(
+    s: &crate::settings::Settings,
+    abi: u32,
+) -> Result<Option<Vec<(u16, u64)>>, crate::error::PlanError> {
+    use crate::error::PlanError;
+    // Without a deny rule every bind is allowed already: SocketBindAllow= alone changes nothing.
+    let Some(first) = s.socket_bind_deny.first() else { return Ok(None) };
+    let refuse = |d: &str, o: &crate::profile::Origin, m: &str| Err(PlanError::directive(d, o, m));
+    if abi < 4 {
+        return refuse(
+            "SocketBindDeny",
+            &first.origin,
+            "needs Landlock's TCP rules (ABI 4, Linux 6.7); this kernel lacks them",
+        );
+    }
+    let mut tcp_denied = false;
+    for d in &s.socket_bind_deny {
+        let r = &d.value;
+        if r.family.is_some() || r.ports.is_some() {
+            return refuse(
+                "SocketBindDeny",
+                &d.origin,
+                "sbx can refuse binds only for every TCP port at once (SocketBindDeny=tcp, with SocketBindAllow= for the exceptions); per-family or per-port denials need systemd's cgroup BPF",
+            );
+        }
+        if r.transport.as_deref() != Some("tcp") {
+            return refuse(
+                "SocketBindDeny",
+                &d.origin,
+                "UDP binds cannot be restricted without cgroup BPF (Landlock covers TCP only); write SocketBindDeny=tcp, or run it under systemd",
+            );
+        }
+        tcp_denied = true;
+    }
+    let mut ports = Vec::new();
+    for a in &s.socket_bind_allow {
+        let r = &a.value;
+        if r.family.is_some() || r.transport.as_deref() == Some("udp") {
+            return refuse(
+                "SocketBindAllow",
+                &a.origin,
+                "only TCP ports of both families can be allowed (Landlock); drop the family or the udp",
+            );
+        }
+        let Some((lo, hi)) = r.ports else {
+            return refuse(
+                "SocketBindAllow",
+                &a.origin,
+                "name the TCP ports to allow (allowing every port is the same as no SocketBindDeny=)",
+            );
+        };
+        if u32::from(hi) - u32::from(lo) > 1024 {
+            return refuse("SocketBindAllow", &a.origin, "at most 1025 ports per range (each is one Landlock rule)");
+        }
+        ports.extend((lo..=hi).map(|p| (p, BIND_TCP)));
+    }
+    Ok(tcp_denied.then_some(ports))
 }

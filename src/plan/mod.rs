@@ -96,6 +96,10 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;
     let mut landlock = landlock::mirror(&mounts, host.landlock_abi);
     landlock.scoped = landlock::scopes(s, host.landlock_abi);
+    if let Some(ports) = landlock::socket_bind(s, host.landlock_abi)? {
+        landlock.handled_net |= landlock::BIND_TCP;
+        landlock.ports = ports;
+    }
     let cgroup = cgroup::plan(s, host)?;
     Ok(Plan {
         name: inv.name.clone(),

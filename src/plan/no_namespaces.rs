@@ -209,6 +209,10 @@ fn filesystem_view(
         // PrivateNetwork=, abstract sockets outside it too.
         plan.scoped = SCOPE_SIGNAL | if Settings::flag(&s.private_network) { SCOPE_ABSTRACT_UNIX } else { 0 };
     }
+    if let Some(ports) = landlock::socket_bind(s, abi)? {
+        plan.handled_net |= landlock::BIND_TCP;
+        plan.ports.extend(ports);
+    }
     Ok(plan)
 }
 

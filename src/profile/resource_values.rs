@@ -173,3 +173,58 @@ mod tests {
         assert!(parse_oom_score("2000").is_err());
     }
 }
+
+/// One SocketBindAllow=/SocketBindDeny= entry: `any`, or `[ipv4|ipv6:][tcp|udp:]PORT[-PORT]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BindRule {
+    /// None: both families.
+    pub family: Option<String>,
+    /// None: both protocols.
+    pub transport: Option<String>,
+    /// None: every port.
+    pub ports: Option<(u16, u16)>,
+}
+
+pub fn parse_bind_rule(s: &str) -> Result<BindRule, String> {
+    let mut rule = BindRule { family: None, transport: None, ports: None };
+    if s == "any" {
+        return Ok(rule);
+    }
+    for part in s.split(':') {
+        match part {
+            "ipv4" | "ipv6" if rule.family.is_none() && rule.transport.is_none() => rule.family = Some(part.into()),
+            "tcp" | "udp" if rule.transport.is_none() => rule.transport = Some(part.into()),
+            p if rule.ports.is_none() => {
+                let (a, b) = p.split_once('-').unwrap_or((p, p));
+                match (a.parse::<u16>(), b.parse::<u16>()) {
+                    (Ok(a), Ok(b)) if a <= b => rule.ports = Some((a, b)),
+                    _ => return Err(format!("expected any or [ipv4|ipv6:][tcp|udp:]PORT[-PORT], not {s:?}")),
+                }
+            }
+            _ => return Err(format!("expected any or [ipv4|ipv6:][tcp|udp:]PORT[-PORT], not {s:?}")),
+        }
+    }
+    Ok(rule)
+}
+
+#[cfg(test)]
+mod bind_rule_tests {
+    use super::*;
+
+    #[test]
+    fn bind_rules_parse() {
+        assert_eq!(parse_bind_rule("any").unwrap(), BindRule { family: None, transport: None, ports: None });
+        let r = parse_bind_rule("ipv6:tcp:8000-8080").unwrap();
+        assert_eq!(
+            (r.family.as_deref(), r.transport.as_deref(), r.ports),
+            (Some("ipv6"), Some("tcp"), Some((8000, 8080)))
+        );
+        assert_eq!(parse_bind_rule("tcp").unwrap().ports, None);
+        assert_eq!(parse_bind_rule("80").unwrap().ports, Some((80, 80)));
+        assert!(
+            parse_bind_rule("tcp:ipv4:80").is_err()
+                && parse_bind_rule("90-80").is_err()
+                && parse_bind_rule("x").is_err()
+        );
+    }
+}
