@@ -94,8 +94,8 @@ mod tests {
             Finding::new("bpf", "cgroup BPF", Status::Missing, "none").impact(Impact::Directives(vec![
                 "IPAddressAllow",
                 "IPAddressDeny",
-                "SocketBindAllow",
-                "SocketBindDeny",
+                "DeviceAllow",
+                "DevicePolicy",
             ])),
             Finding::new("x", "apparmor", Status::Ok, "fine").fixes([Fix::File {
                 path: "/etc/apparmor.d/sbx".into(),
@@ -107,7 +107,7 @@ mod tests {
         assert!(t.contains("missing  user namespaces: unshare fails\n         cause: user.max_user_namespaces is 0\n         fix: sysctl -w user.max_user_namespaces=15000"), "{t}");
         assert!(
             t.contains(
-                "not counted: sbx does not enforce IPAddressAllow=, IPAddressDeny=, SocketBindAllow= and 1 more yet"
+                "not counted: sbx does not enforce IPAddressAllow=, IPAddressDeny=, DeviceAllow= and 1 more yet"
             ),
             "{t}"
         );
