@@ -73,6 +73,7 @@ fn best_effort(
     for line in report::lines(&resolved.loaded.assignments, &notes) {
         eprintln!("sbx:   {line}");
     }
+    eprintln!("sbx:   {}", plan::no_namespaces::process_isolation(host.landlock_abi, plan.identity.uid));
     let pty = if inv.pty.is_some() { Some(Pty::open()?) } else { None };
     launch::run(&plan, pty)
 }

@@ -61,7 +61,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<(Plan, 
         ));
     }
     let mut notes = Notes(Vec::new());
-    let s = &network_by_seccomp(s, &mut notes);
+    let s = &network_by_seccomp(s, host.landlock_abi, &mut notes);
     let namespaces =
         ids::Namespaces { user: false, mount: false, pid: false, net: false, ipc: false, uts: false, cgroup: false };
     let identity = identity(s, host, &mut notes)?;
@@ -92,7 +92,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<(Plan, 
     let exec = exec::plan(s, host, &identity, &inv.argv, &state_dirs)?;
     let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;
     let landlock = filesystem_view(s, host, &state_dirs, &mut notes)?;
-    unenforceable(s, &mut notes);
+    unenforceable(s, host.landlock_abi, &mut notes);
     let plan = Plan {
         name: inv.name.clone(),
         mode: if host.is_root() { Mode::Root } else { Mode::Rootless },
@@ -112,9 +112,21 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<(Plan, 
     Ok((plan, notes.0))
 }
 
+/// What every sandbox has without a directive asking for it and this tier can keep or not: the
+/// pid namespace's wall between the payload and the host's processes. One report line.
+pub fn process_isolation(abi: u32, uid: u32) -> String {
+    if abi >= 6 {
+        "other processes: enforced: no pid namespace, but Landlock refuses ptrace and signals to processes outside the sandbox".into()
+    } else {
+        format!(
+            "other processes: weakened: no pid namespace; Landlock refuses ptrace of processes outside the sandbox, but this kernel's Landlock (ABI {abi}) cannot scope signals (ABI 6, Linux 6.12): the payload can signal every process of uid {uid}"
+        )
+    }
+}
+
 /// PrivateNetwork= without a network namespace: only AF_UNIX sockets (seccomp), no TCP
-/// (Landlock), abstract sockets confined (Landlock scope).
-fn network_by_seccomp(s: &Settings, notes: &mut Notes) -> Settings {
+/// (Landlock, ABI 4), abstract sockets confined (Landlock scope, ABI 6).
+fn network_by_seccomp(s: &Settings, abi: u32, notes: &mut Notes) -> Settings {
     let mut s = s.clone();
     if let Some(pn) = s.private_network.clone().filter(|p| p.value) {
         // Narrow whatever the profile allows: alone, an allow-list of AF_UNIX; after other
@@ -126,8 +138,15 @@ fn network_by_seccomp(s: &Settings, notes: &mut Notes) -> Settings {
             FamilyAssign { invert: true, families: others.collect() }
         };
         s.restrict_address_families.push(Spanned { value: families, origin: pn.origin.clone() });
-        let why = "no network namespace: sockets other than AF_UNIX are refused (seccomp), TCP and abstract sockets are confined (Landlock); the host's pathname sockets stay reachable";
-        notes.add("PrivateNetwork", &s.private_network, Fate::Weakened(why.into()));
+        let abstract_sockets = if abi >= 6 {
+            "abstract sockets outside the sandbox are refused (Landlock)"
+        } else {
+            "the host's abstract sockets stay reachable (refusing them needs Landlock ABI 6)"
+        };
+        let why = format!(
+            "no network namespace: sockets other than AF_UNIX are refused (seccomp); {abstract_sockets}; the host's pathname sockets stay reachable"
+        );
+        notes.add("PrivateNetwork", &s.private_network, Fate::Weakened(why));
     }
     s
 }
@@ -353,12 +372,19 @@ fn access_paths(s: &Settings, v: &mut ViewBuilder, host: &HostFacts, notes: &mut
 }
 
 /// What needs a namespace and has no stand-in here.
-fn unenforceable(s: &Settings, notes: &mut Notes) {
+fn unenforceable(s: &Settings, abi: u32, notes: &mut Notes) {
     let why = |w: &str| Fate::NotEnforced(w.to_string());
+    let signals = if abi >= 6 { "refused (Landlock)" } else { "NOT refused (Landlock ABI 6 needed)" };
     notes.add("RootDirectory", &s.root_directory, why("no mount namespace: the payload sees the host's root"));
-    notes.add("ProtectProc", &s.protect_proc, why("no pid namespace: /proc shows every process (signals and ptrace outside the sandbox are refused by Landlock)"));
+    let proc = format!(
+        "no pid namespace: /proc shows every process; ptrace outside the sandbox is refused (Landlock), signals are {signals}"
+    );
+    notes.add("ProtectProc", &s.protect_proc, why(&proc));
     notes.add("ProcSubset", &s.proc_subset, why("no new procfs: /proc shows everything it shows on the host"));
-    notes.add("PrivateIPC", &s.private_ipc, Fate::Weakened("no IPC namespace: System V IPC and POSIX message queues are the host's; signals outside the sandbox are refused (Landlock)".into()));
+    let ipc = format!(
+        "no IPC namespace: System V IPC and POSIX message queues are the host's; signals outside the sandbox are {signals}"
+    );
+    notes.add("PrivateIPC", &s.private_ipc, Fate::Weakened(ipc));
     notes.add("PrivateUsers", &s.private_users, why("no user namespace"));
     notes.add(
         "ProtectHostname",

@@ -101,3 +101,19 @@ pub const CAP_SYS_MODULE: u32 = 16;
 pub const CAP_SYS_RAWIO: u32 = 17;
 pub const CAP_MKNOD: u32 = 27;
 pub const CAP_SYSLOG: u32 = 34;
+
+/// The Landlock ABI version this kernel offers (0: none, or disabled).
+pub fn landlock_abi() -> u32 {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    // SAFETY: with a null attribute pointer, size 0 and the version flag, the call only
+    // returns a number.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    u32::try_from(v).unwrap_or(0)
+}
