@@ -68,6 +68,10 @@ pub enum Error {
     /// No namespace could be created here; `--best-effort` can fall back to what needs none.
     #[error("{0}")]
     Namespaces(String),
+    /// The namespaces exist but no fresh procfs can be mounted in them (a container masks
+    /// /proc paths); `--best-effort` can bind the existing /proc instead.
+    #[error("{0}")]
+    ProcRefused(String),
     #[error("{context}: {source}")]
     Io { context: String, source: io::Error },
     #[error("{0}")]

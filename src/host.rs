@@ -323,7 +323,7 @@ pub struct HostFacts {
     /// The running kernel's (major, minor) version.
     pub kernel: (u32, u32),
     /// Whether pid 1 can take a seccomp user-notification fd from the payload
-    /// (pidfd_getfd, kernel >= 5.6, and Yama's ptrace_scope below 3).
+    /// (pidfd_getfd, kernel >= 5.6, Yama's ptrace_scope below 3, and no filter refusing it).
     pub seccomp_listener: bool,
     /// The cgroup v2 hierarchy, when one is mounted.
     pub cgroup: Option<CgroupHost>,
@@ -333,6 +333,12 @@ pub struct HostFacts {
     pub tasks_limit: u64,
     /// The Landlock ABI version (0 when absent or disabled).
     pub landlock_abi: u32,
+    /// keyctl(2) is refused to sbx (a container's seccomp profile, Docker's among them), and so
+    /// to everything it starts: no keyring is reachable.
+    pub keyctl_refused: bool,
+    /// CAP_SYS_PTRACE in sbx's effective set: as root, pid 1 needs it to take the syscall
+    /// filter's notification fd from the non-dumpable payload (containers drop it).
+    pub sys_ptrace: bool,
     /// `net.ipv4.ip_unprivileged_port_start`.
     pub unprivileged_port_start: u32,
     pub users: UserDb,
@@ -354,6 +360,12 @@ impl HostFacts {
             machine_id: read("/etc/machine-id").trim().to_string(),
             setgroups_allowed: read("/proc/self/setgroups").trim() != "deny",
             landlock_abi: crate::sys::landlock::abi_version(),
+            keyctl_refused: crate::sys::probe::keyctl_refused(),
+            sys_ptrace: read("/proc/self/status")
+                .lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+                .is_some_and(|caps| caps & (1 << 19) != 0),
             cgroup: CgroupHost::probe(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup")),
             mem_total: read("/proc/meminfo")
                 .lines()
@@ -367,7 +379,8 @@ impl HostFacts {
                 .unwrap_or(32768),
             kernel: kernel_version(&rustix::system::uname().release().to_string_lossy()),
             seccomp_listener: kernel_version(&rustix::system::uname().release().to_string_lossy()) >= (5, 9)
-                && read("/proc/sys/kernel/yama/ptrace_scope").trim() != "3",
+                && read("/proc/sys/kernel/yama/ptrace_scope").trim() != "3"
+                && !crate::sys::probe::pidfd_getfd_refused(),
             unprivileged_port_start: read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
                 .trim()
                 .parse()
@@ -504,6 +517,8 @@ pub mod fake {
             machine_id: "0123".into(),
             setgroups_allowed: true,
             landlock_abi: 6,
+            keyctl_refused: false,
+            sys_ptrace: true,
             cgroup: None,
             mem_total: 8 << 30,
             tasks_limit: 4194304,

@@ -6,6 +6,7 @@ mod check;
 mod common;
 mod conditions;
 mod doctor;
+mod fallback;
 mod generate;
 mod profiles;
 mod report;

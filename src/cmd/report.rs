@@ -8,7 +8,16 @@ use crate::plan::no_namespaces::{Fate, Note};
 use crate::profile::Assignment;
 use crate::profile::directives::{self, Stage, Status};
 
-pub fn lines(assignments: &[Assignment], notes: &[Note]) -> Vec<String> {
+/// Which sandbox the report describes: it decides what enforces a directive without a note.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// No namespace at all (plan::no_namespaces).
+    NoNamespaces,
+    /// Every namespace (perhaps with the container's /proc bound in, plan::host_proc).
+    Namespaces,
+}
+
+pub fn lines(assignments: &[Assignment], notes: &[Note], tier: Tier) -> Vec<String> {
     let mut keys: Vec<&str> = Vec::new();
     for a in assignments {
         let supported =
@@ -24,7 +33,7 @@ pub fn lines(assignments: &[Assignment], notes: &[Note]) -> Vec<String> {
                 Some(Fate::Substituted(how)) => format!("enforced: {how}"),
                 Some(Fate::Weakened(why)) => format!("weakened: {why}"),
                 Some(Fate::NotEnforced(why)) => format!("NOT enforced: {why}"),
-                None => format!("enforced ({})", mechanism(key)),
+                None => format!("enforced ({})", mechanism(key, tier)),
             };
             format!("{key}=: {what}")
         })
@@ -40,8 +49,17 @@ pub fn note_line(n: &Note) -> String {
     }
 }
 
-fn mechanism(key: &str) -> &'static str {
-    match directives::find(key).map(|d| d.stage) {
+fn mechanism(key: &str, tier: Tier) -> &'static str {
+    let stage = directives::find(key).map(|d| d.stage);
+    if tier == Tier::Namespaces {
+        match stage {
+            Some(Stage::Mounts) => return "mounts",
+            Some(Stage::Namespaces) => return "namespaces",
+            Some(Stage::StateDirs) => return "created on the host, bound into the sandbox",
+            _ => {}
+        }
+    }
+    match stage {
         Some(Stage::Mounts) => "Landlock",
         Some(Stage::StateDirs) => "created on the host, writable through Landlock",
         Some(Stage::Seccomp) => "seccomp",

@@ -1,7 +1,7 @@
 //! `sbx run`: profile → Settings → Plan → (print | launch).
 
 use crate::cli::RunArgs;
-use crate::cmd::{common, report, unit};
+use crate::cmd::{common, fallback, report, unit};
 use crate::error::Error;
 use crate::host::HostFacts;
 use crate::launch;
@@ -37,6 +37,7 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         name,
         pty: pty.as_ref().map(|p| p.slave_path().to_string()),
         log_refused: args.log_refused,
+        host_proc: false,
     };
     let settings = limits_or_fallback(&resolved.settings, &host, args.best_effort)?;
     let plan = plan::build(&settings, &host, &inv)?;
@@ -51,31 +52,11 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
         return Ok(0);
     }
     match launch::run(&plan, pty) {
-        Err(Error::Namespaces(why)) if args.best_effort => best_effort(&resolved, &settings, &host, &inv, &why),
+        Err(e @ (Error::Namespaces(_) | Error::ProcRefused(_))) if args.best_effort => {
+            fallback::run(&resolved, &settings, &host, &inv, e)
+        }
         other => other,
     }
-}
-
-/// No namespace can be created here: run with what needs none, and say what that means for
-/// every directive of the profile.
-fn best_effort(
-    resolved: &common::Resolved,
-    settings: &Settings,
-    host: &HostFacts,
-    inv: &Invocation,
-    why: &str,
-) -> Result<i32, Error> {
-    let (plan, notes) = plan::no_namespaces::build(settings, host, inv)?;
-    for line in why.lines().filter(|l| !l.starts_with("or: ")) {
-        eprintln!("sbx: {line}");
-    }
-    eprintln!("sbx: --best-effort: running without namespaces; for each directive of the profile:");
-    for line in report::lines(&resolved.loaded.assignments, &notes) {
-        eprintln!("sbx:   {line}");
-    }
-    eprintln!("sbx:   {}", plan::no_namespaces::process_isolation(host.landlock_abi, plan.identity.uid));
-    let pty = if inv.pty.is_some() { Some(Pty::open()?) } else { None };
-    launch::run(&plan, pty)
 }
 
 /// Resource limits need a usable cgroup v2 subtree; with --best-effort and none, the limits

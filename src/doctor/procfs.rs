@@ -261,7 +261,20 @@ fn masked(f: &Facts) -> (Vec<String>, Vec<Fix>) {
     if f.userns.engine == Some(super::container::Engine::Kubernetes) {
         fixes = vec![Fix::engine("kubernetes", "securityContext.procMount: Unmasked (with hostUsers: false)")];
     }
+    fixes.push(Fix::note(if f.userns.euid == 0 {
+        "in the profile: without PrivateUsers=, sbx as root mounts /proc without a user namespace of its own, where the masks do not stop it (that needs CAP_SYS_ADMIN, and a container without a user namespace)"
+    } else {
+        "in the profile: nothing; every sandbox mounts a /proc of its own, and no directive changes what the kernel refuses here"
+    }));
     (details, fixes)
+}
+
+/// For `sbx run`: why a fresh procfs was refused in the sandbox's user namespace (EPERM), read
+/// from this host: the cause lines and the fixes.
+pub fn explain_refused_proc() -> (Vec<String>, Vec<Fix>) {
+    let mounts = super::mountinfo::parse(&super::read("/proc/self/mountinfo").unwrap_or_default());
+    let userns = userns::read_host();
+    masked(&Facts { userns: &userns, masked: masked_paths(&mounts) })
 }
 
 #[cfg(test)]
@@ -328,7 +341,8 @@ mod tests {
             out.details
         );
         assert!(out.details[0].contains("mount_too_revealing"));
-        assert_eq!(out.fixes, vec![Fix::engine("podman", "--security-opt unmask=ALL")]);
+        assert_eq!(out.fixes[0], Fix::engine("podman", "--security-opt unmask=ALL"));
+        assert!(out.fixes[1].to_string().starts_with("in the profile: nothing"), "{:?}", out.fixes);
         let unknown_engine = facts(1000, None);
         let f = Facts { userns: &unknown_engine, masked: vec![] };
         let fixes = finding(&f, &a).fixes;
@@ -348,7 +362,8 @@ mod tests {
         assert_eq!(out.status, Status::Limited);
         assert_eq!(out.impact, Impact::Directives(vec!["PrivateUsers"]));
         assert!(out.summary.starts_with("with PrivateUsers=: "), "{}", out.summary);
-        assert_eq!(out.fixes, vec![Fix::engine("docker", "--security-opt systempaths=unconfined")]);
+        assert_eq!(out.fixes[0], Fix::engine("docker", "--security-opt systempaths=unconfined"));
+        assert!(out.fixes[1].to_string().contains("without PrivateUsers="), "{:?}", out.fixes);
     }
 
     #[test]

@@ -130,28 +130,47 @@ pub fn clone_cause(f: &Facts, user: bool, e: Errno) -> Option<Cause> {
     let private_users = Fix::note(
         "set PrivateUsers=yes in the profile: sbx then creates a user namespace first, which needs no capability",
     );
+    // The container side: CAP_SYS_ADMIN is a broad grant (Docker's default seccomp profile
+    // then allows namespaces too), so it comes after the profile's fix.
+    let sys_admin = engines(f.engine.as_ref()).into_iter().map(|e| Fix::engine(e, "--cap-add SYS_ADMIN"));
     match e {
         Errno::PERM if f.seccomp.filtered() => {
             let mut c = seccomp_cause(f, "clone(2) with namespace flags");
             if !f.sys_admin {
                 c.why.push_str("; and sbx runs as root without CAP_SYS_ADMIN, which root mode needs");
                 c.fixes.push(private_users);
+                c.fixes.extend(sys_admin);
             }
             Some(c)
         }
-        Errno::PERM if !f.sys_admin => Some(Cause {
-            why: "sbx runs as root without CAP_SYS_ADMIN (a container drops it), and as root it creates namespaces without a user namespace".into(),
-            fixes: vec![private_users, Fix::note("or run sbx as a non-root user")],
-        }),
+        Errno::PERM if !f.sys_admin => {
+            let mut fixes = vec![private_users];
+            fixes.extend(sys_admin);
+            fixes.push(Fix::note("or run sbx as a non-root user"));
+            Some(Cause {
+                why: "sbx runs as root without CAP_SYS_ADMIN (a container drops it), and as root it creates namespaces without a user namespace".into(),
+                fixes,
+            })
+        }
         _ => None,
     }
 }
 
 /// For `sbx run`: the cause of a refused clone(2), read from this host.
 pub fn explain_clone(user: bool, e: Errno) -> Option<Cause> {
+    clone_cause(&read_host(), user, e)
+}
+
+/// For `sbx run`: the cause of a refused write to a new user namespace's uid_map or gid_map.
+pub fn explain_map(e: Errno) -> Option<Cause> {
+    cause(&read_host(), Step::MapIds, e)
+}
+
+/// This host's facts, with the container around sbx detected from its mounts.
+pub fn read_host() -> Facts {
     let mounts = mountinfo::parse(&read("/proc/self/mountinfo").unwrap_or_default());
     let container = container::detect(&container::Signs::read(&mounts));
-    clone_cause(&Facts::read(&HostFacts::probe(), container.as_ref()), user, e)
+    Facts::read(&HostFacts::probe(), container.as_ref())
 }
 
 fn seccomp_cause(f: &Facts, call: &str) -> Cause {
@@ -204,6 +223,9 @@ fn root_map_cause(f: &Facts) -> Cause {
     fixes.push(Fix::note("in an OCI bundle (runc, crun): add CAP_SETFCAP to process.capabilities in config.json"));
     fixes.push(Fix::note(
         "or run the container (or sbx) as a non-root user: a rootless sandbox maps only the caller's own id",
+    ));
+    fixes.push(Fix::note(
+        "in the profile: PrivateUsers=yes maps uid 0 for sbx's pid 1, whatever User= says; without PrivateUsers= sbx as root needs CAP_SYS_ADMIN instead",
     ));
     Cause {
         why: format!(

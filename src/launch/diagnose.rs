@@ -5,7 +5,8 @@
 //! shares); each cause the host can have gets its own message rather than one generic
 //! "operation not permitted".
 
-use crate::doctor::userns::{BEST_EFFORT, explain_clone};
+use crate::doctor::procfs::explain_refused_proc;
+use crate::doctor::userns::{BEST_EFFORT, explain_clone, explain_map};
 use crate::error::Error;
 use crate::launch::report::describe_errno;
 use crate::plan::Plan;
@@ -19,4 +20,32 @@ pub fn clone_failed(plan: &Plan, e: Errno) -> Error {
         Some(cause) => Error::Namespaces(format!("{base}\n{}\n{BEST_EFFORT}", cause.render())),
         None => Error::Namespaces(format!("{base}\n{BEST_EFFORT}")),
     }
+}
+
+/// Writing the new user namespace's uid_map or gid_map (`file`) failed: the same causes as
+/// creating it, plus uid 0 without CAP_SETFCAP. The run falls back like a refused clone(2).
+pub fn id_map_failed(file: &str, text: &str, e: Errno) -> Error {
+    let base = format!("user namespace: write {text:?} to {file}: {}", describe_errno(e));
+    match explain_map(e) {
+        Some(cause) => Error::Namespaces(format!("{base}\n{}\n{BEST_EFFORT}", cause.render())),
+        None => Error::Namespaces(format!("{base}\n{BEST_EFFORT}")),
+    }
+}
+
+/// What `--best-effort` does when the fresh /proc is refused.
+pub const PROC_BEST_EFFORT: &str = "or: sbx run --best-effort binds the container's /proc instead (it shows the container's processes, not only the sandbox's) and reports what that weakens";
+
+/// pid 1 could not mount the sandbox's procfs in its user namespace (`message` says which
+/// step): name the masks that make the kernel refuse it, and the fixes.
+pub fn proc_refused(message: String) -> Error {
+    let (causes, fixes) = explain_refused_proc();
+    let mut text = format!("cannot mount a fresh /proc in the sandbox: {message}");
+    for c in causes {
+        text.push_str(&format!("\n{c}"));
+    }
+    for f in fixes {
+        text.push_str(&format!("\nfix: {f}"));
+    }
+    text.push_str(&format!("\n{PROC_BEST_EFFORT}"));
+    Error::ProcRefused(text)
 }

@@ -25,6 +25,7 @@ use crate::launch::stop_timer::StopTimer;
 use crate::launch::{diagnose, sequence, signals};
 use crate::plan::Plan;
 use crate::plan::ids::IdMap;
+use crate::plan::mounts::MountOp;
 use crate::plan::seccomp::Verdict;
 use crate::sys::ns::{Forked, fork_into};
 
@@ -63,6 +64,11 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>, cgroup: Option<&RunCg
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     let outcome = event_loop(plan, child, &report_r, mask, pty)?;
     drop(sync_w);
+    if outcome.failure.is_some() {
+        // The payload never ran: sbx may start another sandbox (--best-effort), whose pid 1
+        // inherits dumpability and must be dumpable for its id maps to be writable by sbx.
+        let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable);
+    }
     if let (Some(cg), Some(max)) = (cgroup, plan.cgroup.as_ref().and_then(|c| c.memory_max.as_ref())) {
         if cg.oom_kills() > 0 {
             eprintln!(
@@ -77,8 +83,11 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>, cgroup: Option<&RunCg
 fn write_id_map(child: Pid, map: &IdMap) -> Result<(), Error> {
     let base = format!("/proc/{child}");
     let write = |file: &str, text: &str| {
-        std::fs::write(format!("{base}/{file}"), text)
-            .map_err(|e| Error::io(format!("user namespace: write {text:?} to {base}/{file}"), e))
+        let path = format!("{base}/{file}");
+        std::fs::write(&path, text).map_err(|e| match e.raw_os_error() {
+            Some(raw) => diagnose::id_map_failed(&path, text, rustix::io::Errno::from_raw_os_error(raw)),
+            None => Error::io(format!("user namespace: write {text:?} to {path}"), e),
+        })
     };
     if map.deny_setgroups {
         write("setgroups", "deny")?;
@@ -181,6 +190,13 @@ fn read_record(report: &OwnedFd) -> Option<Record> {
     }
 }
 
+/// Whether pid 1 failed to mount the fresh procfs with EPERM in a user namespace: what the
+/// kernel does when the /proc sbx runs under has paths mounted over (a container's masks).
+fn refused_proc(plan: &Plan, f: &Failure) -> bool {
+    let proc_op = plan.mounts.get(f.index as usize).is_some_and(|m| matches!(m.op, MountOp::Proc { .. }));
+    proc_op && plan.namespaces.user && f.errno == rustix::io::Errno::PERM
+}
+
 fn finish(plan: &Plan, outcome: Outcome) -> Result<i32, Error> {
     if let Some(f) = outcome.failure {
         let message = f.render(plan);
@@ -189,6 +205,7 @@ fn finish(plan: &Plan, outcome: Outcome) -> Result<i32, Error> {
                 let code = if f.errno == rustix::io::Errno::NOENT { EXIT_NOT_FOUND } else { EXIT_CANNOT_EXECUTE };
                 Error::Exec { message, code }
             }
+            Step::Mount if refused_proc(plan, &f) => diagnose::proc_refused(message),
             _ => Error::Launch(message),
         });
     }

@@ -9,6 +9,7 @@ pub mod caps;
 pub mod cgroup;
 pub mod dynamic_user;
 pub mod exec;
+pub mod host_proc;
 pub mod ids;
 pub mod landlock;
 pub mod mounts;
@@ -37,6 +38,9 @@ pub struct Invocation {
     pub pty: Option<String>,
     /// Report every refused system call, errno refusals included (`--log-refused`).
     pub log_refused: bool,
+    /// Bind the /proc sbx runs under instead of mounting a fresh one: the `--best-effort`
+    /// answer to a container whose masked /proc makes the kernel refuse a new procfs.
+    pub host_proc: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -91,7 +95,12 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
             cause: d.cause.clone(),
         })
         .collect();
-    let inputs = mounts::MountInputs { state_dirs: &state_binds, writable_cwd, console: inv.pty.clone() };
+    let inputs = mounts::MountInputs {
+        state_dirs: &state_binds,
+        writable_cwd,
+        console: inv.pty.clone(),
+        host_proc: inv.host_proc,
+    };
     let mounts = mounts::plan(s, host, &inputs)?;
     let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;
     let mut landlock = landlock::mirror(&mounts, host.landlock_abi);
@@ -139,14 +148,20 @@ pub mod tests {
 
     pub fn plan_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
         let host = fake::host(uid);
-        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: None, log_refused: false };
+        let inv = Invocation {
+            argv: vec!["true".into()],
+            name: "app".into(),
+            pty: None,
+            log_refused: false,
+            host_proc: false,
+        };
         build(&settings(lines), &host, &inv)
     }
 
     /// A `sbx run --unit` plan: no command line, the commands come from `lines`.
     pub fn plan_unit_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
         let host = fake::host(uid);
-        let inv = Invocation { argv: Vec::new(), name: "app".into(), pty: None, log_refused: false };
+        let inv = Invocation { argv: Vec::new(), name: "app".into(), pty: None, log_refused: false, host_proc: false };
         build(&settings(lines), &host, &inv)
     }
 
@@ -174,7 +189,13 @@ pub mod tests {
     fn root_in_a_user_namespace_without_setgroups_keeps_its_groups() {
         let mut host = fake::host(0);
         host.setgroups_allowed = false;
-        let inv = Invocation { argv: vec!["true".into()], name: "app".into(), pty: None, log_refused: false };
+        let inv = Invocation {
+            argv: vec!["true".into()],
+            name: "app".into(),
+            pty: None,
+            log_refused: false,
+            host_proc: false,
+        };
         let p = build(&settings("User=www-data"), &host, &inv).unwrap();
         assert_eq!(p.identity.groups, None);
         let e = build(&settings("SupplementaryGroups=adm"), &host, &inv).unwrap_err().to_string();

@@ -90,7 +90,13 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<(Plan, 
     }
     let state_dirs = state_dirs::plan(s, host, &identity)?;
     let exec = exec::plan(s, host, &identity, &inv.argv, &state_dirs)?;
-    let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;
+    let mut seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;
+    if host.keyctl_refused && seccomp.keyring.is_some() {
+        // Joining a keyring would fail; the filter that refuses keyctl holds for the payload too.
+        seccomp.keyring = None;
+        let why = "keyctl(2) is refused to sbx and everything it starts (a seccomp filter of the container): the payload keeps the caller's session keyring but cannot read or change it with keyctl; add_key and request_key are as that filter decides";
+        notes.add("KeyringMode", &s.keyring_mode, Fate::Weakened(why.into()));
+    }
     let landlock = filesystem_view(s, host, &state_dirs, &mut notes)?;
     unenforceable(s, host.landlock_abi, &mut notes);
     let plan = Plan {

@@ -38,3 +38,27 @@ pub fn seccomp_action_available(action: u32) -> Result<(), Errno> {
     })?;
     Ok(())
 }
+
+/// A keyctl(2) operation no kernel has: it reaches no keyring, so it changes nothing.
+const KEYCTL_NO_SUCH_OPERATION: libc::c_long = 0x7fff_ffff;
+
+/// keyctl(2) with an unknown operation fails with EPERM (a seccomp filter refuses keyctl, as
+/// Docker's default profile does) or ENOSYS (no keys in the kernel), not EOPNOTSUPP.
+/// A real operation would not do: even a lookup may attach keyrings to the caller.
+pub fn keyctl_refused() -> bool {
+    // SAFETY: no memory is passed; the kernel rejects the operation before reading anything.
+    let ret = check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_NO_SUCH_OPERATION, 0, 0, 0, 0) });
+    matches!(ret, Err(Errno::PERM | Errno::NOSYS))
+}
+
+/// pidfd_getfd(2) on this very process (a duplicate of its own pidfd) fails with EPERM or
+/// ENOSYS: a seccomp filter refuses it (Docker's default profile does, without
+/// CAP_SYS_PTRACE), so sbx's pid 1 could not take a payload's notification fd either.
+pub fn pidfd_getfd_refused() -> bool {
+    let Ok(pidfd) = rustix::process::pidfd_open(rustix::process::getpid(), rustix::process::PidfdFlags::empty()) else {
+        return true;
+    };
+    let target = std::os::fd::AsRawFd::as_raw_fd(&pidfd);
+    let got = rustix::process::pidfd_getfd(&pidfd, target, rustix::process::PidfdGetfdFlags::empty());
+    !matches!(got, Ok(_) | Err(Errno::BADF))
+}

@@ -134,7 +134,19 @@ impl Planner<'_> {
         let subset_pid = s.proc_subset.as_ref().is_some_and(|v| v.value == ProcSubset::Pid);
         let proc_cause = cause_of("ProtectProc", &s.protect_proc);
         self.mountpoint("/proc", FileKind::Dir, &proc_cause)?;
-        self.push(MountOp::Proc { target: "/proc".into(), hidepid, subset_pid }, proc_cause);
+        if inputs.host_proc {
+            let bind = MountOp::Bind {
+                source: "/proc".into(),
+                target: "/proc".into(),
+                kind: FileKind::Dir,
+                readonly: false,
+                recursive: true,
+                nosuid_noexec: true,
+            };
+            self.push(bind, proc_cause);
+        } else {
+            self.push(MountOp::Proc { target: "/proc".into(), hidepid, subset_pid }, proc_cause);
+        }
         // The new procfs shows what the host's does (less, with ProcSubset=pid; the kernel
         // protections below account for that).
         self.cover("/proc", Cover::Host { source: "/proc".into() });

@@ -131,6 +131,10 @@ pub struct MountInputs<'a> {
     pub writable_cwd: Option<(String, Cause)>,
     /// The host path of the payload's terminal (`--pty`), bound to /dev/console.
     pub console: Option<String>,
+    /// Bind the host's /proc (recursively, so its locked overmounts stay) instead of mounting
+    /// a new procfs; `ProcSubset=` must then be cleared by the caller, since the kernel
+    /// protections below /proc are planned as if the whole procfs were visible.
+    pub host_proc: bool,
 }
 
 pub fn plan(s: &Settings, host: &HostFacts, inputs: &MountInputs) -> Result<Vec<Mount>, PlanError> {

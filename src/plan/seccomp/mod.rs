@@ -184,8 +184,10 @@ pub fn plan_for(s: &Settings, host: &HostFacts, opts: &Options, arch: Arch) -> R
     let direct = direct_filter(&b);
     // Root in a user namespace of its own (PrivateUsers=): pid 1 could take the fd only from a
     // dumpable payload, which host processes of the same uid could then trace while it still
-    // holds capabilities; the kernel decides alone there (the refused call is not named).
-    let listener = host.seccomp_listener && !(host.is_root() && Settings::flag(&s.private_users));
+    // holds capabilities; the kernel decides alone there (the refused call is not named). As
+    // root, pid 1 takes the fd from the non-dumpable payload with CAP_SYS_PTRACE, which
+    // containers drop.
+    let listener = host.seccomp_listener && !(host.is_root() && (Settings::flag(&s.private_users) || !host.sys_ptrace));
     let (filter, verdicts, default_verdict) =
         if listener { with_notify(&direct, &b, opts) } else { (direct.clone(), Vec::new(), Verdict::Kill) };
     let program = bpf::compile(&filter).map_err(|e| PlanError::Host(format!("syscall filter: {e}")))?;
