@@ -325,8 +325,10 @@ pub struct HostFacts {
     /// Whether pid 1 can take a seccomp user-notification fd from the payload
     /// (pidfd_getfd, kernel >= 5.6, Yama's ptrace_scope below 3, and no filter refusing it).
     pub seccomp_listener: bool,
-    /// The cgroup v2 hierarchy, when one is mounted.
-    pub cgroup: Option<CgroupHost>,
+    /// The cgroup v2 hierarchy, when one is mounted: read on first use through `cgroup()`
+    /// (generating /proc/self/mountinfo is a third of what probing the host costs, and only
+    /// runs with resource limits need it).
+    pub cgroup: std::sync::OnceLock<Option<CgroupHost>>,
     /// MemTotal, in bytes (for percentages of physical memory).
     pub mem_total: u64,
     /// The system's task limit (the smaller of kernel.pid_max and kernel.threads-max).
@@ -346,6 +348,16 @@ pub struct HostFacts {
 }
 
 impl HostFacts {
+    /// The cgroup v2 hierarchy, when one is mounted (probed once, on first use).
+    pub fn cgroup(&self) -> Option<&CgroupHost> {
+        self.cgroup
+            .get_or_init(|| {
+                let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+                CgroupHost::probe(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup"))
+            })
+            .as_ref()
+    }
+
     pub fn probe() -> HostFacts {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         HostFacts {
@@ -366,7 +378,7 @@ impl HostFacts {
                 .find_map(|l| l.strip_prefix("CapEff:"))
                 .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
                 .is_some_and(|caps| caps & (1 << 19) != 0),
-            cgroup: CgroupHost::probe(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup")),
+            cgroup: std::sync::OnceLock::new(),
             mem_total: read("/proc/meminfo")
                 .lines()
                 .find_map(|l| l.strip_prefix("MemTotal:"))
@@ -519,7 +531,7 @@ pub mod fake {
             landlock_abi: 6,
             keyctl_refused: false,
             sys_ptrace: true,
-            cgroup: None,
+            cgroup: std::sync::OnceLock::from(None),
             mem_total: 8 << 30,
             tasks_limit: 4194304,
             kernel: (6, 18),

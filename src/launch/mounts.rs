@@ -24,9 +24,65 @@ use crate::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, 
 
 type R<T> = Result<T, (Sub, Errno)>;
 
-struct Roots {
+struct Roots<'a> {
     old: OwnedFd,
     new: Option<OwnedFd>,
+    /// The directory the last create operation wrote into (its path relative to the new root,
+    /// and a writable descriptor), kept for the next one: the root mirror creates its entries
+    /// one after another in the same directory. Dropped when a mount lands on that directory or
+    /// above it, which would hide what the descriptor refers to.
+    /// (The path is borrowed from the prepared operations: pid 1 allocates nothing.)
+    parent: Option<(&'a CStr, OwnedFd)>,
+}
+
+impl<'a> Roots<'a> {
+    /// A writable descriptor of the sandbox directory `path` (relative to the new root).
+    fn parent_dir(&mut self, path: &'a CStr) -> R<BorrowedFd<'_>> {
+        let cached = matches!(&self.parent, Some((p, _)) if *p == path);
+        if !cached {
+            let dir = reopen_dir(&target(self, path)?)?;
+            self.parent = Some((path, dir));
+        }
+        match &self.parent {
+            Some((_, fd)) => Ok(fd.as_fd()),
+            None => Err((Sub::OpenTarget, Errno::BADF)),
+        }
+    }
+
+    /// After operation `op`: forget the cached directory if `op` mounted on it or above it.
+    fn after(&mut self, op: &PMount) {
+        let Some((cached, _)) = &self.parent else { return };
+        let covers = match mount_target(op) {
+            Some(t) => covers(t.to_bytes(), cached.to_bytes()),
+            None => false,
+        };
+        if covers || matches!(op, PMount::RootTmpfs | PMount::RootBind { .. }) {
+            self.parent = None;
+        }
+    }
+}
+
+/// Where `op` attaches a mount or changes one (None for the operations that create entries).
+fn mount_target(op: &PMount) -> Option<&CStr> {
+    match op {
+        PMount::Bind { target, .. }
+        | PMount::SelfBind { target, .. }
+        | PMount::Tmpfs { target, .. }
+        | PMount::Proc { target, .. }
+        | PMount::Devpts { target }
+        | PMount::Mqueue { target }
+        | PMount::InaccessibleDir { target }
+        | PMount::InaccessibleFile { target }
+        | PMount::RemountReadOnly { target } => Some(target.as_c_str()),
+        PMount::RootTmpfs | PMount::RootBind { .. } | PMount::Mkdir { .. } | PMount::Touch { .. } => None,
+        PMount::Symlink { .. } => None,
+    }
+}
+
+/// Whether a mount at `target` hides or changes the directory `dir` (both relative to the new
+/// root, "." for the root itself): it is `dir` or one of its ancestors.
+fn covers(target: &[u8], dir: &[u8]) -> bool {
+    target == b"." || target == dir || (dir.starts_with(target) && dir.get(target.len()) == Some(&b'/'))
 }
 
 /// Applies every mount operation and switches to the new root.
@@ -34,11 +90,12 @@ pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
     let mut roots = staging().map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
     for (i, op) in ops.iter().enumerate() {
         apply_one(&mut roots, op).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
+        roots.after(op);
     }
     finish(roots).map_err(|(sub, e)| Failure::at(Step::FinishRoot, sub, 0, e))
 }
 
-fn staging() -> R<Roots> {
+fn staging<'a>() -> R<Roots<'a>> {
     let s = |e| (Sub::None, e);
     rustix::mount::mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC).map_err(s)?;
     let flags = MountFlags::NOSUID | MountFlags::NODEV;
@@ -55,10 +112,10 @@ fn staging() -> R<Roots> {
     rustix::process::pivot_root(c".", c"oldroot").map_err(|e| (Sub::Pivot, e))?;
     rustix::process::chdir(c"/").map_err(s)?;
     let old = open_dir(c"/oldroot").map_err(s)?;
-    Ok(Roots { old, new: None })
+    Ok(Roots { old, new: None, parent: None })
 }
 
-fn finish(roots: Roots) -> R<()> {
+fn finish(roots: Roots<'_>) -> R<()> {
     drop(roots);
     let d = |e| (Sub::Detach, e);
     rustix::mount::mount_change(c"/oldroot", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC).map_err(d)?;
@@ -79,11 +136,11 @@ fn open_beneath(root: BorrowedFd<'_>, path: &CStr) -> Result<OwnedFd, Errno> {
     rustix::fs::openat2(root, path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty(), resolve)
 }
 
-fn new_root(roots: &Roots) -> R<BorrowedFd<'_>> {
+fn new_root<'r>(roots: &'r Roots<'_>) -> R<BorrowedFd<'r>> {
     roots.new.as_ref().map(|f| f.as_fd()).ok_or((Sub::OpenTarget, Errno::BADF))
 }
 
-fn target(roots: &Roots, path: &CStr) -> R<OwnedFd> {
+fn target(roots: &Roots<'_>, path: &CStr) -> R<OwnedFd> {
     open_beneath(new_root(roots)?, path).map_err(|e| (Sub::OpenTarget, e))
 }
 
@@ -92,7 +149,7 @@ fn attach(tree: &OwnedFd, target: &OwnedFd) -> R<()> {
     rustix::mount::move_mount(tree, c"", target, c"", flags).map_err(|e| (Sub::Attach, e))
 }
 
-fn apply_one(roots: &mut Roots, op: &PMount) -> R<()> {
+fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
     match op {
         PMount::RootTmpfs => root_tmpfs(roots),
         PMount::RootBind { source, readonly } => {
@@ -103,23 +160,22 @@ fn apply_one(roots: &mut Roots, op: &PMount) -> R<()> {
             Ok(())
         }
         PMount::Mkdir { parent, name, mode } => {
-            let dir = target(roots, parent)?;
-            let dir = reopen_dir(&dir)?;
-            match rustix::fs::mkdirat(&dir, name.as_c_str(), Mode::from_raw_mode(*mode)) {
+            let dir = roots.parent_dir(parent)?;
+            match rustix::fs::mkdirat(dir, name.as_c_str(), Mode::from_raw_mode(*mode)) {
                 Ok(()) | Err(Errno::EXIST) => Ok(()),
                 Err(e) => Err((Sub::Create, e)),
             }
         }
         PMount::Touch { parent, name } => {
-            let dir = reopen_dir(&target(roots, parent)?)?;
+            let dir = roots.parent_dir(parent)?;
             let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
-            rustix::fs::openat(&dir, name.as_c_str(), flags, Mode::from_raw_mode(0o644))
+            rustix::fs::openat(dir, name.as_c_str(), flags, Mode::from_raw_mode(0o644))
                 .map(drop)
                 .map_err(|e| (Sub::Create, e))
         }
         PMount::Symlink { parent, name, target: link } => {
-            let dir = reopen_dir(&target(roots, parent)?)?;
-            rustix::fs::symlinkat(link.as_c_str(), &dir, name.as_c_str()).map_err(|e| (Sub::Create, e))
+            let dir = roots.parent_dir(parent)?;
+            rustix::fs::symlinkat(link.as_c_str(), dir, name.as_c_str()).map_err(|e| (Sub::Create, e))
         }
         PMount::Bind { source, target: t, readonly, recursive, attrs } => {
             let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
@@ -180,7 +236,7 @@ fn apply_one(roots: &mut Roots, op: &PMount) -> R<()> {
     }
 }
 
-fn root_tmpfs(roots: &mut Roots) -> R<()> {
+fn root_tmpfs(roots: &mut Roots<'_>) -> R<()> {
     let flags = MountFlags::NOSUID | MountFlags::NODEV;
     rustix::mount::mount(c"tmpfs", c"/newroot", c"tmpfs", flags, Some(c"mode=0755"))
         .map_err(|e| (Sub::MakeMount, e))?;
@@ -226,4 +282,26 @@ fn make_mount(fs: &OwnedFd, attrs: u64) -> R<OwnedFd> {
     rustix::mount::fsconfig_create(fs).map_err(|e| (Sub::NewFilesystem, e))?;
     let attrs = MountAttrFlags::from_bits_retain(attrs as u32);
     rustix::mount::fsmount(fs, FsMountFlags::FSMOUNT_CLOEXEC, attrs).map_err(|e| (Sub::MakeMount, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    #[test]
+    fn a_mount_covers_its_own_directory_and_those_below() {
+        assert!(covers(b".", b"."));
+        assert!(covers(b".", b"etc"));
+        assert!(covers(b"dev", b"dev"));
+        assert!(covers(b"dev", b"dev/pts"));
+        assert!(covers(b"run/user", b"run/user/1000/x"));
+    }
+
+    #[test]
+    fn a_mount_beside_or_below_a_directory_leaves_it_alone() {
+        assert!(!covers(b"boot", b"."));
+        assert!(!covers(b"dev/pts", b"dev"));
+        assert!(!covers(b"dev", b"devices"));
+        assert!(!covers(b"run/user", b"run"));
+    }
 }

@@ -81,7 +81,7 @@ pub fn plan(s: &Settings, host: &HostFacts) -> Result<Option<CgroupPlan>, PlanEr
     io_max(s, host, &mut w)?;
     let Some((directive, origin)) = w.first.clone() else { return Ok(None) };
     let fail = |m: String| PlanError::directive(directive, &origin, m);
-    let Some(cg) = &host.cgroup else {
+    let Some(cg) = host.cgroup() else {
         return Err(fail("no cgroup v2 hierarchy is mounted here (cgroup v1 only), so sbx cannot apply resource limits; boot with cgroup v2 (systemd.unified_cgroup_hierarchy=1, or cgroup_no_v1=all), or drop the line".into()));
     };
     let controllers = w.controllers.join(" ");
@@ -193,7 +193,8 @@ mod tests {
         fs.files.insert("/sys/fs/cgroup/user/cgroup.procs".into(), "".into());
         fs.files.insert("/sys/fs/cgroup/user/shell/cgroup.procs".into(), "4242\n".into());
         h.fs = Box::new(fs);
-        h.cgroup = Some(CgroupHost { mount: "/sys/fs/cgroup".into(), own: "/user/shell".into() });
+        h.cgroup =
+            std::sync::OnceLock::from(Some(CgroupHost { mount: "/sys/fs/cgroup".into(), own: "/user/shell".into() }));
         h
     }
 
@@ -234,10 +235,11 @@ mod tests {
     #[test]
     fn hosts_without_cgroup_v2_or_controllers_are_explained() {
         let mut h = host(0);
-        h.cgroup = None;
+        h.cgroup = std::sync::OnceLock::from(None);
         assert!(plan(&settings("MemoryMax=1G"), &h).unwrap_err().to_string().contains("cgroup v1 only"));
         let mut h = host(0);
-        h.cgroup = Some(CgroupHost { mount: "/sys/fs/cgroup/unified".into(), own: "/".into() });
+        h.cgroup =
+            std::sync::OnceLock::from(Some(CgroupHost { mount: "/sys/fs/cgroup/unified".into(), own: "/".into() }));
         let e = plan(&settings("MemoryMax=1G"), &h).unwrap_err().to_string();
         assert!(e.contains("memory controller is not available"), "{e}");
     }
