@@ -36,7 +36,10 @@ pub fn run(
     let mut s = settings.clone();
     let mut added_userns = false;
     if matches!(failed, Error::Namespaces(_)) && host.is_root() && !Settings::flag(&s.private_users) {
-        if !userns::read_host().sys_admin {
+        // Only where a user namespace can be made and uid 0 mapped into it (not under Docker's
+        // default seccomp profile, nor without CAP_SETFCAP): a child tries it first.
+        let userns_works = matches!(userns::probe(host.euid).outcome, Ok(r) if r.errno().is_none());
+        if !userns::read_host().sys_admin && userns_works {
             print_causes(&failed);
             s.private_users = Some(Spanned { value: true, origin: Origin::new(&Arc::from("--best-effort"), 1) });
             eprintln!(
