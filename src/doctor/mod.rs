@@ -238,7 +238,7 @@ pub fn run() -> Report {
         procfs::finding(&procfs, &procfs::run(host.is_root(), userns_probe.created())),
         seccomp::filter_finding(&userns_facts.seccomp, &actions),
         seccomp::listener_finding(&seccomp::ListenerFacts::read(&host), &actions),
-        landlock::finding(crate::sys::probe::landlock_abi()),
+        landlock::finding(crate::sys::landlock::abi()),
         cgroup::finding(&cgroup::read(std::path::Path::new("/"), &mounts, &host)),
         tty::finding(read("/proc/sys/dev/tty/legacy_tiocsti").as_deref()),
         usernet::finding(&usernet::find_in_path(&std::env::var("PATH").unwrap_or_default())),

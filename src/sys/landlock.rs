@@ -32,13 +32,21 @@ struct NetPortAttr {
     port: u64,
 }
 
+/// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION): the highest Landlock
+/// ABI the kernel offers. EOPNOTSUPP: built in but not enabled at boot; ENOSYS: absent (doctor
+/// tells the two apart).
+pub fn abi() -> Result<u32, Errno> {
+    // SAFETY: with LANDLOCK_CREATE_RULESET_VERSION the attribute pointer must be null and
+    // the size zero; the kernel reads nothing and creates no descriptor.
+    let r = check(unsafe {
+        libc::syscall(SYS_CREATE_RULESET, std::ptr::null::<RulesetAttr>(), 0usize, CREATE_RULESET_VERSION)
+    })?;
+    u32::try_from(r).map_err(|_| Errno::INVAL)
+}
+
 /// The Landlock ABI version the kernel offers (0 when Landlock is absent or disabled).
 pub fn abi_version() -> u32 {
-    // SAFETY: with LANDLOCK_CREATE_RULESET_VERSION the attribute pointer must be null and
-    // the size zero; the kernel reads nothing.
-    let r =
-        unsafe { libc::syscall(SYS_CREATE_RULESET, std::ptr::null::<RulesetAttr>(), 0usize, CREATE_RULESET_VERSION) };
-    u32::try_from(r).unwrap_or(0)
+    abi().unwrap_or(0)
 }
 
 /// landlock_create_ruleset with the attribute size the ABI knows (8, 16 or 24 bytes).

@@ -13,20 +13,6 @@ pub fn unshare_namespaces(ns_flags: u64) -> Result<(), Errno> {
     Ok(())
 }
 
-const SYS_LANDLOCK_CREATE_RULESET: libc::c_long = 444;
-const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
-
-/// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION): the highest Landlock
-/// ABI the kernel offers. EOPNOTSUPP: built in but not enabled at boot; ENOSYS: absent.
-pub fn landlock_abi() -> Result<u32, Errno> {
-    // SAFETY: with the VERSION flag the attribute pointer must be null and the size zero;
-    // the kernel reads no memory and creates no descriptor.
-    let ret = check(unsafe {
-        libc::syscall(SYS_LANDLOCK_CREATE_RULESET, std::ptr::null::<u8>(), 0usize, LANDLOCK_CREATE_RULESET_VERSION)
-    })?;
-    Ok(ret as u32)
-}
-
 const SECCOMP_GET_ACTION_AVAIL: libc::c_ulong = 2;
 
 /// seccomp(SECCOMP_GET_ACTION_AVAIL, 0, &action): whether the kernel knows a filter return
