@@ -103,8 +103,8 @@ impl Builder {
     }
 
     fn refuse_group(&mut self, group: &str, action: Action, cause: Cause) {
-        for n in syscalls::expand(group).unwrap_or_default() {
-            self.refuse_name(n, action, &cause);
+        for nr in syscalls::entry_numbers(self.arch, group).iter() {
+            self.refuse(nr, action, cause.clone());
         }
     }
 
@@ -176,15 +176,6 @@ fn item_action(errno: Option<ErrnoAction>, fallback: Action) -> Action {
     }
 }
 
-/// Names an entry stands for: a group expanded, or the name itself.
-fn names_of(entry: &str) -> Vec<&str> {
-    if entry.starts_with('@') {
-        syscalls::expand(entry).map(|s| s.into_iter().collect()).unwrap_or_default()
-    } else {
-        vec![entry]
-    }
-}
-
 /// SystemCallFilter=: the first assignment decides the kind; later ones add or remove.
 pub fn system_call_filter(b: &mut Builder, s: &Settings) {
     let list: &[Spanned<FilterAssign>] = &s.system_call_filter;
@@ -192,53 +183,53 @@ pub fn system_call_filter(b: &mut Builder, s: &Settings) {
     let deny = deny_action(s);
     if !first.value.invert {
         b.allow_list = true;
-        let mut allowed: BTreeMap<&str, ()> = BTreeMap::new();
-        // Names a later `~` line took out, with that line as the reason they are refused.
-        let mut removed: BTreeMap<&str, Cause> = BTreeMap::new();
-        for n in syscalls::expand("@default").unwrap_or_default() {
-            allowed.insert(n, ());
-        }
+        let mut allowed = syscalls::group_numbers(b.arch, "@default").cloned().unwrap_or_default();
+        // Numbers a later `~` line took out, with that line as the reason they are refused.
+        let mut removed: BTreeMap<u32, Cause> = BTreeMap::new();
         for a in list {
             for (entry, _) in &a.value.items {
-                for n in names_of(entry) {
-                    if a.value.invert {
-                        allowed.remove(n);
-                        removed.insert(n, cause("SystemCallFilter", Some(&format!("~{entry}")), Some(&a.origin)));
-                    } else {
-                        allowed.insert(n, ());
-                        removed.remove(n);
+                let numbers = syscalls::entry_numbers(b.arch, entry);
+                if a.value.invert {
+                    let c = cause("SystemCallFilter", Some(&format!("~{entry}")), Some(&a.origin));
+                    for nr in numbers.iter() {
+                        allowed.remove(nr);
+                        removed.insert(nr, c.clone());
+                    }
+                } else {
+                    allowed.union_with(&numbers);
+                    for nr in numbers.iter() {
+                        removed.remove(&nr);
                     }
                 }
             }
         }
         b.default = Verdict { action: deny, cause: Some(cause("SystemCallFilter", None, Some(&first.origin))) };
-        for n in allowed.keys() {
-            if let Some(nr) = syscalls::number(b.arch, n) {
-                b.explicit.insert(nr, Verdict { action: Action::Allow, cause: None });
-            }
+        for nr in allowed.iter() {
+            b.explicit.insert(nr, Verdict { action: Action::Allow, cause: None });
         }
-        for (n, c) in removed {
-            if let Some(nr) = syscalls::number(b.arch, n) {
-                b.explicit.insert(nr, Verdict { action: deny, cause: Some(c) });
-            }
+        for (nr, c) in removed {
+            b.explicit.insert(nr, Verdict { action: deny, cause: Some(c) });
         }
         return;
     }
-    let mut denied: BTreeMap<&str, (Action, Cause)> = BTreeMap::new();
+    let mut denied: BTreeMap<u32, (Action, Cause)> = BTreeMap::new();
     for a in list {
         for (entry, errno) in &a.value.items {
-            for n in names_of(entry) {
-                if a.value.invert {
-                    let c = cause("SystemCallFilter", Some(&format!("~{entry}")), Some(&a.origin));
-                    denied.insert(n, (item_action(*errno, deny), c));
-                } else {
-                    denied.remove(n);
+            let numbers = syscalls::entry_numbers(b.arch, entry);
+            if a.value.invert {
+                let c = cause("SystemCallFilter", Some(&format!("~{entry}")), Some(&a.origin));
+                for nr in numbers.iter() {
+                    denied.insert(nr, (item_action(*errno, deny), c.clone()));
+                }
+            } else {
+                for nr in numbers.iter() {
+                    denied.remove(&nr);
                 }
             }
         }
     }
-    for (n, (action, c)) in denied {
-        b.refuse_name(n, action, &c);
+    for (nr, (action, c)) in denied {
+        b.refuse(nr, action, c);
     }
 }
 
@@ -253,8 +244,7 @@ pub fn system_call_log(b: &mut Builder, s: &Settings) {
     }
     for a in &s.system_call_log {
         for (entry, _) in &a.value.items {
-            for n in names_of(entry) {
-                let Some(nr) = syscalls::number(b.arch, n) else { continue };
+            for nr in syscalls::entry_numbers(b.arch, entry).iter() {
                 if a.value.invert == first.value.invert {
                     if first.value.invert {
                         set.remove(&nr)
@@ -495,8 +485,8 @@ pub fn check_architectures(s: &Settings, arch: Arch) -> Result<(), PlanError> {
 /// in @known) fail with ENOSYS instead of the default action, so C libraries fall back to
 /// older calls (fchmodat2 → fchmodat) as they do under systemd.
 pub fn newer_than_systemd(b: &mut Builder) {
-    let known = syscalls::expand("@known").unwrap_or_default();
-    let nrs: Vec<u32> = syscalls::all(b.arch).filter(|(_, n)| !known.contains(n)).map(|(nr, _)| nr).collect();
+    let known = syscalls::group_numbers(b.arch, "@known").cloned().unwrap_or_default();
+    let nrs: Vec<u32> = syscalls::all(b.arch).filter(|(nr, _)| !known.contains(*nr)).map(|(nr, _)| nr).collect();
     for nr in nrs {
         b.explicit.entry(nr).or_insert(Verdict { action: Action::Errno(ENOSYS), cause: None });
     }

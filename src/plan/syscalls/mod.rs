@@ -9,9 +9,11 @@
 //! Nothing here reads the host or builds a filter (that is `plan::seccomp`).
 
 mod groups;
+mod numbers;
 mod table;
 
 pub use groups::{Group, expand, group, groups};
+pub use numbers::{entry_numbers, group_numbers};
 #[allow(unused_imports, reason = "name_of is for naming a refused syscall; tests use it now")]
 pub use table::name_of;
 pub use table::{Arch, all, max_number, number};
