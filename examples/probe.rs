@@ -926,6 +926,15 @@ fn socket(fam: &str, ty: &str) -> String {
 /// Runs `f` in a forked child and prints its result: `f` returns 0 or an errno; a child killed
 /// by a signal shows as `err SIGNAME`.
 fn in_child(f: impl FnOnce() -> i32) -> String {
+    child_line(|| {
+        let r = f();
+        if r == 0 { "ok".to_string() } else { format!("err {}", errno_name(r)) }
+    })
+}
+
+/// Runs `f` in a forked child and returns the line it produced; a child killed by a signal
+/// shows as `err SIGNAME`.
+fn child_line(f: impl FnOnce() -> String) -> String {
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills `fds`; the probe is single-threaded, so the child may run `f`.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -936,8 +945,7 @@ fn in_child(f: impl FnOnce() -> i32) -> String {
         return last_err();
     }
     if pid == 0 {
-        let r = f();
-        let line = if r == 0 { "ok".to_string() } else { format!("err {}", errno_name(r)) };
+        let line = f();
         unsafe {
             libc::write(fds[1], line.as_ptr().cast(), line.len());
             libc::_exit(0);
@@ -1210,45 +1218,20 @@ fn pty_ioctl(abi: &str, request: &str) -> String {
 }
 
 fn pty_child(slave: &CStr, abi: &str, request: u64) -> String {
-    let mut fds = [0; 2];
-    // SAFETY: single-threaded; the child makes raw calls and writes one line to the pipe.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return last_err();
-    }
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        return last_err();
-    }
-    if pid == 0 {
-        let line = unsafe {
-            let fd = libc::open(slave.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
-            if libc::setsid() < 0 || fd < 0 || libc::ioctl(fd, libc::TIOCSCTTY, 0) != 0 {
-                format!("err setup-{}", errno_name(errno()))
-            } else {
-                match ioctl_char(abi, fd, request) {
-                    Ok(_) => {
-                        let mut n: libc::c_int = 0;
-                        libc::ioctl(fd, libc::FIONREAD, &mut n);
-                        format!("ok queued={n}")
-                    }
-                    Err(e) => format!("err {}", errno_name(e)),
+    // SAFETY: in the child: raw calls on the slave it opens, then one line to report.
+    child_line(|| unsafe {
+        let fd = libc::open(slave.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+        if libc::setsid() < 0 || fd < 0 || libc::ioctl(fd, libc::TIOCSCTTY, 0) != 0 {
+            format!("err setup-{}", errno_name(errno()))
+        } else {
+            match ioctl_char(abi, fd, request) {
+                Ok(_) => {
+                    let mut n: libc::c_int = 0;
+                    libc::ioctl(fd, libc::FIONREAD, &mut n);
+                    format!("ok queued={n}")
                 }
+                Err(e) => format!("err {}", errno_name(e)),
             }
-        };
-        unsafe {
-            libc::write(fds[1], line.as_ptr().cast(), line.len());
-            libc::_exit(0);
         }
-    }
-    unsafe { libc::close(fds[1]) };
-    let mut report = String::new();
-    let mut pipe = unsafe { <fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
-    let _ = pipe.read_to_string(&mut report);
-    let mut status = 0;
-    // SAFETY: waits for the child forked above.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    if libc::WIFSIGNALED(status) {
-        return format!("err {}", signal_name(libc::WTERMSIG(status)));
-    }
-    if report.is_empty() { "err no-report".to_string() } else { report }
+    })
 }

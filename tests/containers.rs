@@ -429,36 +429,26 @@ fn docker_seccomp_unconfined() {
     );
 }
 
+/// podman's default, as root or rootless: its masked /proc is the limit either way.
+const PODMAN_MASKED_PROC: Expect = Expect {
+    plain: Plain::Refuses(&[NO_SYS_ADMIN, PRIVATE_USERS_FIX]),
+    private_users: Some(Plain::Refuses(&[MASKED, "podman run --security-opt unmask=ALL"])),
+    doctor: Some(("procfs", &["without CAP_SYS_ADMIN", "PrivateUsers=yes"])),
+    best_effort: Some(HOST_PROC),
+    open: &["see-container-pid1"],
+    bwrap: "Can't mount proc",
+};
+
 #[test]
 fn podman_default_root() {
     let config = Config { name: "podman-default", engine: Engine::Podman, options: &[] };
-    check(
-        &config,
-        &Expect {
-            plain: Plain::Refuses(&[NO_SYS_ADMIN, PRIVATE_USERS_FIX]),
-            private_users: Some(Plain::Refuses(&[MASKED, "podman run --security-opt unmask=ALL"])),
-            doctor: Some(("procfs", &["without CAP_SYS_ADMIN", "PrivateUsers=yes"])),
-            best_effort: Some(HOST_PROC),
-            open: &["see-container-pid1"],
-            bwrap: "Can't mount proc",
-        },
-    );
+    check(&config, &PODMAN_MASKED_PROC);
 }
 
 #[test]
 fn podman_default_rootless() {
     let config = Config { name: "podman-rootless", engine: Engine::PodmanRootless, options: &[] };
-    check(
-        &config,
-        &Expect {
-            plain: Plain::Refuses(&[NO_SYS_ADMIN, PRIVATE_USERS_FIX]),
-            private_users: Some(Plain::Refuses(&[MASKED, "podman run --security-opt unmask=ALL"])),
-            doctor: Some(("procfs", &["without CAP_SYS_ADMIN", "PrivateUsers=yes"])),
-            best_effort: Some(HOST_PROC),
-            open: &["see-container-pid1"],
-            bwrap: "Can't mount proc",
-        },
-    );
+    check(&config, &PODMAN_MASKED_PROC);
 }
 
 #[test]

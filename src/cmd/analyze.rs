@@ -43,13 +43,7 @@ pub fn analyze(args: AnalyzeArgs) -> Result<i32, Error> {
     for w in &warnings {
         eprintln!("sbx: warning: {w}");
     }
-    let inv = Invocation {
-        argv: vec!["/bin/true".into()],
-        name: input.name.clone(),
-        pty: None,
-        log_refused: false,
-        host_proc: false,
-    };
+    let inv = Invocation::new(vec!["/bin/true".into()], &input.name);
     let plan = plan::build(&input.settings, &host, &inv);
     let enforcement = Enforcement::from_plan(&here::set_keys(&input.assignments), &plan);
     let report = analyze::report(&View::new(&input.settings, &extra), &enforcement);

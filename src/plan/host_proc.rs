@@ -56,13 +56,7 @@ mod tests {
 
     #[test]
     fn the_bound_proc_replaces_the_fresh_one() {
-        let inv = |host_proc| Invocation {
-            argv: vec!["true".into()],
-            name: "a".into(),
-            pty: None,
-            log_refused: false,
-            host_proc,
-        };
+        let inv = |host_proc| Invocation { host_proc, ..Invocation::new(vec!["true".into()], "a") };
         let s = settings(&parse(PROFILE));
         let bound = build(&s, &fake::host(1000), &inv(true)).unwrap();
         let fresh = build(&s, &fake::host(1000), &inv(false)).unwrap();

@@ -43,6 +43,14 @@ pub struct Invocation {
     pub host_proc: bool,
 }
 
+impl Invocation {
+    /// `argv` under `name`, with no terminal, no refusal log and a fresh /proc: what planning
+    /// without launching (`check`, `analyze`, tests) asks for.
+    pub fn new(argv: Vec<String>, name: &str) -> Invocation {
+        Invocation { argv, name: name.to_string(), pty: None, log_refused: false, host_proc: false }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
@@ -148,20 +156,14 @@ pub mod tests {
 
     pub fn plan_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
         let host = fake::host(uid);
-        let inv = Invocation {
-            argv: vec!["true".into()],
-            name: "app".into(),
-            pty: None,
-            log_refused: false,
-            host_proc: false,
-        };
+        let inv = Invocation::new(vec!["true".into()], "app");
         build(&settings(lines), &host, &inv)
     }
 
     /// A `sbx run --unit` plan: no command line, the commands come from `lines`.
     pub fn plan_unit_as(uid: u32, lines: &str) -> Result<Plan, PlanError> {
         let host = fake::host(uid);
-        let inv = Invocation { argv: Vec::new(), name: "app".into(), pty: None, log_refused: false, host_proc: false };
+        let inv = Invocation::new(Vec::new(), "app");
         build(&settings(lines), &host, &inv)
     }
 
@@ -189,13 +191,7 @@ pub mod tests {
     fn root_in_a_user_namespace_without_setgroups_keeps_its_groups() {
         let mut host = fake::host(0);
         host.setgroups_allowed = false;
-        let inv = Invocation {
-            argv: vec!["true".into()],
-            name: "app".into(),
-            pty: None,
-            log_refused: false,
-            host_proc: false,
-        };
+        let inv = Invocation::new(vec!["true".into()], "app");
         let p = build(&settings("User=www-data"), &host, &inv).unwrap();
         assert_eq!(p.identity.groups, None);
         let e = build(&settings("SupplementaryGroups=adm"), &host, &inv).unwrap_err().to_string();

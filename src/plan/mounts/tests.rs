@@ -100,13 +100,7 @@ mod cases {
         fs.nodes.insert("/srv/www/link".into(), crate::host::Node::Symlink { owner: 1000, target: "/etc".into() });
         host.fs = Box::new(fs);
         let s = crate::plan::tests::settings("ReadWritePaths=/srv/www/link");
-        let inv = crate::plan::Invocation {
-            argv: vec!["true".into()],
-            name: "a".into(),
-            pty: None,
-            log_refused: false,
-            host_proc: false,
-        };
+        let inv = crate::plan::Invocation::new(vec!["true".into()], "a");
         let e = crate::plan::build(&s, &host, &inv).unwrap_err().to_string();
         assert!(e.contains("owned by uid 1000"), "{e}");
     }
@@ -139,13 +133,7 @@ mod cases {
 
     fn plan_root_dir(host: &crate::host::HostFacts, lines: &str) -> Result<crate::plan::Plan, crate::error::PlanError> {
         let s = crate::plan::tests::settings(&format!("RootDirectory=/srv/r\n{lines}"));
-        let inv = crate::plan::Invocation {
-            argv: vec!["true".into()],
-            name: "a".into(),
-            pty: None,
-            log_refused: false,
-            host_proc: false,
-        };
+        let inv = crate::plan::Invocation::new(vec!["true".into()], "a");
         crate::plan::build(&s, host, &inv)
     }
 
