@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use crate::plan::dynamic_user;
-use crate::plan::seccomp::resolve::allowed_namespaces;
+use crate::plan::seccomp::arguments::allowed_namespaces;
 use crate::plan::syscalls;
 use crate::profile::syntax::Warning;
 use crate::profile::syscall_lists::{self, KeyringMode};

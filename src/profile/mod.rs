@@ -4,6 +4,7 @@
 //! came from, so any later error can name it. Nothing in this module touches the system beyond
 //! reading profile files.
 
+mod assign;
 pub mod directives;
 pub mod load;
 pub mod resource_values;

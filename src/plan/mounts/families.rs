@@ -1,6 +1,7 @@
 //! Each directive family as mount operations, in the order `plan` applies them: the root
-//! and the host's top level, home directories, API file systems, temporary directories,
-//! TemporaryFileSystem=, explicit binds, access paths, state directories, kernel protections.
+//! and the host's top level, home directories, (the API file systems: api.rs), temporary
+//! directories, TemporaryFileSystem=, explicit binds, access paths, state directories, (the
+//! kernel protections: api.rs).
 //!
 //! Invariant: a family only appends operations through the planner's primitives, so the
 //! visibility model stays true; nothing here reads the host except through `HostFacts`.
@@ -8,7 +9,7 @@
 use crate::error::PlanError;
 use crate::host::{self, FileKind, RootEntry};
 use crate::profile::values::PathEntry;
-use crate::settings::{ProcSubset, ProtectHome, ProtectProc, ProtectSystem, Settings, Spanned};
+use crate::settings::{ProtectHome, ProtectSystem, Settings, Spanned};
 
 use super::planner::{Cover, Planner, Visibility, cause_of, default_cause, plan_error};
 use super::{Cause, MountInputs, MountOp};
@@ -122,143 +123,6 @@ impl Planner<'_> {
             }
         }
         Ok(())
-    }
-
-    pub(super) fn api(&mut self, s: &Settings, inputs: &MountInputs) -> Result<(), PlanError> {
-        let hidepid = match s.protect_proc.as_ref().map(|v| v.value) {
-            Some(ProtectProc::NoAccess) => Some("noaccess"),
-            Some(ProtectProc::Invisible) => Some("invisible"),
-            Some(ProtectProc::Ptraceable) => Some("ptraceable"),
-            _ => None,
-        };
-        let subset_pid = s.proc_subset.as_ref().is_some_and(|v| v.value == ProcSubset::Pid);
-        let proc_cause = cause_of("ProtectProc", &s.protect_proc);
-        self.mountpoint("/proc", FileKind::Dir, &proc_cause)?;
-        if inputs.host_proc {
-            let bind = MountOp::Bind {
-                source: "/proc".into(),
-                target: "/proc".into(),
-                kind: FileKind::Dir,
-                readonly: false,
-                recursive: true,
-                nosuid_noexec: true,
-            };
-            self.push(bind, proc_cause);
-        } else {
-            self.push(MountOp::Proc { target: "/proc".into(), hidepid, subset_pid }, proc_cause);
-        }
-        // The new procfs shows what the host's does (less, with ProcSubset=pid; the kernel
-        // protections below account for that).
-        self.cover("/proc", Cover::Host { source: "/proc".into() });
-        let sys = MountOp::Bind {
-            source: "/sys".into(),
-            target: "/sys".into(),
-            kind: FileKind::Dir,
-            readonly: true,
-            recursive: true,
-            nosuid_noexec: false,
-        };
-        self.mountpoint("/sys", FileKind::Dir, &default_cause("sbx /sys (read-only)"))?;
-        self.push(sys, default_cause("sbx /sys (read-only)"));
-        self.cover("/sys", Cover::Host { source: "/sys".into() });
-        self.mountpoint("/dev", FileKind::Dir, &cause_of("PrivateDevices", &s.private_devices))?;
-        if Settings::flag(&s.private_devices) {
-            self.private_dev(s, inputs.console.as_deref());
-        } else {
-            let dev = MountOp::Bind {
-                source: "/dev".into(),
-                target: "/dev".into(),
-                kind: FileKind::Dir,
-                readonly: false,
-                recursive: true,
-                nosuid_noexec: false,
-            };
-            self.push(dev, default_cause("sbx /dev (host)"));
-            self.cover("/dev", Cover::Host { source: "/dev".into() });
-        }
-        Ok(())
-    }
-
-    pub(super) fn private_dev(&mut self, s: &Settings, console: Option<&str>) {
-        let cause = cause_of("PrivateDevices", &s.private_devices);
-        let c = || cause.clone();
-        let op = MountOp::Tmpfs {
-            target: "/dev".into(),
-            mode: 0o755,
-            options: String::new(),
-            nosuid: true,
-            nodev: false,
-            noexec: true,
-        };
-        self.push(op, c());
-        self.cover("/dev", Cover::Ours);
-        for name in ["null", "zero", "full", "random", "urandom", "tty"] {
-            let path = format!("/dev/{name}");
-            self.push(MountOp::Touch { path: path.clone() }, c());
-            self.created.insert(path.clone());
-            let op = MountOp::Bind {
-                source: path.clone(),
-                target: path,
-                kind: FileKind::Other,
-                readonly: false,
-                recursive: false,
-                nosuid_noexec: true,
-            };
-            self.push(op, c());
-        }
-        if let Some(tty) = console {
-            // The terminal belongs to the host's devpts; under a name of this /dev, ttyname()
-            // and ps can name it (systemd-nspawn does the same).
-            self.push(MountOp::Touch { path: "/dev/console".into() }, default_cause("--pty"));
-            self.created.insert("/dev/console".into());
-            let op = MountOp::Bind {
-                source: tty.into(),
-                target: "/dev/console".into(),
-                kind: FileKind::Other,
-                readonly: false,
-                recursive: false,
-                nosuid_noexec: true,
-            };
-            self.push(op, default_cause("--pty"));
-        }
-        for (dir, mode) in [("/dev/pts", 0o755), ("/dev/shm", 0o1777), ("/dev/mqueue", 0o755)] {
-            self.push(MountOp::Mkdir { path: dir.into(), mode }, c());
-            self.created.insert(dir.into());
-        }
-        self.push(MountOp::Devpts { target: "/dev/pts".into() }, c());
-        let shm = MountOp::Tmpfs {
-            target: "/dev/shm".into(),
-            mode: 0o1777,
-            options: String::new(),
-            nosuid: true,
-            nodev: true,
-            noexec: false,
-        };
-        self.push(shm, c());
-        if Settings::flag(&s.private_ipc) {
-            self.push(MountOp::Mqueue { target: "/dev/mqueue".into() }, cause_of("PrivateIPC", &s.private_ipc));
-        } else if self.host.path_exists("/dev/mqueue") {
-            let op = MountOp::Bind {
-                source: "/dev/mqueue".into(),
-                target: "/dev/mqueue".into(),
-                kind: FileKind::Dir,
-                readonly: false,
-                recursive: false,
-                nosuid_noexec: true,
-            };
-            self.push(op, c());
-        }
-        for (link, target) in [
-            ("/dev/ptmx", "pts/ptmx"),
-            ("/dev/fd", "/proc/self/fd"),
-            ("/dev/stdin", "/proc/self/fd/0"),
-            ("/dev/stdout", "/proc/self/fd/1"),
-            ("/dev/stderr", "/proc/self/fd/2"),
-        ] {
-            self.push(MountOp::Symlink { path: link.into(), target: target.into() }, c());
-            self.created.insert(link.into());
-        }
-        self.finally_readonly.push(("/dev".into(), c()));
     }
 
     pub(super) fn tmp(&mut self, s: &Settings) -> Result<(), PlanError> {
@@ -459,59 +323,6 @@ impl Planner<'_> {
     fn host_made_mountpoint(&mut self, path: &str, cause: &Cause) -> Result<(), PlanError> {
         let shows_itself = matches!(self.cover_of(path), Some((Cover::Host { source }, target, _)) if source == target);
         if shows_itself { Ok(()) } else { self.mountpoint(path, FileKind::Dir, cause) }
-    }
-
-    pub(super) fn kernel(&mut self, s: &Settings) {
-        let subset_pid = s.proc_subset.as_ref().is_some_and(|v| v.value == ProcSubset::Pid);
-        if Settings::flag(&s.protect_kernel_tunables) {
-            let cause = cause_of("ProtectKernelTunables", &s.protect_kernel_tunables);
-            if !subset_pid {
-                for p in [
-                    "/proc/sys",
-                    "/proc/sysrq-trigger",
-                    "/proc/latency_stats",
-                    "/proc/acpi",
-                    "/proc/timer_stats",
-                    "/proc/asound",
-                    "/proc/bus",
-                    "/proc/fs",
-                    "/proc/irq",
-                ] {
-                    if self.host.path_exists(p) {
-                        self.push(MountOp::SelfBind { target: p.into(), readonly: true }, cause.clone());
-                    }
-                }
-            }
-            for p in ["/proc/kallsyms", "/proc/kcore", "/sys/kernel/debug", "/sys/kernel/tracing"] {
-                self.hide_if_present(p, subset_pid, &cause);
-            }
-        }
-        if Settings::flag(&s.protect_kernel_modules) {
-            let cause = cause_of("ProtectKernelModules", &s.protect_kernel_modules);
-            for p in ["/lib/modules", "/usr/lib/modules"] {
-                if let Ok(r) = self.resolve_in_sandbox(p) {
-                    if !matches!(self.visible(&r.path), Visibility::Absent | Visibility::Hidden) {
-                        self.inaccessible(&r.path, r.kind, cause.clone());
-                    }
-                }
-            }
-        }
-        if Settings::flag(&s.protect_kernel_logs) {
-            let cause = cause_of("ProtectKernelLogs", &s.protect_kernel_logs);
-            for p in ["/proc/kmsg", "/dev/kmsg"] {
-                self.hide_if_present(p, subset_pid, &cause);
-            }
-        }
-    }
-
-    pub(super) fn hide_if_present(&mut self, path: &str, subset_pid: bool, cause: &Cause) {
-        if subset_pid && path.starts_with("/proc/") {
-            return;
-        }
-        if let Visibility::Host(hp) = self.visible(path) {
-            let kind = host::resolve(&*self.host.fs, &hp).map(|r| r.kind).unwrap_or(FileKind::File);
-            self.inaccessible(path, kind, cause.clone());
-        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! `planner.rs` holds the model of what is visible where as the list grows; `families.rs`
 //! turns each directive family into operations, in the order `plan` calls them.
 
+mod api;
 mod families;
 mod planner;
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! nothing is left for the child to decide. `bpf.rs` turns it into a program; `interp.rs`
 //! runs a program on a syscall for the tests.
 
+pub mod arguments;
 pub mod bpf;
 #[cfg(test)]
 pub mod interp;
@@ -165,18 +166,18 @@ pub fn plan_for(s: &Settings, host: &HostFacts, opts: &Options, arch: Arch) -> R
     resolve::check_architectures(s, arch)?;
     let mut b = Builder::new(arch);
     resolve::system_call_filter(&mut b, s);
-    resolve::protections(&mut b, s);
-    resolve::terminal_injection(&mut b);
-    resolve::restrict_namespaces(&mut b, s);
-    resolve::restrict_address_families(&mut b, s);
+    arguments::protections(&mut b, s);
+    arguments::terminal_injection(&mut b);
+    arguments::restrict_namespaces(&mut b, s);
+    arguments::restrict_address_families(&mut b, s);
     let mdwe = s.memory_deny_write_execute.as_ref().filter(|m| m.value);
     let mdwe_prctl = mdwe.is_some() && host.kernel >= (6, 3);
     if let (Some(m), false) = (mdwe, mdwe_prctl) {
-        resolve::memory_deny_write_execute(&mut b, &m.origin);
+        arguments::memory_deny_write_execute(&mut b, &m.origin);
     }
-    resolve::restrict_realtime(&mut b, s);
-    resolve::restrict_suid_sgid(&mut b, s);
-    resolve::lock_personality(&mut b, s);
+    arguments::restrict_realtime(&mut b, s);
+    arguments::restrict_suid_sgid(&mut b, s);
+    arguments::lock_personality(&mut b, s);
     resolve::system_call_log(&mut b, s);
     if b.allow_list {
         resolve::newer_than_systemd(&mut b);
