@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::words::next_word;
+use super::words::{next_word, quote_word as quote};
 use super::{WHITESPACE, is_whitespace};
 
 /// One command of a command-line directive.
@@ -83,20 +83,6 @@ fn tokens(value: &str) -> Result<Vec<Token>, String> {
         }
         rest = chars.as_str();
     }
-}
-
-/// Writes `word` so that the word splitter gives it back unchanged.
-fn quote(word: &str) -> String {
-    let mut quoted = String::with_capacity(word.len() + 2);
-    quoted.push('"');
-    for c in word.chars() {
-        if c == '"' || c == '\\' {
-            quoted.push('\\');
-        }
-        quoted.push(c);
-    }
-    quoted.push('"');
-    quoted
 }
 
 /// Expands specifiers in each word of a command-line value after quotes and escapes are

@@ -162,6 +162,21 @@ fn next_raw_word(chars: &mut Chars<'_>) -> Result<Option<String>, String> {
     Ok(word)
 }
 
+/// Writes `word` in double quotes, so that `split_words` (and the command-line splitter) gives
+/// it back unchanged.
+pub fn quote_word(word: &str) -> String {
+    let mut quoted = String::with_capacity(word.len() + 2);
+    quoted.push('"');
+    for c in word.chars() {
+        if c == '"' || c == '\\' {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,19 +287,6 @@ mod tests {
     }
 
     // --- properties ----------------------------------------------------------------------------
-
-    /// Writes `word` so that `split_words` gives it back.
-    fn quote_word(word: &str) -> String {
-        let mut quoted = String::from("\"");
-        for c in word.chars() {
-            if c == '"' || c == '\\' {
-                quoted.push('\\');
-            }
-            quoted.push(c);
-        }
-        quoted.push('"');
-        quoted
-    }
 
     proptest! {
         #[test]
