@@ -127,9 +127,15 @@ impl SharedPage {
 
     /// Waits while the state is `v`, at most `ms` milliseconds.
     pub fn wait_while(&self, v: u32, ms: u32) {
-        let t = rustix::thread::futex::Timespec { tv_sec: 0, tv_nsec: i64::from(ms) * 1_000_000 };
+        let t = futex_timeout(ms);
         let _ = rustix::thread::futex::wait(self.word(0), rustix::thread::futex::Flags::empty(), v, Some(&t));
     }
+}
+
+/// `ms` milliseconds as a futex timeout. tv_nsec must stay below one second: the kernel
+/// refuses the wait (EINVAL) otherwise, and a waiting loop would spin instead of sleeping.
+fn futex_timeout(ms: u32) -> rustix::thread::futex::Timespec {
+    rustix::thread::futex::Timespec { tv_sec: i64::from(ms / 1000), tv_nsec: i64::from(ms % 1000) * 1_000_000 }
 }
 
 /// prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN): no memory may gain execute permission.
@@ -157,4 +163,26 @@ pub fn link_user_keyring() -> Result<(), Errno> {
     // SAFETY: integer arguments only.
     check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_LINK, KEY_SPEC_USER_KEYRING, KEY_SPEC_SESSION_KEYRING) })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn futex_timeouts_keep_nanoseconds_below_a_second() {
+        for (ms, sec, nsec) in [(1000, 1, 0), (50, 0, 50_000_000), (1500, 1, 500_000_000), (0, 0, 0)] {
+            let t = futex_timeout(ms);
+            assert_eq!((t.tv_sec, t.tv_nsec), (sec, nsec), "{ms} ms");
+        }
+    }
+
+    /// A wait nobody ends sleeps (the kernel took the timeout) instead of failing at once.
+    #[test]
+    fn an_unanswered_wait_sleeps() {
+        let page = SharedPage::new().unwrap();
+        let start = std::time::Instant::now();
+        page.wait_while(0, 1000);
+        assert!(start.elapsed() >= std::time::Duration::from_millis(900), "{:?}", start.elapsed());
+    }
 }
