@@ -1,13 +1,12 @@
 //! Per-architecture system call tables: kernel names and numbers for x86-64 and arm64.
 //!
 //! Invariant: a table holds the names the kernel and systemd use for the architecture's
-//! native ABI, each name and each number at most once. Tables are built once from the
-//! `syscalls` crate with its known mistakes corrected (see `aarch64_fixup`); the crate's
-//! types never leave this file. Nothing here reads the host: the running architecture is
-//! the one the binary was compiled for.
+//! native ABI, each name and each number at most once. The tables are static data that
+//! build.rs generates from the `syscalls` crate with its known mistakes corrected
+//! (`source.rs`), sorted by number and by name for binary search. Nothing here reads the
+//! host: the running architecture is the one the binary was compiled for.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use super::generated;
 
 use serde::Serialize;
 
@@ -57,83 +56,64 @@ impl Arch {
     }
 }
 
+/// One architecture's calls, by number and by name.
 struct Table {
-    by_nr: BTreeMap<u32, &'static str>,
-    by_name: HashMap<&'static str, u32>,
+    by_nr: &'static [(u32, &'static str)],
+    by_name: &'static [(&'static str, u32)],
 }
 
-impl Table {
-    fn new(entries: Vec<(u32, &'static str)>) -> Table {
-        let by_name = entries.iter().map(|&(nr, name)| (name, nr)).collect();
-        Table { by_nr: entries.into_iter().collect(), by_name }
-    }
-}
-
-fn table(arch: Arch) -> &'static Table {
-    static X86_64: OnceLock<Table> = OnceLock::new();
-    static AARCH64: OnceLock<Table> = OnceLock::new();
+fn table(arch: Arch) -> Table {
     match arch {
-        Arch::X86_64 => X86_64.get_or_init(|| Table::new(entries(arch))),
-        Arch::Aarch64 => AARCH64.get_or_init(|| Table::new(entries(arch))),
-    }
-}
-
-/// The corrected (number, name) list of one architecture, by number.
-///
-/// Walks first..=last with `Sysno::new` rather than `Sysno::iter()`, which in syscalls 0.8.1
-/// stops before the last entry (`next` compares with `<` against the last number).
-fn entries(arch: Arch) -> Vec<(u32, &'static str)> {
-    macro_rules! walk {
-        ($sysno:ty) => {
-            (<$sysno>::first().id()..=<$sysno>::last().id())
-                .filter_map(|id| <$sysno>::new(usize::try_from(id).ok()?))
-                .filter_map(|s| Some((u32::try_from(s.id()).ok()?, s.name())))
-        };
-    }
-    match arch {
-        Arch::X86_64 => walk!(syscalls::x86_64::Sysno).collect(),
-        Arch::Aarch64 => walk!(syscalls::aarch64::Sysno).filter_map(|(nr, name)| aarch64_fixup(nr, name)).collect(),
-    }
-}
-
-/// Corrections to the aarch64 table of `syscalls` 0.8.
-fn aarch64_fixup(nr: u32, name: &'static str) -> Option<(u32, &'static str)> {
-    match (nr, name) {
-        // asm-generic's __NR3264_fstatat is __NR_newfstatat on 64-bit ABIs; the kernel,
-        // libseccomp and systemd all call it newfstatat.
-        (79, "fstatat") => Some((79, "newfstatat")),
-        // 403..=423 are the *_time64 calls of 32-bit ABIs (ABI "32" in the kernel's
-        // scripts/syscall.tbl); on arm64 these numbers are holes that return ENOSYS.
-        (403..=423, _) => None,
-        _ => Some((nr, name)),
+        Arch::X86_64 => Table { by_nr: generated::X86_64_BY_NR, by_name: generated::X86_64_BY_NAME },
+        Arch::Aarch64 => Table { by_nr: generated::AARCH64_BY_NR, by_name: generated::AARCH64_BY_NAME },
     }
 }
 
 /// The number of `name` on `arch`, or None when the architecture has no such call.
 pub fn number(arch: Arch, name: &str) -> Option<u32> {
-    table(arch).by_name.get(name).copied()
+    let t = table(arch);
+    t.by_name.binary_search_by_key(&name, |e| e.0).ok().map(|i| t.by_name[i].1)
 }
 
 /// The name of syscall `nr` on `arch`.
 #[allow(dead_code, reason = "for naming a refused syscall; tests use it now")]
 pub fn name_of(arch: Arch, nr: u32) -> Option<&'static str> {
-    table(arch).by_nr.get(&nr).copied()
+    let t = table(arch);
+    t.by_nr.binary_search_by_key(&nr, |e| e.0).ok().map(|i| t.by_nr[i].1)
 }
 
 /// The highest syscall number in the table of `arch`.
 pub fn max_number(arch: Arch) -> u32 {
-    table(arch).by_nr.keys().next_back().copied().unwrap_or(0)
+    table(arch).by_nr.last().map_or(0, |e| e.0)
 }
 
 /// Every (number, name) of `arch`, by number.
 pub fn all(arch: Arch) -> impl Iterator<Item = (u32, &'static str)> {
-    table(arch).by_nr.iter().map(|(&nr, &name)| (nr, name))
+    table(arch).by_nr.iter().copied()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::syscalls::source;
     use std::collections::HashSet;
+
+    fn entries(arch: Arch) -> Vec<(u32, &'static str)> {
+        match arch {
+            Arch::X86_64 => source::x86_64(),
+            Arch::Aarch64 => source::aarch64(),
+        }
+    }
+
+    /// The generated tables are the source lists, whole.
+    #[test]
+    fn syscalls_generated_tables_are_the_source_lists() {
+        for arch in Arch::ALL {
+            let mut want = entries(arch);
+            want.sort_unstable();
+            assert_eq!(all(arch).collect::<Vec<_>>(), want, "{}", arch.name());
+        }
+    }
 
     #[test]
     fn syscalls_x86_64_spot_checks() {
