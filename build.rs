@@ -4,7 +4,6 @@
 //! name, and each group's numbers as a bit set per architecture.
 
 #[path = "src/plan/syscalls/data.rs"]
-#[allow(dead_code)]
 mod data;
 #[path = "src/plan/syscalls/source.rs"]
 mod source;

@@ -173,6 +173,58 @@ fn io_max(s: &Settings, host: &HostFacts, w: &mut Want) -> Result<(), PlanError>
     Ok(())
 }
 
+/// `--best-effort` without a usable cgroup: the limits rlimits can approximate, and a note
+/// for every limit, weakened or not enforced.
+pub fn rlimit_fallback(s: &Settings) -> (Settings, Vec<crate::plan::no_namespaces::Note>) {
+    use crate::plan::no_namespaces::{Fate, Note};
+    use crate::profile::values::RlimitValue;
+    use crate::settings::Spanned;
+    let mut out = s.clone();
+    let mut notes = Vec::new();
+    let mut note = |directive: &'static str, origin: &Origin, fate: Fate| {
+        notes.push(Note { directive, origin: Some(origin.clone()), fate });
+    };
+    if let Some(m) = out.memory_max.take() {
+        match m.value {
+            Limit::Value(bytes) if !out.rlimits.contains_key("LimitAS") => {
+                let v = RlimitValue { soft: Some(bytes), hard: Some(bytes) };
+                out.rlimits.insert("LimitAS".into(), Spanned { value: v, origin: m.origin.clone() });
+                note("MemoryMax", &m.origin, Fate::Weakened("no usable cgroup: approximated by LimitAS= (address space per process, not the sandbox's memory)".into()));
+            }
+            _ => note("MemoryMax", &m.origin, Fate::NotEnforced("no usable cgroup".into())),
+        }
+    }
+    if let Some(t) = out.tasks_max.take() {
+        match t.value {
+            Limit::Value(n) if !out.rlimits.contains_key("LimitNPROC") => {
+                let v = RlimitValue { soft: Some(n), hard: Some(n) };
+                out.rlimits.insert("LimitNPROC".into(), Spanned { value: v, origin: t.origin.clone() });
+                note("TasksMax", &t.origin, Fate::Weakened("no usable cgroup: approximated by LimitNPROC= (counts all the user's processes, not the sandbox's)".into()));
+            }
+            _ => note("TasksMax", &t.origin, Fate::NotEnforced("no usable cgroup".into())),
+        }
+    }
+    let not = |o: &Option<Origin>| o.clone();
+    let rest: [(&'static str, Option<Origin>); 9] = [
+        ("MemoryHigh", out.memory_high.take().map(|v| v.origin)),
+        ("MemoryLow", out.memory_low.take().map(|v| v.origin)),
+        ("MemoryMin", out.memory_min.take().map(|v| v.origin)),
+        ("MemorySwapMax", out.memory_swap_max.take().map(|v| v.origin)),
+        ("CPUQuota", out.cpu_quota.take().map(|v| v.origin)),
+        ("CPUWeight", out.cpu_weight.take().map(|v| v.origin)),
+        ("AllowedCPUs", out.allowed_cpus.take().map(|v| v.origin)),
+        ("IOWeight", out.io_weight.take().map(|v| v.origin)),
+        ("IO*Max", out.io_limits.iter_mut().find_map(|l| l.first().map(|v| v.origin.clone()))),
+    ];
+    out.io_limits.iter_mut().for_each(Vec::clear);
+    for (directive, origin) in rest {
+        if let Some(o) = not(&origin) {
+            note(directive, &o, Fate::NotEnforced("no usable cgroup and no rlimit that approximates it".into()));
+        }
+    }
+    (out, notes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,56 +295,4 @@ mod tests {
         let e = plan(&settings("MemoryMax=1G"), &h).unwrap_err().to_string();
         assert!(e.contains("memory controller is not available"), "{e}");
     }
-}
-
-/// `--best-effort` without a usable cgroup: the limits rlimits can approximate, and a note
-/// for every limit, weakened or not enforced.
-pub fn rlimit_fallback(s: &Settings) -> (Settings, Vec<crate::plan::no_namespaces::Note>) {
-    use crate::plan::no_namespaces::{Fate, Note};
-    use crate::profile::values::RlimitValue;
-    use crate::settings::Spanned;
-    let mut out = s.clone();
-    let mut notes = Vec::new();
-    let mut note = |directive: &'static str, origin: &Origin, fate: Fate| {
-        notes.push(Note { directive, origin: Some(origin.clone()), fate });
-    };
-    if let Some(m) = out.memory_max.take() {
-        match m.value {
-            Limit::Value(bytes) if !out.rlimits.contains_key("LimitAS") => {
-                let v = RlimitValue { soft: Some(bytes), hard: Some(bytes) };
-                out.rlimits.insert("LimitAS".into(), Spanned { value: v, origin: m.origin.clone() });
-                note("MemoryMax", &m.origin, Fate::Weakened("no usable cgroup: approximated by LimitAS= (address space per process, not the sandbox's memory)".into()));
-            }
-            _ => note("MemoryMax", &m.origin, Fate::NotEnforced("no usable cgroup".into())),
-        }
-    }
-    if let Some(t) = out.tasks_max.take() {
-        match t.value {
-            Limit::Value(n) if !out.rlimits.contains_key("LimitNPROC") => {
-                let v = RlimitValue { soft: Some(n), hard: Some(n) };
-                out.rlimits.insert("LimitNPROC".into(), Spanned { value: v, origin: t.origin.clone() });
-                note("TasksMax", &t.origin, Fate::Weakened("no usable cgroup: approximated by LimitNPROC= (counts all the user's processes, not the sandbox's)".into()));
-            }
-            _ => note("TasksMax", &t.origin, Fate::NotEnforced("no usable cgroup".into())),
-        }
-    }
-    let not = |o: &Option<Origin>| o.clone();
-    let rest: [(&'static str, Option<Origin>); 9] = [
-        ("MemoryHigh", out.memory_high.take().map(|v| v.origin)),
-        ("MemoryLow", out.memory_low.take().map(|v| v.origin)),
-        ("MemoryMin", out.memory_min.take().map(|v| v.origin)),
-        ("MemorySwapMax", out.memory_swap_max.take().map(|v| v.origin)),
-        ("CPUQuota", out.cpu_quota.take().map(|v| v.origin)),
-        ("CPUWeight", out.cpu_weight.take().map(|v| v.origin)),
-        ("AllowedCPUs", out.allowed_cpus.take().map(|v| v.origin)),
-        ("IOWeight", out.io_weight.take().map(|v| v.origin)),
-        ("IO*Max", out.io_limits.iter_mut().find_map(|l| l.first().map(|v| v.origin.clone()))),
-    ];
-    out.io_limits.iter_mut().for_each(Vec::clear);
-    for (directive, origin) in rest {
-        if let Some(o) = not(&origin) {
-            note(directive, &o, Fate::NotEnforced("no usable cgroup and no rlimit that approximates it".into()));
-        }
-    }
-    (out, notes)
 }

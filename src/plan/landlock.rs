@@ -282,7 +282,7 @@ mod view_tests {
     fn deep_narrowing_recurses_only_where_needed() {
         let r = rules(&[("/", READ), ("/var/lib", WRITE), ("/run/user", 0)]);
         assert!(r.contains(&("/var/lib".into(), WRITE)), "{r:?}");
-        assert!(r.contains(&("/run".into(), READ)) == false && !r.iter().any(|(p, _)| p == "/run/user"), "{r:?}");
+        assert!(!r.contains(&("/run".into(), READ)) && !r.iter().any(|(p, _)| p == "/run/user"), "{r:?}");
         assert!(r.contains(&("/etc".into(), READ)), "{r:?}");
     }
 }
