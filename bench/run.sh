@@ -4,7 +4,7 @@
 #
 # Usage: bash bench/run.sh [USER]     as root, from anywhere; USER (default sbx-test) runs the
 #                                     unprivileged parts
-# Needs: a release build (cargo build --release), and the Debian packages hyperfine,
+# Needs: the static release build (cargo build-static), and the Debian packages hyperfine,
 # bubblewrap, firejail, lighttpd and wrk (installed here when missing).
 # Environment: SBX_BENCH_QUICK=1 (fewer runs, for trying the script), SBX_BENCH_OUT=FILE (the
 # table, markdown; default bench/results.md).
@@ -13,7 +13,11 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 user=${1:-sbx-test}
 [ "$(id -u)" = 0 ] || { echo "run as root (the lighttpd part binds as root; USER runs the rest)" >&2; exit 2; }
-[ -x target/release/sbx ] || { echo "build first: cargo build --release" >&2; exit 2; }
+# The binary README.md tells users to build: statically linked (no program interpreter).
+if [ ! -x target/release/sbx ] || readelf -l target/release/sbx | grep -q 'program interpreter'; then
+    echo "build first: cargo build-static (target/release/sbx is missing or dynamically linked)" >&2
+    exit 2
+fi
 missing=()
 for tool in hyperfine bwrap firejail lighttpd wrk; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
