@@ -112,6 +112,18 @@ sbx_test!(payload_exit_ends_the_sandbox, |ctx| {
     assert!(gone, "the payload's child outlived the sandbox: {:?}", pids_with_marker(&marker));
 });
 
+// No polling: pid 1 kills and reaps what is left before it reports the payload's status, so
+// when sbx returns, only pid 1's own exit (its comm is sbx's) may still be under way.
+sbx_test!(nothing_of_the_sandbox_runs_when_sbx_returns, |ctx| {
+    let marker = ctx.unique("marker");
+    let ops = ["marker", &marker, "fork-sleep", "300", "fork-sleep", "300", "exit", "7"];
+    ctx.run_probe(&bare(ctx), &ops).assert_code(7);
+    let comm = |pid: i32| std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let left: Vec<(i32, String)> =
+        pids_with_marker(&marker).into_iter().map(|p| (p, comm(p))).filter(|(_, c)| c.trim() != "sbx").collect();
+    assert!(left.is_empty(), "processes of the sandbox still ran when sbx returned: {left:?}");
+});
+
 sbx_test!(no_mount_left_after_many_runs, |ctx| {
     let before = host_mount_count();
     for _ in 0..20 {

@@ -62,7 +62,10 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>, cgroup: Option<&RunCg
     }
     rustix::io::write(&sync_w, b"1").map_err(|e| Error::io("start the sandbox", e.into()))?;
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
-    let outcome = event_loop(plan, child, &report_r, mask, pty)?;
+    // pid 1 reports the end once every process of the sandbox is gone; without a terminal to
+    // drain or a cgroup to remove (which must be empty), there is nothing left to wait for.
+    let leave_early = pty.is_none() && cgroup.is_none();
+    let outcome = event_loop(plan, child, &report_r, mask, pty, leave_early)?;
     drop(sync_w);
     if outcome.failure.is_some() {
         // The payload never ran: sbx may start another sandbox (--best-effort), whose pid 1
@@ -103,22 +106,34 @@ struct Outcome {
     killed_by: Option<SyscallEvent>,
 }
 
-/// Waits for pid 1 to end, forwarding signals, relaying the terminal and reading failure
-/// records as they come.
-fn event_loop(plan: &Plan, child: Pid, report: &OwnedFd, mask: SigSet, mut pty: Option<Pty>) -> Result<Outcome, Error> {
+/// Waits for pid 1 to end (or, with `leave_early`, for its word that the sandbox has ended),
+/// forwarding signals, relaying the terminal and reading failure records as they come.
+fn event_loop(
+    plan: &Plan,
+    child: Pid,
+    report: &OwnedFd,
+    mask: SigSet,
+    mut pty: Option<Pty>,
+    leave_early: bool,
+) -> Result<Outcome, Error> {
     let mut timer = StopTimer::new(plan);
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::io("signalfd", e.into()))?;
     let mut failure = None;
     let mut killed_by = None;
     let mut report_open = true;
-    let mut on_record = |r: Record| match r {
-        Record::Failure(f) => failure = failure.or(Some(f)),
-        Record::Syscall(e) if e.verdict == Verdict::Kill => {
-            killed_by = killed_by.or(Some(e));
+    // Returns pid 1's final code when the record is its word that the sandbox has ended.
+    let mut on_record = |r: Record| -> Option<i32> {
+        match r {
+            Record::Failure(f) => failure = failure.or(Some(f)),
+            Record::Syscall(e) if e.verdict == Verdict::Kill => {
+                killed_by = killed_by.or(Some(e));
+            }
+            Record::Syscall(e) => eprintln!("sbx: {}: {}", plan.name, refusals::describe(plan, &e)),
+            Record::Ended(e) => sequence::report(plan, &e),
+            Record::Finished(f) => return Some(f.code),
         }
-        Record::Syscall(e) => eprintln!("sbx: {}: {}", plan.name, refusals::describe(plan, &e)),
-        Record::Ended(e) => sequence::report(plan, &e),
+        None
     };
     loop {
         let mut fds = vec![PollFd::new(&sigfd, PollFlags::IN)];
@@ -138,8 +153,11 @@ fn event_loop(plan: &Plan, child: Pid, report: &OwnedFd, mask: SigSet, mut pty: 
         drop(fds);
         timer.fire(plan, child);
         if report_open && !ready[1].is_empty() {
-            match read_record(report) {
-                Some(r) => on_record(r),
+            match read_record(report).map(&mut on_record) {
+                Some(Some(code)) if leave_early => {
+                    return Ok(Outcome { status: WaitStatus::Exited(child, code), failure, killed_by });
+                }
+                Some(_) => {}
                 None => report_open = false,
             }
         }
@@ -173,7 +191,9 @@ fn event_loop(plan: &Plan, child: Pid, report: &OwnedFd, mask: SigSet, mut pty: 
             }
             while report_open {
                 match read_record(report) {
-                    Some(r) => on_record(r),
+                    Some(r) => {
+                        let _ = on_record(r);
+                    }
                     None => report_open = false,
                 }
             }

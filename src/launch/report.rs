@@ -217,12 +217,35 @@ impl CommandEnd {
     }
 }
 
+const FINISHED_TAG: u32 = 0xfd00_0000;
+
+/// pid 1's last word: every process of the sandbox is gone and this is the code to exit with.
+/// Only its own exit (the namespaces' teardown) remains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Finished {
+    pub code: i32,
+}
+
+impl Finished {
+    pub fn encode(&self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[0..4].copy_from_slice(&FINISHED_TAG.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.code.to_ne_bytes());
+        b
+    }
+
+    pub fn send(&self, fd: BorrowedFd<'_>) {
+        let _ = rustix::io::write(fd.as_fd(), &self.encode());
+    }
+}
+
 /// What crosses the report pipe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Record {
     Failure(Failure),
     Syscall(SyscallEvent),
     Ended(CommandEnd),
+    Finished(Finished),
 }
 
 impl Record {
@@ -230,6 +253,9 @@ impl Record {
         let word = |i: usize| u32::from_ne_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
         if word(0) & 0xff00_0000 == ENDED_TAG {
             return CommandEnd::decode(b).map(Record::Ended);
+        }
+        if word(0) == FINISHED_TAG {
+            return Some(Record::Finished(Finished { code: word(4) as i32 }));
         }
         if word(0) & EVENT_TAG != EVENT_TAG {
             return Failure::decode(b).map(Record::Failure);
@@ -447,6 +473,10 @@ mod tests {
         ] {
             let e = CommandEnd { index: 513, end, failure };
             assert_eq!(Record::decode(&e.encode()), Some(Record::Ended(e)));
+        }
+        for code in [0, 1, 127, 137, 255, -1] {
+            let f = Finished { code };
+            assert_eq!(Record::decode(&f.encode()), Some(Record::Finished(f)));
         }
         for verdict in [Verdict::Kill, Verdict::Errno(13), Verdict::Log] {
             let e = SyscallEvent { nr: 165, foreign: true, verdict, args: [7, 0x5412] };
