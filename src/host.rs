@@ -373,17 +373,14 @@ impl HostFacts {
             setgroups_allowed: read("/proc/self/setgroups").trim() != "deny",
             landlock_abi: crate::sys::landlock::abi_version(),
             keyctl_refused: crate::sys::probe::keyctl_refused(),
-            sys_ptrace: read("/proc/self/status")
-                .lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-                .is_some_and(|caps| caps & (1 << 19) != 0),
+            // capget and sysinfo: generating /proc/self/status and /proc/meminfo costs more.
+            sys_ptrace: rustix::thread::capabilities(None)
+                .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_PTRACE)),
             cgroup: std::sync::OnceLock::new(),
-            mem_total: read("/proc/meminfo")
-                .lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-                .map_or(0, |kib| kib * 1024),
+            mem_total: {
+                let info = rustix::system::sysinfo();
+                u64::from(info.totalram).saturating_mul(u64::from(info.mem_unit))
+            },
             tasks_limit: ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"]
                 .iter()
                 .filter_map(|p| read(p).trim().parse::<u64>().ok())
@@ -550,6 +547,23 @@ pub mod fake {
 mod tests {
     use super::fake::FakeFs;
     use super::*;
+
+    /// The cheaper sources agree with the /proc files they replace.
+    #[test]
+    fn probe_reads_memory_and_ptrace_as_proc_shows_them() {
+        let h = HostFacts::probe();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let cap_eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim();
+        let cap_eff = u64::from_str_radix(cap_eff, 16).unwrap();
+        assert_eq!(h.sys_ptrace, cap_eff & (1 << 19) != 0);
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+        let kib: u64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap();
+        assert_eq!(h.mem_total, kib * 1024);
+    }
 
     #[test]
     fn resolves_inside_a_root_directory() {
