@@ -22,6 +22,12 @@ pub fn clone_failed(plan: &Plan, e: Errno) -> Error {
     }
 }
 
+/// pid 1 could not create the network namespace (it does so beside clone(2), in a thread):
+/// the run falls back like a refused clone(2).
+pub fn net_namespace_failed(message: String) -> Error {
+    Error::Namespaces(format!("cannot create the sandbox's namespaces: {message}\n{BEST_EFFORT}"))
+}
+
 /// Writing the new user namespace's uid_map or gid_map (`file`) failed: the same causes as
 /// creating it, plus uid 0 without CAP_SETFCAP. The run falls back like a refused clone(2).
 pub fn id_map_failed(file: &str, text: &str, e: Errno) -> Error {

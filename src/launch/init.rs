@@ -17,7 +17,7 @@ use crate::error::EXIT_SBX_FAILURE;
 use crate::launch::prepare::Prepared;
 use crate::launch::report::{Failure, Finished, Step};
 use crate::launch::seccomp::{self, Handover, SeccompPrep};
-use crate::launch::{mounts, payload, sequence, signals};
+use crate::launch::{mounts, network, payload, sequence, signals};
 use crate::sys::Errno;
 use crate::sys::ns::{Forked, exit_now, fork_into};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -29,10 +29,12 @@ pub struct ChildFds {
     pub sync_r: OwnedFd,
     pub sync_w: OwnedFd,
     pub pty_slave: Option<OwnedFd>,
+    /// pid 1's end of the channel the network namespace arrives on (`network`).
+    pub net: Option<OwnedFd>,
 }
 
 pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
-    let ChildFds { report_w, report_r, sync_r, sync_w, pty_slave } = fds;
+    let ChildFds { report_w, report_r, sync_r, sync_w, pty_slave, net } = fds;
     drop(report_r);
     drop(sync_w);
     let fail = |f: Failure| -> ! {
@@ -55,6 +57,11 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
     }
     // Without a pid namespace this is not pid 1: adopt the payload's orphans all the same.
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+    if let Some(end) = net {
+        if let Err(f) = network::join(&end) {
+            fail(f);
+        }
+    }
     if prep.loopback {
         if let Err(e) = crate::sys::net::loopback_up() {
             fail(Failure::new(Step::Loopback, e));

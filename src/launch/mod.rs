@@ -10,6 +10,7 @@ pub mod init;
 pub mod landlock;
 mod monitor;
 pub mod mounts;
+mod network;
 pub mod payload;
 pub mod prepare;
 pub mod pty;

@@ -22,7 +22,7 @@ use crate::launch::pty::Pty;
 use crate::launch::refusals;
 use crate::launch::report::{Failure, Record, Step, SyscallEvent};
 use crate::launch::stop_timer::StopTimer;
-use crate::launch::{diagnose, sequence, signals};
+use crate::launch::{diagnose, network, sequence, signals};
 use crate::plan::Plan;
 use crate::plan::ids::IdMap;
 use crate::plan::mounts::MountOp;
@@ -39,12 +39,24 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>, cgroup: Option<&RunCg
     sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).map_err(|e| Error::io("block signals", e.into()))?;
     let mut pty = pty;
     let pty_slave = pty.as_mut().and_then(Pty::take_slave);
+    let (net_helper_end, net) = match prep.net_by_helper {
+        true => network::channel().map(|(a, b)| (Some(a), Some(b)))?,
+        false => (None, None),
+    };
     let child = match fork_into(prep.ns_flags) {
-        Ok(Forked::Child) => init::run(prep, ChildFds { report_w, report_r, sync_r, sync_w, pty_slave }),
+        Ok(Forked::Child) => init::run(prep, ChildFds { report_w, report_r, sync_r, sync_w, pty_slave, net }),
         Ok(Forked::Parent { child }) => Pid::from_raw(child),
         Err(e) => return Err(diagnose::clone_failed(plan, e)),
     };
-    drop((report_w, sync_r, pty_slave));
+    drop((report_w, sync_r, pty_slave, net));
+    let helper = match net_helper_end.map(|end| network::start(child, plan.namespaces.user, end)).transpose() {
+        Ok(h) => h,
+        Err(e) => {
+            let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+            let _ = waitpid(child, None);
+            return Err(e);
+        }
+    };
     // pid 1 waits for the go-ahead: its ids and its cgroup are settled before it runs a step.
     let settle = || -> Result<(), Error> {
         if let Some(map) = &plan.id_map {
@@ -58,9 +70,15 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>, cgroup: Option<&RunCg
     if let Err(e) = settle() {
         let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
         let _ = waitpid(child, None);
+        if let Some(h) = helper {
+            network::reap(h);
+        }
         return Err(e);
     }
     rustix::io::write(&sync_w, b"1").map_err(|e| Error::io("start the sandbox", e.into()))?;
+    if let Some(h) = helper {
+        network::reap(h);
+    }
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     // pid 1 reports the end once every process of the sandbox is gone; without a terminal to
     // drain or a cgroup to remove (which must be empty), there is nothing left to wait for.
@@ -226,6 +244,8 @@ fn finish(plan: &Plan, outcome: Outcome) -> Result<i32, Error> {
                 Error::Exec { message, code }
             }
             Step::Mount if refused_proc(plan, &f) => diagnose::proc_refused(message),
+            // Refused like a namespace clone(2) would have been: --best-effort may go on.
+            Step::NetNamespace => diagnose::net_namespace_failed(message),
             _ => Error::Launch(message),
         });
     }

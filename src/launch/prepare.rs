@@ -66,6 +66,11 @@ pub struct Prepared {
     pub landlock: LandlockPrep,
     pub seccomp: SeccompPrep,
     pub mounts: Vec<PMount>,
+    /// The network namespace is made beside pid 1 by a helper (`launch::network`) while pid 1
+    /// builds the root, rather than by clone(2) on the critical path. Not with a cgroup of
+    /// the run's own: the namespace would be charged to the monitor's cgroup.
+    pub net_by_helper: bool,
+    /// Bring `lo` up in pid 1 (the namespace came with clone(2)).
     pub loopback: bool,
     pub payload: PayloadPrep,
     /// `sbx run --unit`: the unit's commands, which pid 1 runs instead of `payload`.
@@ -93,7 +98,7 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
     let ns_flags = flag(n.user, ns::CLONE_NEWUSER)
         | flag(n.mount, ns::CLONE_NEWNS)
         | flag(n.pid, ns::CLONE_NEWPID)
-        | flag(n.net, ns::CLONE_NEWNET)
+        | flag(n.net && plan.cgroup.is_some(), ns::CLONE_NEWNET)
         | flag(n.ipc, ns::CLONE_NEWIPC)
         | flag(n.uts, ns::CLONE_NEWUTS)
         // With a cgroup of its own, pid 1 unshares its cgroup namespace once it is placed, so
@@ -116,7 +121,8 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         landlock,
         seccomp: seccomp(plan)?,
         mounts,
-        loopback: plan.loopback_up,
+        net_by_helper: n.net && plan.cgroup.is_none(),
+        loopback: plan.loopback_up && plan.cgroup.is_some(),
         payload: payload(plan)?,
         sequence: sequence::prepare(plan)?,
     })

@@ -43,9 +43,10 @@ pub enum Step {
     Landlock,
     CgroupNamespace,
     OomScoreAdjust,
+    NetNamespace,
 }
 
-const STEPS: [Step; 29] = [
+const STEPS: [Step; 30] = [
     Step::WaitForMonitor,
     Step::Staging,
     Step::Mount,
@@ -75,6 +76,7 @@ const STEPS: [Step; 29] = [
     Step::Landlock,
     Step::CgroupNamespace,
     Step::OomScoreAdjust,
+    Step::NetNamespace,
 ];
 
 /// Sub-operations of a mount step.
@@ -347,6 +349,7 @@ fn step_name(step: Step) -> &'static str {
         Step::Mount => "mounts",
         Step::FinishRoot => "switching to the new root",
         Step::Loopback => "bringing up the loopback interface",
+        Step::NetNamespace => "creating the network namespace",
         Step::ForkPayload => "starting the payload",
         Step::Session => "starting a new session",
         Step::Terminal => "attaching the terminal",

@@ -1,12 +1,48 @@
-//! Bringing the loopback interface up in a new network namespace.
+//! A new network namespace with its loopback interface up.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use super::Errno;
+use super::{Errno, check};
 
-/// SIOCGIFFLAGS then SIOCSIFFLAGS with IFF_UP on "lo".
+/// Which step of `new_namespace` failed.
+pub enum NetError {
+    Namespace(Errno),
+    Loopback(Errno),
+}
+
+/// SIOCGSKNS: a descriptor of the network namespace a socket belongs to.
+const SIOCGSKNS: libc::c_ulong = 0x894c;
+
+/// Moves the calling process into a new network namespace, brings "lo" up there and returns a
+/// descriptor of the namespace, through which other processes join it (`enter`).
+pub fn new_namespace() -> Result<OwnedFd, NetError> {
+    // SAFETY: unshare(CLONE_NEWNET) changes only this process's network namespace; no memory
+    // or descriptor table is affected.
+    check(unsafe { libc::unshare(libc::CLONE_NEWNET) } as libc::c_long).map_err(NetError::Namespace)?;
+    let sock = rustix::net::socket(rustix::net::AddressFamily::INET, rustix::net::SocketType::DGRAM, None)
+        .map_err(NetError::Loopback)?;
+    up(sock.as_fd()).map_err(NetError::Loopback)?;
+    // SAFETY: SIOCGSKNS takes no argument and returns a new close-on-exec descriptor.
+    let fd = check(unsafe { libc::ioctl(sock.as_raw_fd(), SIOCGSKNS) } as libc::c_long).map_err(NetError::Namespace)?;
+    // SAFETY: the kernel just created this descriptor for us; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Brings "lo" up in the calling process's network namespace.
 pub fn loopback_up() -> Result<(), Errno> {
     let sock = rustix::net::socket(rustix::net::AddressFamily::INET, rustix::net::SocketType::DGRAM, None)?;
+    up(sock.as_fd())
+}
+
+/// setns(2) into the network namespace `ns` (from `new_namespace`).
+pub fn enter(ns: &OwnedFd) -> Result<(), Errno> {
+    // SAFETY: setns with a namespace descriptor changes only this process's network namespace.
+    check(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } as libc::c_long)?;
+    Ok(())
+}
+
+/// SIOCGIFFLAGS then SIOCSIFFLAGS with IFF_UP on "lo", through the socket `sock`.
+fn up(sock: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: ifreq is plain old data; zeroed is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {

@@ -28,6 +28,16 @@ pub fn fork_into(ns_flags: u64) -> Result<Forked, Errno> {
     Ok(if ret == 0 { Forked::Child } else { Forked::Parent { child: ret as i32 } })
 }
 
+/// setns(2) into the user namespace `ns` (a /proc/PID/ns/user descriptor). The process must be
+/// single-threaded; it gains every capability in that namespace.
+pub fn enter_user(ns: std::os::fd::BorrowedFd<'_>) -> Result<(), Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: setns with a namespace descriptor changes only this process's credentials and
+    // user namespace; no memory or descriptor table is affected.
+    check(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWUSER) } as libc::c_long)?;
+    Ok(())
+}
+
 /// unshare(CLONE_NEWCGROUP): the current cgroup becomes this process's cgroup root.
 pub fn unshare_cgroup() -> Result<(), Errno> {
     // SAFETY: a new cgroup namespace changes only how cgroup paths are shown; no memory or
