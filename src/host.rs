@@ -286,6 +286,13 @@ impl CgroupHost {
     }
 }
 
+/// Physical memory in bytes, as sysinfo(2) reports it (MemTotal of /proc/meminfo).
+#[allow(clippy::useless_conversion, reason = "the fields are narrower on 32-bit targets")]
+fn mem_total() -> u64 {
+    let info = rustix::system::sysinfo();
+    u64::from(info.totalram).saturating_mul(u64::from(info.mem_unit))
+}
+
 /// "6.18.44-fc" → (6, 18).
 fn kernel_version(release: &str) -> (u32, u32) {
     let mut parts = release.split(|c: char| !c.is_ascii_digit()).filter_map(|p| p.parse().ok());
@@ -377,10 +384,7 @@ impl HostFacts {
             sys_ptrace: rustix::thread::capabilities(None)
                 .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_PTRACE)),
             cgroup: std::sync::OnceLock::new(),
-            mem_total: {
-                let info = rustix::system::sysinfo();
-                u64::from(info.totalram).saturating_mul(u64::from(info.mem_unit))
-            },
+            mem_total: mem_total(),
             tasks_limit: ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"]
                 .iter()
                 .filter_map(|p| read(p).trim().parse::<u64>().ok())
