@@ -88,6 +88,28 @@ sbx_test!(sigterm_with_default_action_gives_143, |ctx| {
     sbx.wait(WAIT).assert_code(128 + libc::SIGTERM);
 });
 
+// Once the payload has run 100 ms, the monitor and pid 1 drop the mappings of the code they
+// no longer run (sys::image); both keep working (the signal still arrives and is relayed).
+sbx_test!(sbx_releases_its_code_pages_while_the_payload_runs, |ctx| {
+    let mut sbx = ctx.spawn(&probe_args(&bare(ctx), &["ready", "sleep", "300"]));
+    sbx.wait_for_line("ready", WAIT);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let kib = |pid: i32, field: &str| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let value = status.lines().find_map(|l| l.strip_prefix(field)).unwrap_or("");
+        value.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0)
+    };
+    let monitor = sbx.pid();
+    let children = std::fs::read_to_string(format!("/proc/{monitor}/task/{monitor}/children")).unwrap_or_default();
+    let pid1: i32 = children.split_whitespace().next().and_then(|p| p.parse().ok()).expect("pid 1 runs");
+    for (who, pid) in [("the monitor", monitor), ("pid 1", pid1)] {
+        let (rss, peak) = (kib(pid, "VmRSS:"), kib(pid, "VmHWM:"));
+        assert!(rss > 0 && rss * 4 <= peak * 3, "{who}: VmRSS {rss} kB, VmHWM {peak} kB");
+    }
+    sbx.signal(libc::SIGTERM);
+    sbx.wait(WAIT).assert_code(128 + libc::SIGTERM);
+});
+
 sbx_test!(sigkill_of_sbx_leaves_no_process_and_no_mount, |ctx| {
     let mounts = host_mount_count();
     let marker = ctx.unique("marker");

@@ -17,7 +17,7 @@ use crate::error::EXIT_SBX_FAILURE;
 use crate::launch::prepare::Prepared;
 use crate::launch::report::{Failure, Finished, Step};
 use crate::launch::seccomp::{self, Handover, SeccompPrep};
-use crate::launch::{mounts, network, payload, sequence, signals};
+use crate::launch::{RELEASE_CODE_AFTER, mounts, network, payload, sequence, signals};
 use crate::sys::Errno;
 use crate::sys::ns::{Forked, exit_now, fork_into};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -140,8 +140,13 @@ fn relay_and_reap(payload: Pid, mut listener: Option<OwnedFd>, filter: &SeccompP
     let Ok(sigfd) = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) else {
         return EXIT_SBX_FAILURE;
     };
+    let mut release_code = true;
     loop {
-        let (signals_ready, listener_ready, listener_gone) = wait_for_events(&sigfd, listener.as_ref());
+        let timeout = release_code.then_some(RELEASE_CODE_AFTER);
+        let (signals_ready, listener_ready, listener_gone) = wait_for_events(&sigfd, listener.as_ref(), timeout);
+        if std::mem::take(&mut release_code) && !signals_ready && !listener_ready && !listener_gone {
+            crate::sys::image::release_code_pages();
+        }
         if listener_ready {
             if let Some(event) = listener.as_ref().and_then(|l| seccomp::answer(filter, l)) {
                 event.send(report.as_fd());
@@ -172,13 +177,20 @@ fn relay_and_reap(payload: Pid, mut listener: Option<OwnedFd>, filter: &SeccompP
     }
 }
 
-/// Blocks until a signal or a notification is pending: (signals, notification, listener hung up).
-fn wait_for_events(sigfd: &SignalFd, listener: Option<&OwnedFd>) -> (bool, bool, bool) {
+/// Blocks until a signal or a notification is pending, or `timeout` passes: (signals,
+/// notification, listener hung up).
+fn wait_for_events(
+    sigfd: &SignalFd,
+    listener: Option<&OwnedFd>,
+    timeout: Option<std::time::Duration>,
+) -> (bool, bool, bool) {
     let second =
         listener.map_or(PollFd::from_borrowed_fd(sigfd.as_fd(), PollFlags::empty()), |l| PollFd::new(l, PollFlags::IN));
     let mut fds = [PollFd::new(sigfd, PollFlags::IN), second];
     let n = if listener.is_some() { 2 } else { 1 };
-    if rustix::event::poll(&mut fds[..n], None).is_err() {
+    let timeout =
+        timeout.map(|d| rustix::time::Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) });
+    if rustix::event::poll(&mut fds[..n], timeout.as_ref()).is_err() {
         return (false, false, false);
     }
     let sig = !fds[0].revents().is_empty();

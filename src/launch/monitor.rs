@@ -22,7 +22,7 @@ use crate::launch::pty::Pty;
 use crate::launch::refusals;
 use crate::launch::report::{Failure, Record, Step, SyscallEvent};
 use crate::launch::stop_timer::StopTimer;
-use crate::launch::{diagnose, network, sequence, signals};
+use crate::launch::{RELEASE_CODE_AFTER, diagnose, network, sequence, signals};
 use crate::plan::Plan;
 use crate::plan::ids::IdMap;
 use crate::plan::mounts::MountOp;
@@ -135,6 +135,8 @@ fn event_loop(
     leave_early: bool,
 ) -> Result<Outcome, Error> {
     let mut timer = StopTimer::new(plan);
+    // Once the payload has run a while, the planner's code is dead weight in the resident set.
+    let mut release_at = Some(std::time::Instant::now() + RELEASE_CODE_AFTER);
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::io("signalfd", e.into()))?;
     let mut failure = None;
@@ -162,7 +164,15 @@ fn event_loop(
         if let Some(p) = &pty {
             fds.extend(p.poll_fds());
         }
-        let timeout = timer.next_timeout();
+        let timeout = match (timer.next_timeout(), release_at) {
+            (t, None) => t,
+            (t, Some(at)) => {
+                let d = at.saturating_duration_since(std::time::Instant::now());
+                let release =
+                    rustix::time::Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) };
+                Some(t.map_or(release, |t| t.min(release)))
+            }
+        };
         match rustix::event::poll(&mut fds, timeout.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(Error::io("poll", e.into())),
@@ -170,6 +180,10 @@ fn event_loop(
         let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
         timer.fire(plan, child);
+        if release_at.is_some_and(|at| at <= std::time::Instant::now()) {
+            release_at = None;
+            crate::sys::image::release_code_pages();
+        }
         if report_open && !ready[1].is_empty() {
             match read_record(report).map(&mut on_record) {
                 Some(Some(code)) if leave_early => {

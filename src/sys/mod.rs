@@ -10,6 +10,7 @@
 pub mod caps;
 pub mod exec;
 pub mod fd;
+pub mod image;
 pub mod landlock;
 pub mod mount;
 pub mod net;
