@@ -94,12 +94,19 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
 /// tears the namespaces down (the mount tree, a few hundred microseconds).
 fn end(prep: &Prepared, code: i32, report: &OwnedFd) -> ! {
     if prep.ns_flags & crate::sys::ns::CLONE_NEWPID != 0 {
+        // Every process of the namespace is pid 1's descendant, and an orphan is pid 1's child:
+        // no child left (ECHILD) means no process left.
         loop {
-            // As pid 1 of the namespace, -1 reaches every other process in it and nothing
-            // outside. Sent again after each reaped child, for one forked meanwhile.
-            let _ = nix::sys::signal::kill(Pid::from_raw(-1), Signal::SIGKILL);
-            if waitpid(None, Some(WaitPidFlag::__WALL)) == Err(nix::errno::Errno::ECHILD) {
-                break;
+            match waitpid(None, Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+                Err(nix::errno::Errno::ECHILD) => break,
+                Ok(WaitStatus::StillAlive) => {
+                    // As pid 1 of the namespace, -1 reaches every other process in it and
+                    // nothing outside; sent again after each reaped child, for one forked
+                    // meanwhile.
+                    let _ = nix::sys::signal::kill(Pid::from_raw(-1), Signal::SIGKILL);
+                    let _ = waitpid(None, Some(WaitPidFlag::__WALL));
+                }
+                _ => {}
             }
         }
         Finished { code }.send(report.as_fd());

@@ -49,35 +49,30 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>, cgroup: Option<&RunCg
         Err(e) => return Err(diagnose::clone_failed(plan, e)),
     };
     drop((report_w, sync_r, pty_slave, net));
-    let helper = match net_helper_end.map(|end| network::start(child, plan.namespaces.user, end)).transpose() {
-        Ok(h) => h,
-        Err(e) => {
-            let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
-            let _ = waitpid(child, None);
-            return Err(e);
-        }
+    let kill_pid1 = || {
+        let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
     };
     // pid 1 waits for the go-ahead: its ids and its cgroup are settled before it runs a step.
-    let settle = || -> Result<(), Error> {
+    let settle = || -> Result<Option<std::fs::File>, Error> {
+        let owner = match prep.net_by_helper {
+            true => network::owner(child, plan.namespaces.user)?,
+            false => None,
+        };
         if let Some(map) = &plan.id_map {
             write_id_map(child, map)?;
         }
         if let Some(cg) = cgroup {
             cg.place(child.as_raw())?;
         }
-        Ok(())
+        Ok(owner)
     };
-    if let Err(e) = settle() {
-        let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
-        let _ = waitpid(child, None);
-        if let Some(h) = helper {
-            network::reap(h);
-        }
-        return Err(e);
-    }
+    let owner = settle().inspect_err(|_| kill_pid1())?;
     rustix::io::write(&sync_w, b"1").map_err(|e| Error::io("start the sandbox", e.into()))?;
-    if let Some(h) = helper {
-        network::reap(h);
+    // The helper is forked after the go-ahead, so that pid 1's mounts need not wait for it.
+    if let Some(end) = net_helper_end {
+        let helper = network::start(owner, end).inspect_err(|_| kill_pid1())?;
+        network::reap(helper);
     }
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     // pid 1 reports the end once every process of the sandbox is gone; without a terminal to

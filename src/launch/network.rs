@@ -36,16 +36,20 @@ pub fn channel() -> Result<(OwnedFd, OwnedFd), Error> {
         .map_err(|e| Error::io("create the network namespace's socket pair", e.into()))
 }
 
-/// Monitor side, right after pid 1's clone: starts the helper with the monitor's end of the
-/// channel (which the monitor then no longer holds). `userns`: pid 1 has a user namespace,
-/// which the helper joins so that the network namespace belongs to it.
-pub fn start(pid1: Pid, userns: bool, end: OwnedFd) -> Result<Pid, Error> {
-    let owner = if userns {
-        let path = format!("/proc/{pid1}/ns/user");
-        Some(std::fs::File::open(&path).map_err(|e| Error::io(format!("open {path}"), e))?)
-    } else {
-        None
-    };
+/// Monitor side, right after pid 1's clone (pid 1 is still dumpable): the user namespace the
+/// helper is to join, when pid 1 has one of its own.
+pub fn owner(pid1: Pid, userns: bool) -> Result<Option<std::fs::File>, Error> {
+    if !userns {
+        return Ok(None);
+    }
+    let path = format!("/proc/{pid1}/ns/user");
+    std::fs::File::open(&path).map(Some).map_err(|e| Error::io(format!("open {path}"), e))
+}
+
+/// Monitor side, once pid 1 has its go-ahead: starts the helper with the monitor's end of the
+/// channel (which the monitor then no longer holds), so that pid 1 learns of a failure here
+/// as end of file.
+pub fn start(owner: Option<std::fs::File>, end: OwnedFd) -> Result<Pid, Error> {
     match fork_into(0) {
         Ok(Forked::Child) => {
             let made = match &owner {
