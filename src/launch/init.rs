@@ -147,12 +147,16 @@ fn relay_and_reap(payload: Pid, mut listener: Option<OwnedFd>, filter: &SeccompP
     let Ok(sigfd) = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) else {
         return EXIT_SBX_FAILURE;
     };
-    let mut release_code = true;
+    // The first wait ends after RELEASE_CODE_AFTER; if nothing happened by then, the next one
+    // releases the code pages right before it blocks.
+    let (mut first, mut release) = (true, false);
     loop {
-        let timeout = release_code.then_some(RELEASE_CODE_AFTER);
-        let (signals_ready, listener_ready, listener_gone) = wait_for_events(&sigfd, listener.as_ref(), timeout);
-        if std::mem::take(&mut release_code) && !signals_ready && !listener_ready && !listener_gone {
-            crate::sys::image::release_code_pages();
+        let timeout = first.then_some(RELEASE_CODE_AFTER);
+        let (signals_ready, listener_ready, listener_gone) =
+            wait_for_events(&sigfd, listener.as_ref(), timeout, std::mem::take(&mut release));
+        if std::mem::take(&mut first) && !signals_ready && !listener_ready && !listener_gone {
+            release = true;
+            continue;
         }
         if listener_ready {
             if let Some(event) = listener.as_ref().and_then(|l| seccomp::answer(filter, l)) {
@@ -185,11 +189,13 @@ fn relay_and_reap(payload: Pid, mut listener: Option<OwnedFd>, filter: &SeccompP
 }
 
 /// Blocks until a signal or a notification is pending, or `timeout` passes: (signals,
-/// notification, listener hung up).
+/// notification, listener hung up). With `release`, sbx's code pages are released right
+/// before blocking (`sys::image`).
 fn wait_for_events(
     sigfd: &SignalFd,
     listener: Option<&OwnedFd>,
     timeout: Option<std::time::Duration>,
+    release: bool,
 ) -> (bool, bool, bool) {
     let second =
         listener.map_or(PollFd::from_borrowed_fd(sigfd.as_fd(), PollFlags::empty()), |l| PollFd::new(l, PollFlags::IN));
@@ -197,6 +203,9 @@ fn wait_for_events(
     let n = if listener.is_some() { 2 } else { 1 };
     let timeout =
         timeout.map(|d| rustix::time::Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) });
+    if release {
+        crate::sys::image::release_code_pages();
+    }
     if rustix::event::poll(&mut fds[..n], timeout.as_ref()).is_err() {
         return (false, false, false);
     }

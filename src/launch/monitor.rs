@@ -159,6 +159,12 @@ fn event_loop(
         if let Some(p) = &pty {
             fds.extend(p.poll_fds());
         }
+        // The release happens right before poll blocks, so that only the code that runs from
+        // there to the blocking call faults back in.
+        let release_now = release_at.is_some_and(|at| at <= std::time::Instant::now());
+        if release_now {
+            release_at = None;
+        }
         let timeout = match (timer.next_timeout(), release_at) {
             (t, None) => t,
             (t, Some(at)) => {
@@ -168,6 +174,9 @@ fn event_loop(
                 Some(t.map_or(release, |t| t.min(release)))
             }
         };
+        if release_now {
+            crate::sys::image::release_code_pages();
+        }
         match rustix::event::poll(&mut fds, timeout.as_ref()) {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(Error::io("poll", e.into())),
@@ -175,10 +184,6 @@ fn event_loop(
         let ready: Vec<PollFlags> = fds.iter().map(|f| f.revents()).collect();
         drop(fds);
         timer.fire(plan, child);
-        if release_at.is_some_and(|at| at <= std::time::Instant::now()) {
-            release_at = None;
-            crate::sys::image::release_code_pages();
-        }
         if report_open && !ready[1].is_empty() {
             match read_record(report).map(&mut on_record) {
                 Some(Some(code)) if leave_early => {
