@@ -1,7 +1,8 @@
 //! Launch: turns a Plan into a running sandbox and returns the payload's exit code.
 //!
 //! Invariant: everything the child needs is prepared before clone; the order of the steps in
-//! the child is in `init.rs` (pid 1) and `payload.rs` (last steps), and nowhere else.
+//! the child is in `init.rs` (pid 1) and `payload.rs` (last steps), and nowhere else
+//! (`network.rs` makes the network namespace pid 1 enters at its step).
 
 pub mod cgroup;
 mod diagnose;

@@ -1,9 +1,12 @@
-//! The parent side: starts pid 1 in new namespaces, writes its id maps, relays signals,
-//! collects failure records and turns the end of the sandbox into sbx's exit code.
+//! The parent side: starts pid 1 in new namespaces (and the helper that makes the network
+//! namespace beside it), writes its id maps, relays signals, collects failure records and
+//! turns the end of the sandbox into sbx's exit code.
 //!
 //! Invariant: the sandbox never outlives the monitor (pid 1 has a parent-death signal and
-//! takes the pid namespace down with it); the monitor exits with the payload's status, or
-//! with one of sbx's reserved codes and a message naming the failed step.
+//! takes the pid namespace down with it). The monitor may return before pid 1 has finished
+//! exiting, but only on pid 1's word that every other process of the sandbox is gone; it exits
+//! with the payload's status, or with one of sbx's reserved codes and a message naming the
+//! failed step.
 
 use std::os::fd::{AsFd, OwnedFd};
 
