@@ -24,7 +24,13 @@ unsafe extern "C" fn each(info: *mut libc::dl_phdr_info, _size: usize, _data: *m
         let info = &*info;
         (info.dlpi_addr as usize, std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)))
     };
-    let page = rustix::param::page_size();
+    // From glibc's copy of the auxiliary vector: rustix's page_size() would read
+    // /proc/self/auxv on kernels before 6.4, which a non-dumpable process cannot open.
+    // SAFETY: sysconf takes an integer and reads no memory of ours.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        p if p > 0 => p as usize,
+        _ => return 1,
+    };
     let relro = phdrs
         .iter()
         .find(|p| p.p_type == libc::PT_GNU_RELRO)
