@@ -125,7 +125,7 @@ pub fn render(plan: &Plan) -> String {
     ));
     line("mounts:".into());
     for (i, m) in plan.mounts.iter().enumerate() {
-        line(format!("  {:3}. {}    [{}]", i + 1, launch::report::describe_op(&m.op), m.cause));
+        line(format!("  {:3}. {}    [{}]", i + 1, launch::messages::describe_op(&m.op), m.cause));
     }
     if plan.loopback_up {
         line("network: lo up, nothing else".into());

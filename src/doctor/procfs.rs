@@ -14,7 +14,7 @@ use super::child::{self, ChildError, Record, Reporter};
 use super::mountinfo::Mount;
 use super::userns::{self, Facts as UsernsFacts, Step as UsernsStep};
 use super::{Finding, Fix, Impact, Status, engines};
-use crate::launch::report::describe_errno;
+use crate::launch::messages::describe_errno;
 use crate::sys::Errno;
 use crate::sys::ns::{CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, Forked, exit_now, fork_into};
 use crate::sys::probe::unshare_namespaces;

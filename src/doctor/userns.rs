@@ -12,7 +12,7 @@ use super::container::{self, Engine};
 use super::seccomp::SeccompState;
 use super::{Finding, Fix, Impact, Status, engines, mountinfo, read, read_number, status_field};
 use crate::host::HostFacts;
-use crate::launch::report::describe_errno;
+use crate::launch::messages::describe_errno;
 use crate::sys::Errno;
 use crate::sys::ns::CLONE_NEWUSER;
 use crate::sys::probe::unshare_namespaces;

@@ -9,6 +9,7 @@ mod diagnose;
 mod dynamic_user;
 pub mod init;
 pub mod landlock;
+pub mod messages;
 mod monitor;
 pub mod mounts;
 mod network;

@@ -24,8 +24,9 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::pipe::{PipeFlags, pipe_with};
 
 use crate::error::{EXIT_SBX_FAILURE, Error};
+use crate::launch::messages;
 use crate::launch::prepare::{self, PayloadPrep, Prepared};
-use crate::launch::report::{self, CommandEnd, End, Failure, Step};
+use crate::launch::report::{CommandEnd, End, Failure, Step};
 use crate::launch::seccomp::{self, Handover};
 use crate::launch::{payload, signals};
 use crate::plan::Plan;
@@ -376,7 +377,7 @@ pub fn report(plan: &Plan, e: &CommandEnd) {
         (Some(f), _) if f.step == Step::Exec && f.errno == Errno::NOENT && cmd.candidates.len() > 1 => {
             format!("not found in {DEFAULT_PATH}")
         }
-        (Some(f), _) if f.step == Step::Exec => format!("cannot execute: {}", report::describe_errno(f.errno)),
+        (Some(f), _) if f.step == Step::Exec => format!("cannot execute: {}", messages::describe_errno(f.errno)),
         (Some(f), _) => f.render(plan),
         (None, _) if seq.main == Some(usize::from(e.index)) && !cmd.ignore_failure => return,
         (None, End::Exited(code)) => format!("exited with status {code}"),
