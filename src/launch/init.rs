@@ -201,8 +201,7 @@ fn wait_for_events(
         listener.map_or(PollFd::from_borrowed_fd(sigfd.as_fd(), PollFlags::empty()), |l| PollFd::new(l, PollFlags::IN));
     let mut fds = [PollFd::new(sigfd, PollFlags::IN), second];
     let n = if listener.is_some() { 2 } else { 1 };
-    let timeout =
-        timeout.map(|d| rustix::time::Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) });
+    let timeout = timeout.and_then(|d| rustix::time::Timespec::try_from(d).ok());
     if release {
         crate::sys::image::release_code_pages();
     }

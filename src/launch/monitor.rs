@@ -25,7 +25,7 @@ use crate::launch::pty::Pty;
 use crate::launch::refusals;
 use crate::launch::report::{Failure, Record, Step, SyscallEvent};
 use crate::launch::stop_timer::StopTimer;
-use crate::launch::{RELEASE_CODE_AFTER, diagnose, network, sequence, signals};
+use crate::launch::{diagnose, network, sequence, signals};
 use crate::plan::Plan;
 use crate::plan::ids::IdMap;
 use crate::plan::mounts::MountOp;
@@ -133,8 +133,6 @@ fn event_loop(
     leave_early: bool,
 ) -> Result<Outcome, Error> {
     let mut timer = StopTimer::new(plan);
-    // Once the payload has run a while, the planner's code is dead weight in the resident set.
-    let mut release_at = Some(std::time::Instant::now() + RELEASE_CODE_AFTER);
     let sigfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
         .map_err(|e| Error::io("signalfd", e.into()))?;
     let mut failure = None;
@@ -162,22 +160,12 @@ fn event_loop(
         if let Some(p) = &pty {
             fds.extend(p.poll_fds());
         }
-        // The release happens right before poll blocks, so that only the code that runs from
-        // there to the blocking call faults back in.
-        let release_now = release_at.is_some_and(|at| at <= std::time::Instant::now());
-        if release_now {
-            release_at = None;
-        }
-        let timeout = match (timer.next_timeout(), release_at) {
-            (t, None) => t,
-            (t, Some(at)) => {
-                let d = at.saturating_duration_since(std::time::Instant::now());
-                let release =
-                    rustix::time::Timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) };
-                Some(t.map_or(release, |t| t.min(release)))
-            }
-        };
-        if release_now {
+        // Once the payload has run a while, the planner's code is dead weight in the resident
+        // set: released right before poll blocks, so only the code from here to the blocking
+        // call faults back in.
+        let release = timer.release_due();
+        let timeout = timer.next_timeout();
+        if release {
             crate::sys::image::release_code_pages();
         }
         match rustix::event::poll(&mut fds, timeout.as_ref()) {
