@@ -103,7 +103,13 @@ fn end(prep: &Prepared, code: i32, report: &OwnedFd) -> ! {
                     // As pid 1 of the namespace, -1 reaches every other process in it and
                     // nothing outside; sent again after each reaped child, for one forked
                     // meanwhile.
-                    let _ = nix::sys::signal::kill(Pid::from_raw(-1), Signal::SIGKILL);
+                    match nix::sys::signal::kill(Pid::from_raw(-1), Signal::SIGKILL) {
+                        // ESRCH: only zombies are left, which the wait below reaps.
+                        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+                        // Cannot kill them: exit without a word, and the kernel kills them as
+                        // pid 1 exits while the monitor waits for that exit, as it always did.
+                        Err(_) => exit_now(code),
+                    }
                     let _ = waitpid(None, Some(WaitPidFlag::__WALL));
                 }
                 _ => {}
