@@ -106,6 +106,23 @@ sbx_test!(tasks_max_stops_a_fork_loop, |ctx| {
     assert_eq!(c.stdout.trim(), "200", "{c}");
 });
 
+// With a cgroup of its own, the run's network namespace comes with clone(2) and pid 1 brings
+// lo up itself (the helper of launch/network.rs would charge it to the monitor's cgroup).
+sbx_test!(private_network_with_a_cgroup_has_only_loopback_up, |ctx| {
+    if !applicable(ctx) {
+        return;
+    }
+    let script = "import os, socket\n\
+        s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
+        socket.create_connection(s.getsockname())\n\
+        print('lo ok')\n\
+        print([l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]])\n";
+    let t = python(ctx, &["TasksMax=50", "PrivateNetwork=yes"], script);
+    t.assert_code(0);
+    assert_eq!(t.stdout, "lo ok\n['lo']\n", "{t}");
+    assert!(leftovers(&parent(ctx)).is_empty(), "{:?}", leftovers(&parent(ctx)));
+});
+
 /// Spins for 3 s of wall time and prints how many loop iterations it managed per second: the
 /// work it got done, which is what a quota limits. (Its CPU time over wall time is no measure
 /// under the VM tier's emulation, where a lone busy loop is charged 1.1-1.4 CPUs.)

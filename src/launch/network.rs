@@ -42,6 +42,7 @@ pub fn owner(pid1: Pid, userns: bool) -> Result<Option<std::fs::File>, Error> {
     if !userns {
         return Ok(None);
     }
+    // The pid names pid 1 for sure: the monitor has not reaped it, so it cannot be reused.
     let path = format!("/proc/{pid1}/ns/user");
     std::fs::File::open(&path).map(Some).map_err(|e| Error::io(format!("open {path}"), e))
 }
