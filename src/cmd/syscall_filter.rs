@@ -30,8 +30,8 @@ pub fn render(names: &[String]) -> Result<String, Error> {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&format!("{}\n    # {}\n", g.name, g.description));
-        for entry in g.entries {
+        out.push_str(&format!("{}\n    # {}\n", g.name(), g.description()));
+        for entry in g.entries() {
             out.push_str(&format!("    {entry}\n"));
         }
     }
@@ -60,8 +60,8 @@ pub fn render(names: &[String]) -> Result<String, Error> {
 fn grouped_names() -> BTreeSet<&'static str> {
     syscalls::groups()
         .iter()
-        .filter(|g| g.name != "@known")
-        .flat_map(|g| syscalls::expand(g.name).unwrap_or_default())
+        .filter(|g| g.name() != "@known")
+        .flat_map(|g| syscalls::expand(g.name()).unwrap_or_default())
         .collect()
 }
 
@@ -81,10 +81,10 @@ fn section(title: &str, names: &[&str]) -> String {
 
 fn unknown(name: &str) -> Error {
     let hint = match syscalls::group(&format!("@{name}")) {
-        Some(g) => format!(" (did you mean {}?)", g.name),
+        Some(g) => format!(" (did you mean {}?)", g.name()),
         None => String::new(),
     };
-    let valid: Vec<&str> = syscalls::groups().iter().map(|g| g.name).collect();
+    let valid: Vec<&str> = syscalls::groups().iter().map(|g| g.name()).collect();
     Error::Usage(format!("syscall-filter: unknown group {name:?}{hint}; the groups are {}", valid.join(" ")))
 }
 
@@ -130,7 +130,7 @@ mod tests {
     fn syscalls_render_all_has_every_group_and_trailing_sections() {
         let out = render(&[]).unwrap_or_default();
         for g in syscalls::groups() {
-            assert!(out.contains(&format!("\n{}\n    # ", g.name)) || out.starts_with(&format!("{}\n", g.name)));
+            assert!(out.contains(&format!("\n{}\n    # ", g.name())) || out.starts_with(&format!("{}\n", g.name())));
         }
         assert!(
             out.contains(
@@ -162,7 +162,7 @@ mod tests {
         let without_descriptions =
             |s: &str| s.lines().filter(|l| !l.starts_with("    # ")).collect::<Vec<_>>().join("\n");
         let names: Vec<String> =
-            syscalls::groups().iter().map(|g| g.name.to_string()).filter(|n| n != "@sandbox").collect();
+            syscalls::groups().iter().map(|g| g.name().to_string()).filter(|n| n != "@sandbox").collect();
         let mut args = vec!["syscall-filter", "--no-pager"];
         args.extend(names.iter().map(String::as_str));
         let Some(theirs) = systemd_analyze_252(&args) else { return };

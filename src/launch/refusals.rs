@@ -73,8 +73,8 @@ fn namespace_flags(flags: u64) -> String {
 fn smallest_group(name: &str) -> Option<&'static str> {
     syscalls::groups()
         .iter()
-        .filter(|g| g.name != "@known")
-        .filter_map(|g| syscalls::expand(g.name).filter(|m| m.contains(name)).map(|m| (m.len(), g.name)))
+        .filter(|g| g.name() != "@known")
+        .filter_map(|g| syscalls::expand(g.name()).filter(|m| m.contains(name)).map(|m| (m.len(), g.name())))
         .min()
         .map(|(_, n)| n)
 }

@@ -5,8 +5,9 @@
 //! Invariant: nothing here touches the host or depends on another module of sbx (build.rs
 //! includes this file on its own); a malformed data file is a `DataError` naming the line.
 
-#![allow(dead_code, reason = "parse runs in build.rs and the tests, number_sets in build.rs only")]
+#![allow(dead_code, reason = "parse runs in build.rs and the tests; number_sets and Texts in build.rs only")]
 
+use std::collections::HashMap;
 use std::fmt;
 
 /// The data file's name, for error messages.
@@ -28,6 +29,34 @@ pub struct Group {
     pub description: &'static str,
     /// Syscall names and @group references, sorted byte-wise (references first).
     pub entries: &'static [&'static str],
+}
+
+/// A string of the generated tables: its place (offset, length) in the one text they share.
+/// The tables hold these instead of `&str`s because a static PIE relocates every pointer of
+/// its data when it starts (3000 of them were the tables' and cost ~0.06 ms per run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Text(pub u16, pub u16);
+
+/// Builds the shared text of the generated tables, each distinct string once.
+#[derive(Default)]
+pub struct Texts {
+    pub text: String,
+    seen: HashMap<&'static str, Text>,
+}
+
+impl Texts {
+    /// The place of `s` in the text, appending it the first time.
+    pub fn intern(&mut self, s: &'static str) -> Text {
+        if let Some(&t) = self.seen.get(s) {
+            return t;
+        }
+        let end = u16::try_from(self.text.len() + s.len()).expect("the generated text outgrew 16-bit offsets");
+        let len = u16::try_from(s.len()).expect("shorter than the text");
+        let t = Text(end - len, len);
+        self.text.push_str(s);
+        self.seen.insert(s, t);
+        t
+    }
 }
 
 /// A mistake in the data file.

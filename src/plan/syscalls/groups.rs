@@ -7,8 +7,36 @@
 
 use std::collections::BTreeSet;
 
-pub use super::data::Group;
-use super::generated::{GROUPS, MEMBERS};
+use super::data::Text;
+use super::generated::{ENTRIES, GROUPS, MEMBERS};
+
+/// One systemd syscall group, as a row of the generated tables.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Group {
+    pub(super) name: Text,
+    pub(super) description: Text,
+    /// Its entries are `ENTRIES[first..first + count]`.
+    pub(super) first: u16,
+    pub(super) count: u16,
+}
+
+impl Group {
+    /// With the leading @, e.g. "@system-service".
+    pub fn name(&self) -> &'static str {
+        self.name.get()
+    }
+
+    /// One line, sbx's own words.
+    pub fn description(&self) -> &'static str {
+        self.description.get()
+    }
+
+    /// Syscall names and @group references, sorted byte-wise (references first).
+    pub fn entries(&self) -> impl Iterator<Item = &'static str> + Clone + use<> {
+        let first = usize::from(self.first);
+        ENTRIES[first..first + usize::from(self.count)].iter().map(|t| t.get())
+    }
+}
 
 /// Every group, in systemd's order (@default first, @known last).
 pub fn groups() -> &'static [Group] {
@@ -17,28 +45,32 @@ pub fn groups() -> &'static [Group] {
 
 /// The group called `name` (with the leading @).
 pub fn group(name: &str) -> Option<&'static Group> {
-    groups().iter().find(|g| g.name == name)
+    groups().iter().find(|g| g.name() == name)
 }
 
 /// All syscall names a group stands for, with nested groups expanded (cycle-safe).
 pub fn expand(group_name: &str) -> Option<BTreeSet<&'static str>> {
-    expand_in(groups(), group_name)
+    expand_with(|name| group(name).map(Group::entries), group_name)
 }
 
-/// `expand` over any list of groups; each group is visited at most once.
-fn expand_in(all: &[Group], group_name: &str) -> Option<BTreeSet<&'static str>> {
-    let find = |name: &str| all.iter().find(|g| g.name == name);
-    let start = find(group_name)?;
+/// `expand` over any groups, given each group's entries by name; each group is visited at
+/// most once.
+fn expand_with<I: Iterator<Item = &'static str>>(
+    entries_of: impl Fn(&str) -> Option<I>,
+    group_name: &str,
+) -> Option<BTreeSet<&'static str>> {
     let mut names = BTreeSet::new();
-    let mut seen = vec![start.name];
-    let mut pending = vec![start];
-    while let Some(g) = pending.pop() {
-        for &entry in g.entries {
+    let mut seen = vec![group_name];
+    let mut pending = vec![entries_of(group_name)?];
+    while let Some(entries) = pending.pop() {
+        for entry in entries {
             if !entry.starts_with('@') {
                 names.insert(entry);
-            } else if let Some(sub) = find(entry).filter(|sub| !seen.contains(&sub.name)) {
-                seen.push(sub.name);
-                pending.push(sub);
+            } else if !seen.contains(&entry) {
+                if let Some(sub) = entries_of(entry) {
+                    seen.push(entry);
+                    pending.push(sub);
+                }
             }
         }
     }
@@ -48,13 +80,18 @@ fn expand_in(all: &[Group], group_name: &str) -> Option<BTreeSet<&'static str>> 
 /// Whether any group lists syscall `name` (@known included: systemd 252's @known lacks a few
 /// names its other groups list, e.g. arm's set_tls).
 pub(super) fn is_member(name: &str) -> bool {
-    MEMBERS.binary_search(&name).is_ok()
+    MEMBERS.binary_search_by(|t| t.get().cmp(name)).is_ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::syscalls::data::parse;
+    use crate::plan::syscalls::data::{self, parse};
+
+    /// `expand` over parsed groups.
+    fn expand_in(all: &[data::Group], group_name: &str) -> Option<BTreeSet<&'static str>> {
+        expand_with(|name| all.iter().find(|g| g.name == name).map(|g| g.entries.iter().copied()), group_name)
+    }
 
     /// The data file, parsed afresh for comparison with what build.rs generated.
     const DATA: &str = include_str!("groups.txt");
@@ -95,26 +132,33 @@ mod tests {
 
     #[test]
     fn syscalls_data_file_parses_into_the_generated_groups() {
-        match parse(DATA) {
-            Ok(parsed) => assert_eq!(parsed, groups()),
-            Err(e) => panic!("{e}"),
-        }
+        let parsed = parse(DATA).unwrap_or_else(|e| panic!("{e}"));
+        let generated: Vec<data::Group> = groups()
+            .iter()
+            .map(|g| data::Group {
+                name: g.name(),
+                description: g.description(),
+                entries: g.entries().collect::<Vec<_>>().leak(),
+            })
+            .collect();
+        assert_eq!(parsed, generated);
         assert_eq!(groups().len(), EXPECTED.len());
-        let mut members: Vec<&str> = groups().iter().flat_map(|g| g.entries.iter().copied()).collect();
+        let mut members: Vec<&str> = groups().iter().flat_map(Group::entries).collect();
         members.retain(|e| !e.starts_with('@'));
         members.sort_unstable();
         members.dedup();
-        assert_eq!(members, MEMBERS);
+        assert_eq!(members, MEMBERS.iter().map(|t| t.get()).collect::<Vec<_>>());
         assert!(is_member("set_tls") && is_member("read") && !is_member("@default") && !is_member("no_such_call"));
     }
 
     #[test]
     fn syscalls_group_names_are_systemds() {
-        let names: Vec<&str> = groups().iter().map(|g| g.name).collect();
+        let names: Vec<&str> = groups().iter().map(Group::name).collect();
         assert_eq!(names, EXPECTED);
         for g in groups() {
-            assert!(!g.description.is_empty() && g.description.len() < 90, "{}: {:?}", g.name, g.description);
-            assert_eq!(group(g.name), Some(g));
+            let description = g.description();
+            assert!(!description.is_empty() && description.len() < 90, "{}: {description:?}", g.name());
+            assert_eq!(group(g.name()), Some(g));
         }
         assert_eq!(group("aio"), None, "the @ is part of the name");
         assert_eq!(group("@nonexistent"), None);
@@ -123,11 +167,11 @@ mod tests {
     #[test]
     fn syscalls_references_resolve_and_expansion_terminates() {
         for g in groups() {
-            for r in g.entries.iter().filter(|e| e.starts_with('@')) {
-                assert!(group(r).is_some(), "{} references undefined {r}", g.name);
+            for r in g.entries().filter(|e| e.starts_with('@')) {
+                assert!(group(r).is_some(), "{} references undefined {r}", g.name());
             }
-            let names = expand(g.name).unwrap_or_default();
-            assert!(!names.is_empty(), "{}", g.name);
+            let names = expand(g.name()).unwrap_or_default();
+            assert!(!names.is_empty(), "{}", g.name());
             assert!(names.iter().all(|n| !n.starts_with('@')));
         }
         assert_eq!(expand("@nonexistent"), None);
@@ -167,7 +211,7 @@ mod tests {
         assert!(theirs.len() >= 29, "systemd-analyze listed {} groups", theirs.len());
         for t in &theirs {
             let Some(ours) = group(t.name) else { panic!("systemd 252 has {}, sbx does not", t.name) };
-            let missing: Vec<&str> = t.entries.iter().copied().filter(|e| !ours.entries.contains(e)).collect();
+            let missing: Vec<&str> = t.entries.iter().copied().filter(|e| !ours.entries().any(|o| o == *e)).collect();
             assert!(missing.is_empty(), "{} lacks {missing:?}", t.name);
             let expanded = expand(t.name).unwrap_or_default();
             let missing: Vec<&str> =

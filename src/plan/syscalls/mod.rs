@@ -17,9 +17,17 @@ mod table;
 
 /// The tables build.rs generates from `groups.txt` and the `syscalls` crate.
 mod generated {
-    use super::data::Group;
+    use super::data::Text;
+    use super::groups::Group;
     use super::numbers::NrSet;
     include!(concat!(env!("OUT_DIR"), "/syscall_tables.rs"));
+
+    impl Text {
+        /// The string at this place of the generated text.
+        pub fn get(self) -> &'static str {
+            &TEXT[usize::from(self.0)..][..usize::from(self.1)]
+        }
+    }
 }
 
 pub use groups::{Group, expand, group, groups};
@@ -192,7 +200,7 @@ mod tests {
         // Listed by systemd 252's groups, but neither in its @known nor in a table here.
         let orphans: Vec<&str> = groups()
             .iter()
-            .flat_map(|g| g.entries.iter().copied())
+            .flat_map(Group::entries)
             .filter(|n| !n.starts_with('@'))
             .collect::<BTreeSet<&str>>()
             .into_iter()
@@ -205,8 +213,8 @@ mod tests {
     #[test]
     fn syscalls_group_members_are_known() {
         for g in groups() {
-            for name in expand(g.name).unwrap_or_default() {
-                assert!(is_known(name), "{}: {name}", g.name);
+            for name in expand(g.name()).unwrap_or_default() {
+                assert!(is_known(name), "{}: {name}", g.name());
             }
         }
     }

@@ -51,7 +51,7 @@ pub fn group_numbers(arch: Arch, name: &str) -> Option<&'static NrSet> {
         Arch::X86_64 => generated::X86_64_SETS,
         Arch::Aarch64 => generated::AARCH64_SETS,
     };
-    let index = groups().iter().position(|g| g.name == name)?;
+    let index = groups().iter().position(|g| g.name() == name)?;
     sets.get(index)
 }
 
@@ -84,13 +84,14 @@ mod tests {
         for arch in Arch::ALL {
             for g in groups() {
                 let want: Vec<u32> = {
-                    let mut v: Vec<u32> = expand(g.name).unwrap().into_iter().filter_map(|n| number(arch, n)).collect();
+                    let mut v: Vec<u32> =
+                        expand(g.name()).unwrap().into_iter().filter_map(|n| number(arch, n)).collect();
                     v.sort_unstable();
                     v.dedup();
                     v
                 };
-                let got: Vec<u32> = group_numbers(arch, g.name).unwrap().iter().collect();
-                assert_eq!(got, want, "{arch:?} {}", g.name);
+                let got: Vec<u32> = group_numbers(arch, g.name()).unwrap().iter().collect();
+                assert_eq!(got, want, "{arch:?} {}", g.name());
             }
         }
         assert!(group_numbers(Arch::X86_64, "@no-such-group").is_none());

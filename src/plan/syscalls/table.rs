@@ -6,6 +6,7 @@
 //! (`source.rs`), sorted by number and by name for binary search. Nothing here reads the
 //! host: the running architecture is the one the binary was compiled for.
 
+use super::data::Text;
 use super::generated;
 
 use serde::Serialize;
@@ -56,10 +57,11 @@ impl Arch {
     }
 }
 
-/// One architecture's calls, by number and by name.
+/// One architecture's calls: (number, name) sorted by number, and the same rows' indices
+/// sorted by name.
 struct Table {
-    by_nr: &'static [(u32, &'static str)],
-    by_name: &'static [(&'static str, u32)],
+    by_nr: &'static [(u16, Text)],
+    by_name: &'static [u16],
 }
 
 fn table(arch: Arch) -> Table {
@@ -69,27 +71,36 @@ fn table(arch: Arch) -> Table {
     }
 }
 
+impl Table {
+    fn row(&self, i: usize) -> (u32, &'static str) {
+        let (nr, name) = self.by_nr[i];
+        (u32::from(nr), name.get())
+    }
+}
+
 /// The number of `name` on `arch`, or None when the architecture has no such call.
 pub fn number(arch: Arch, name: &str) -> Option<u32> {
     let t = table(arch);
-    t.by_name.binary_search_by_key(&name, |e| e.0).ok().map(|i| t.by_name[i].1)
+    let i = t.by_name.binary_search_by(|&i| t.row(usize::from(i)).1.cmp(name)).ok()?;
+    Some(t.row(usize::from(t.by_name[i])).0)
 }
 
 /// The name of syscall `nr` on `arch`.
 #[allow(dead_code, reason = "for naming a refused syscall; tests use it now")]
 pub fn name_of(arch: Arch, nr: u32) -> Option<&'static str> {
     let t = table(arch);
-    t.by_nr.binary_search_by_key(&nr, |e| e.0).ok().map(|i| t.by_nr[i].1)
+    t.by_nr.binary_search_by_key(&nr, |e| u32::from(e.0)).ok().map(|i| t.row(i).1)
 }
 
 /// The highest syscall number in the table of `arch`.
 pub fn max_number(arch: Arch) -> u32 {
-    table(arch).by_nr.last().map_or(0, |e| e.0)
+    table(arch).by_nr.last().map_or(0, |e| u32::from(e.0))
 }
 
 /// Every (number, name) of `arch`, by number.
 pub fn all(arch: Arch) -> impl Iterator<Item = (u32, &'static str)> {
-    table(arch).by_nr.iter().copied()
+    let t = table(arch);
+    (0..t.by_nr.len()).map(move |i| t.row(i))
 }
 
 #[cfg(test)]
