@@ -2,7 +2,10 @@
 //!
 //! Invariant: host paths are opened only through the old root's descriptor and sandbox paths
 //! only through the new root's, both with RESOLVE_NO_SYMLINKS (the plan resolved every
-//! trusted symlink; one appearing now was planted and fails the run). The host's mount tree
+//! trusted symlink; one appearing now was planted and fails the run). The exception keeps
+//! that promise with fewer calls: a directory whose source and target are single names in
+//! their roots is cloned and attached by name without following a symlink, and the kernel
+//! refuses to attach a planted one on the directory (`bind_by_name`). The host's mount tree
 //! is a slave of ours first, so nothing propagates back. One function per operation kind.
 //!
 //! The staging: a tmpfs on /tmp becomes the root, the host root moves to /oldroot, the
@@ -177,9 +180,12 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
             let dir = roots.parent_dir(parent)?;
             rustix::fs::symlinkat(link.as_c_str(), dir, name.as_c_str()).map_err(|e| (Sub::Create, e))
         }
-        PMount::Bind { source, target: t, readonly, recursive, attrs } => {
-            let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
+        PMount::Bind { source, target: t, readonly, recursive, attrs, by_name } => {
             let attrs = *attrs | if *readonly { MOUNT_ATTR_RDONLY } else { 0 };
+            if *by_name {
+                return bind_by_name(roots, source, t, *recursive, attrs);
+            }
+            let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
             let tree = clone_tree(&src, *recursive, attrs)?;
             attach(&tree, &target(roots, t)?)
         }
@@ -236,6 +242,19 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
     }
 }
 
+/// Binds the host directory `source` (one name in the old root) onto `target` (one name in
+/// the new root) with two calls less than open-then-clone and two less than open-then-attach.
+/// open_tree does not follow `source` if it has become a symlink since planning; the clone is
+/// then rooted at the symlink, and move_mount refuses to attach a non-directory on the
+/// directory `target` (EINVAL), so the run fails as RESOLVE_NO_SYMLINKS would make it. A
+/// single name has no `..` to climb. `target` is an entry of the new root, which only this
+/// process has written, and move_mount does not follow it either.
+fn bind_by_name(roots: &Roots<'_>, source: &CStr, target: &CStr, recursive: bool, attrs: u64) -> R<()> {
+    let tree = clone_at(roots.old.as_fd(), source, OpenTreeFlags::AT_SYMLINK_NOFOLLOW, recursive, attrs)?;
+    let flags = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH;
+    rustix::mount::move_mount(&tree, c"", new_root(roots)?, target, flags).map_err(|e| (Sub::Attach, e))
+}
+
 fn root_tmpfs(roots: &mut Roots<'_>) -> R<()> {
     let flags = MountFlags::NOSUID | MountFlags::NODEV;
     rustix::mount::mount(c"tmpfs", c"/newroot", c"tmpfs", flags, Some(c"mode=0755"))
@@ -255,11 +274,16 @@ fn open_dir_or_file(path: &CStr) -> Result<OwnedFd, Errno> {
 }
 
 fn clone_tree(src: &OwnedFd, recursive: bool, attrs: u64) -> R<OwnedFd> {
-    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC | OpenTreeFlags::AT_EMPTY_PATH;
+    clone_at(src.as_fd(), c"", OpenTreeFlags::AT_EMPTY_PATH, recursive, attrs)
+}
+
+/// A detached copy of the mount at `path` under `dir` (with `lookup` flags), with `attrs` set.
+fn clone_at(dir: BorrowedFd<'_>, path: &CStr, lookup: OpenTreeFlags, recursive: bool, attrs: u64) -> R<OwnedFd> {
+    let mut flags = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC | lookup;
     if recursive {
         flags |= OpenTreeFlags::AT_RECURSIVE;
     }
-    let tree = rustix::mount::open_tree(src, c"", flags).map_err(|e| (Sub::CloneTree, e))?;
+    let tree = rustix::mount::open_tree(dir, path, flags).map_err(|e| (Sub::CloneTree, e))?;
     if attrs != 0 {
         set_mount_attrs(tree.as_fd(), attrs, recursive).map_err(|e| (Sub::SetFlags, e))?;
     }
@@ -286,7 +310,58 @@ fn make_mount(fs: &OwnedFd, attrs: u64) -> R<OwnedFd> {
 
 #[cfg(test)]
 mod tests {
-    use super::covers;
+    use super::*;
+    use crate::sys::ns::{CLONE_NEWNS, CLONE_NEWUSER, Forked, exit_now, fork_into};
+    use crate::sys::proc::write_file;
+    use std::ffi::CString;
+
+    /// In a user and mount namespace of its own: a host directory replaced by a symlink after
+    /// planning is not attached by `bind_by_name` (the kernel refuses a symlink-rooted clone
+    /// on a directory), while the real directory is, read-only. The child reports by exit code
+    /// and uses only system calls (the test process has other threads).
+    #[test]
+    fn binding_by_name_refuses_a_planted_symlink() {
+        let uid_map = CString::new(format!("0 {} 1", rustix::process::getuid().as_raw())).unwrap();
+        let gid_map = CString::new(format!("0 {} 1", rustix::process::getgid().as_raw())).unwrap();
+        let child = match fork_into(CLONE_NEWUSER | CLONE_NEWNS) {
+            Ok(Forked::Child) => exit_now(planted_symlink_child(&uid_map, &gid_map)),
+            Ok(Forked::Parent { child }) => child,
+            Err(e) => panic!("clone(CLONE_NEWUSER | CLONE_NEWNS): {e}"),
+        };
+        let pid = rustix::process::Pid::from_raw(child).unwrap();
+        let status = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty()).unwrap().unwrap().1;
+        assert_eq!(status.exit_status(), Some(0), "the child's step that failed (see planted_symlink_child)");
+    }
+
+    /// The child of `binding_by_name_refuses_a_planted_symlink`: 0, or the number of the step
+    /// that went wrong.
+    fn planted_symlink_child(uid_map: &CStr, gid_map: &CStr) -> i32 {
+        let set_up = || -> Result<Roots<'static>, Errno> {
+            write_file(c"/proc/self/setgroups", c"deny")?;
+            write_file(c"/proc/self/uid_map", uid_map)?;
+            write_file(c"/proc/self/gid_map", gid_map)?;
+            rustix::mount::mount_change(c"/", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC)?;
+            rustix::mount::mount(c"tmpfs", c"/tmp", c"tmpfs", MountFlags::empty(), None)?;
+            for dir in [c"/tmp/old", c"/tmp/new", c"/tmp/old/real", c"/tmp/new/d"] {
+                rustix::fs::mkdir(dir, Mode::from_raw_mode(0o755))?;
+            }
+            rustix::fs::symlink(c"real", c"/tmp/old/d")?;
+            Ok(Roots { old: open_dir(c"/tmp/old")?, new: Some(open_dir(c"/tmp/new")?), parent: None })
+        };
+        let Ok(roots) = set_up() else { return 1 };
+        match bind_by_name(&roots, c"d", c"d", true, MOUNT_ATTR_RDONLY) {
+            Err((Sub::Attach, Errno::INVAL)) => {}
+            Ok(()) => return 2,
+            Err(_) => return 3,
+        }
+        if bind_by_name(&roots, c"real", c"d", true, MOUNT_ATTR_RDONLY).is_err() {
+            return 4;
+        }
+        match rustix::fs::mkdir(c"/tmp/new/d/x", Mode::from_raw_mode(0o755)) {
+            Err(Errno::ROFS) => 0,
+            _ => 5,
+        }
+    }
 
     #[test]
     fn a_mount_covers_its_own_directory_and_those_below() {

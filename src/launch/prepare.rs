@@ -4,7 +4,7 @@
 //! Invariant: all allocation for the child happens here, in the monitor, before clone; the
 //! child only reads these values.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 
 use crate::error::Error;
 use crate::host::FileKind;
@@ -19,13 +19,16 @@ use crate::sys::mount::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
 use crate::sys::ns;
 use crate::sys::seccomp::SharedPage;
 
+/// One step of building the sandbox root, as pid 1 applies it (`launch::mounts`). Bind's
+/// `by_name`: a directory whose source and target are single names in their roots (the root
+/// mirror's entries), which pid 1 clones and attaches by name.
 pub enum PMount {
     RootTmpfs,
     RootBind { source: CString, readonly: bool },
     Mkdir { parent: CString, name: CString, mode: u32 },
     Touch { parent: CString, name: CString },
     Symlink { parent: CString, name: CString, target: CString },
-    Bind { source: CString, target: CString, readonly: bool, recursive: bool, attrs: u64 },
+    Bind { source: CString, target: CString, readonly: bool, recursive: bool, attrs: u64, by_name: bool },
     SelfBind { target: CString, readonly: bool },
     Tmpfs { target: CString, mode: CString, options: Vec<(CString, Option<CString>)>, attrs: u64 },
     Proc { target: CString, hidepid: Option<CString>, subset_pid: bool },
@@ -75,6 +78,12 @@ pub struct Prepared {
     pub payload: PayloadPrep,
     /// `sbx run --unit`: the unit's commands, which pid 1 runs instead of `payload`.
     pub sequence: Option<SequencePrep>,
+}
+
+/// A relative path of one component: no slash, and not "." or "..".
+fn single_name(path: &CStr) -> bool {
+    let b = path.to_bytes();
+    !b.is_empty() && !b.contains(&b'/') && b != b"." && b != b".."
 }
 
 fn c(s: &str) -> Result<CString, Error> {
@@ -144,13 +153,18 @@ fn mount(op: &MountOp) -> Result<PMount, Error> {
             let (parent, name) = split(path)?;
             PMount::Symlink { parent, name, target: c(target)? }
         }
-        MountOp::Bind { source, target, readonly, recursive, nosuid_noexec, .. } => PMount::Bind {
-            source: rel(source)?,
-            target: rel(target)?,
-            readonly: *readonly,
-            recursive: *recursive,
-            attrs: if *nosuid_noexec { MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC } else { 0 },
-        },
+        MountOp::Bind { source, target, kind, readonly, recursive, nosuid_noexec } => {
+            let (source, target) = (rel(source)?, rel(target)?);
+            let by_name = *kind == FileKind::Dir && single_name(&source) && single_name(&target);
+            PMount::Bind {
+                source,
+                target,
+                readonly: *readonly,
+                recursive: *recursive,
+                attrs: if *nosuid_noexec { MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC } else { 0 },
+                by_name,
+            }
+        }
         MountOp::SelfBind { target, readonly } => PMount::SelfBind { target: rel(target)?, readonly: *readonly },
         MountOp::Tmpfs { target, mode, options, nosuid, nodev, noexec } => {
             let attrs = if *nosuid { MOUNT_ATTR_NOSUID } else { 0 }
@@ -230,4 +244,17 @@ pub(super) fn payload(plan: &Plan) -> Result<PayloadPrep, Error> {
         _argv: argv,
         _envp: envp,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::single_name;
+
+    #[test]
+    fn only_one_plain_component_is_a_single_name() {
+        assert!(single_name(c"etc") && single_name(c"lost+found") && single_name(c".hidden"));
+        for path in [c"", c".", c"..", c"run/user", c"etc/", c"/etc"] {
+            assert!(!single_name(path), "{path:?}");
+        }
+    }
 }
