@@ -8,16 +8,20 @@
 //! refuses to attach a planted one on the directory (`bind_by_name`). The host's mount tree
 //! is a slave of ours first, so nothing propagates back. One function per operation kind.
 //!
-//! The staging: a tmpfs on /tmp becomes the root, the host root moves to /oldroot, the
-//! sandbox is built on /newroot, then /oldroot is detached and /newroot becomes the root.
+//! The staging: the sandbox's root is mounted on top of the host root ("/"), where it covers
+//! no path a source could name (sources are opened through a descriptor of the host root
+//! taken before, never by path); the tmpfs holding the inode InaccessiblePaths= binds over
+//! files, when the plan needs it, sits between the two. Both are reached through their
+//! descriptors only. At the end one pivot_root(".", ".") from the new root puts the host
+//! root on top of it, and detaching that takes the whole host tree and the staging tmpfs
+//! away. (pivot_root walks every thread of the system, so one call, not two.)
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::mount::{
-    FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags,
-    UnmountFlags,
+    FsMountFlags, FsOpenFlags, MountAttrFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags,
 };
 
 use crate::launch::prepare::PMount;
@@ -30,6 +34,9 @@ type R<T> = Result<T, (Sub, Errno)>;
 struct Roots<'a> {
     old: OwnedFd,
     new: Option<OwnedFd>,
+    /// The empty, mode-000 file InaccessiblePaths= binds over non-directories (when the plan
+    /// has such an operation).
+    inaccessible: Option<OwnedFd>,
     /// The directory the last create operation wrote into (its path relative to the new root,
     /// and a writable descriptor), kept for the next one: the root mirror creates its entries
     /// one after another in the same directory. Dropped when a mount lands on that directory or
@@ -90,7 +97,8 @@ fn covers(target: &[u8], dir: &[u8]) -> bool {
 
 /// Applies every mount operation and switches to the new root.
 pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
-    let mut roots = staging().map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
+    let needs_file = ops.iter().any(|op| matches!(op, PMount::InaccessibleFile { .. }));
+    let mut roots = staging(needs_file).map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
     for (i, op) in ops.iter().enumerate() {
         apply_one(&mut roots, op).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
         roots.after(op);
@@ -98,34 +106,40 @@ pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
     finish(roots).map_err(|(sub, e)| Failure::at(Step::FinishRoot, sub, 0, e))
 }
 
-fn staging<'a>() -> R<Roots<'a>> {
+fn staging<'a>(needs_inaccessible_file: bool) -> R<Roots<'a>> {
     let s = |e| (Sub::None, e);
     rustix::mount::mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC).map_err(s)?;
-    let flags = MountFlags::NOSUID | MountFlags::NODEV;
-    rustix::mount::mount(c"tmpfs", c"/tmp", c"tmpfs", flags, Some(c"mode=0755")).map_err(s)?;
-    rustix::process::chdir(c"/tmp").map_err(s)?;
-    for dir in [c"newroot", c"oldroot"] {
-        rustix::fs::mkdir(dir, Mode::from_raw_mode(0o755)).map_err(s)?;
-    }
-    // The inode InaccessiblePaths= binds over non-directories: empty, mode 000.
-    let f = rustix::fs::open(c"inaccessible", OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(s)?;
-    rustix::fs::fchmod(&f, Mode::empty()).map_err(s)?;
-    drop(f);
-    rustix::process::pivot_root(c".", c"oldroot").map_err(|e| (Sub::Pivot, e))?;
-    rustix::process::chdir(c"/").map_err(s)?;
-    let old = open_dir(c"/oldroot").map_err(s)?;
-    Ok(Roots { old, new: None, parent: None })
+    let old = open_dir(c"/").map_err(s)?;
+    let inaccessible = if needs_inaccessible_file { Some(inaccessible_file()?) } else { None };
+    Ok(Roots { old, new: None, inaccessible, parent: None })
+}
+
+/// A small tmpfs stacked on the host root, holding an empty file of mode 000.
+fn inaccessible_file() -> R<OwnedFd> {
+    let fs = new_fs(c"tmpfs")?;
+    configure(&fs, c"mode", Some(c"0755"))?;
+    configure(&fs, c"size", Some(c"4k"))?;
+    let mnt = make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
+    stack_on_root(&mnt)?;
+    let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC;
+    let file = rustix::fs::openat(&mnt, c"inaccessible", flags, Mode::empty()).map_err(|e| (Sub::Create, e))?;
+    rustix::fs::fchmod(&file, Mode::empty()).map_err(|e| (Sub::Create, e))?;
+    Ok(file)
+}
+
+/// Attaches `tree` on top of whatever is mounted on "/" (the host root, for a start).
+fn stack_on_root(tree: &OwnedFd) -> R<()> {
+    let flags = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH;
+    rustix::mount::move_mount(tree, c"", rustix::fs::CWD, c"/", flags).map_err(|e| (Sub::Attach, e))
 }
 
 fn finish(roots: Roots<'_>) -> R<()> {
-    drop(roots);
-    let d = |e| (Sub::Detach, e);
-    rustix::mount::mount_change(c"/oldroot", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC).map_err(d)?;
-    rustix::mount::unmount(c"/oldroot", UnmountFlags::DETACH).map_err(d)?;
-    rustix::process::chdir(c"/newroot").map_err(|e| (Sub::None, e))?;
+    let Roots { new, .. } = roots;
+    let new = new.ok_or((Sub::OpenTarget, Errno::BADF))?;
+    rustix::process::fchdir(&new).map_err(|e| (Sub::None, e))?;
+    drop(new);
     rustix::process::pivot_root(c".", c".").map_err(|e| (Sub::Pivot, e))?;
-    rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(d)?;
+    rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(|e| (Sub::Detach, e))?;
     rustix::process::chdir(c"/").map_err(|e| (Sub::None, e))
 }
 
@@ -158,8 +172,8 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
         PMount::RootBind { source, readonly } => {
             let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
             let tree = clone_tree(&src, true, if *readonly { MOUNT_ATTR_RDONLY } else { 0 })?;
-            attach(&tree, &open_dir(c"/newroot").map_err(|e| (Sub::OpenTarget, e))?)?;
-            roots.new = Some(open_dir(c"/newroot").map_err(|e| (Sub::OpenTarget, e))?);
+            stack_on_root(&tree)?;
+            roots.new = Some(tree);
             Ok(())
         }
         PMount::Mkdir { parent, name, mode } => {
@@ -230,9 +244,9 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
             attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
         }
         PMount::InaccessibleFile { target: t } => {
-            let src = open_dir_or_file(c"/inaccessible").map_err(|e| (Sub::OpenSource, e))?;
+            let src = roots.inaccessible.as_ref().ok_or((Sub::OpenSource, Errno::BADF))?;
             let tree =
-                clone_tree(&src, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
+                clone_tree(src, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
             attach(&tree, &target(roots, t)?)
         }
         PMount::RemountReadOnly { target: t } => {
@@ -256,10 +270,11 @@ fn bind_by_name(roots: &Roots<'_>, source: &CStr, target: &CStr, recursive: bool
 }
 
 fn root_tmpfs(roots: &mut Roots<'_>) -> R<()> {
-    let flags = MountFlags::NOSUID | MountFlags::NODEV;
-    rustix::mount::mount(c"tmpfs", c"/newroot", c"tmpfs", flags, Some(c"mode=0755"))
-        .map_err(|e| (Sub::MakeMount, e))?;
-    roots.new = Some(open_dir(c"/newroot").map_err(|e| (Sub::OpenTarget, e))?);
+    let fs = new_fs(c"tmpfs")?;
+    configure(&fs, c"mode", Some(c"0755"))?;
+    let mnt = make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)?;
+    stack_on_root(&mnt)?;
+    roots.new = Some(mnt);
     Ok(())
 }
 
@@ -267,10 +282,6 @@ fn root_tmpfs(roots: &mut Roots<'_>) -> R<()> {
 fn reopen_dir(fd: &OwnedFd) -> R<OwnedFd> {
     rustix::fs::openat(fd, c".", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| (Sub::OpenTarget, e))
-}
-
-fn open_dir_or_file(path: &CStr) -> Result<OwnedFd, Errno> {
-    rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC | OFlags::NOFOLLOW, Mode::empty())
 }
 
 fn clone_tree(src: &OwnedFd, recursive: bool, attrs: u64) -> R<OwnedFd> {
@@ -313,6 +324,7 @@ mod tests {
     use super::*;
     use crate::sys::ns::{CLONE_NEWNS, CLONE_NEWUSER, Forked, exit_now, fork_into};
     use crate::sys::proc::write_file;
+    use rustix::mount::MountFlags;
     use std::ffi::CString;
 
     /// In a user and mount namespace of its own: a host directory replaced by a symlink after
@@ -346,7 +358,12 @@ mod tests {
                 rustix::fs::mkdir(dir, Mode::from_raw_mode(0o755))?;
             }
             rustix::fs::symlink(c"real", c"/tmp/old/d")?;
-            Ok(Roots { old: open_dir(c"/tmp/old")?, new: Some(open_dir(c"/tmp/new")?), parent: None })
+            Ok(Roots {
+                old: open_dir(c"/tmp/old")?,
+                new: Some(open_dir(c"/tmp/new")?),
+                inaccessible: None,
+                parent: None,
+            })
         };
         let Ok(roots) = set_up() else { return 1 };
         match bind_by_name(&roots, c"d", c"d", true, MOUNT_ATTR_RDONLY) {
