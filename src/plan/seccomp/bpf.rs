@@ -22,9 +22,9 @@
 //! program has at most [`MAX_INSNS`] instructions — otherwise `compile` returns an error.
 //! The output depends only on the `Filter`. Nothing here makes a system call.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use super::{Action, Cmp, Cond, Filter, Rule, Width};
+use super::{Action, Cmp, Cond, Filter, Rule, SyscallRules, Width};
 
 /// One classic BPF instruction, laid out like the kernel's `struct sock_filter`.
 #[repr(C)]
@@ -122,22 +122,21 @@ struct Segment<'a> {
     leaf: Leaf<'a>,
 }
 
-/// The listed syscalls the program can reach, by number; for a number listed twice the
-/// first entry wins, as it would in a linear scan.
-fn listed(f: &Filter) -> Result<BTreeMap<u32, Block>, CompileError> {
-    let mut out = BTreeMap::new();
+/// The listed syscalls the program can reach, ascending by number; for a number listed twice
+/// the first entry wins, as it would in a linear scan.
+fn listed(f: &Filter) -> Result<Vec<(u32, Block)>, CompileError> {
     for s in &f.syscalls {
         for c in s.rules.iter().flat_map(|r| &r.conds) {
             if c.arg > 5 {
                 return Err(CompileError::BadArgument { nr: s.nr, arg: c.arg });
             }
         }
-        if f.reject_x32 && s.nr >= X32_SYSCALL_BIT {
-            continue; // answered by the x32 check
-        }
-        out.entry(s.nr).or_insert_with(|| simplify(&s.rules, s.otherwise));
     }
-    Ok(out)
+    let mut reachable: Vec<&SyscallRules> =
+        f.syscalls.iter().filter(|s| !(f.reject_x32 && s.nr >= X32_SYSCALL_BIT)).collect(); // x32: answered by the x32 check
+    reachable.sort_by_key(|s| s.nr); // stable: the first of equal numbers stays first
+    reachable.dedup_by_key(|s| s.nr);
+    Ok(reachable.into_iter().map(|s| (s.nr, simplify(&s.rules, s.otherwise))).collect())
 }
 
 /// Drop conditions that always hold and rules that can never match, stop at the first
@@ -190,11 +189,11 @@ fn constant(c: &Cond) -> Option<bool> {
 }
 
 /// Partition the reachable numbers into ranges, merging neighbours with one constant action.
-fn segments<'a>(f: &Filter, blocks: &'a BTreeMap<u32, Block>) -> Vec<Segment<'a>> {
+fn segments<'a>(f: &Filter, blocks: &'a [(u32, Block)]) -> Vec<Segment<'a>> {
     let top = if f.reject_x32 { u64::from(X32_SYSCALL_BIT) - 1 } else { u64::from(u32::MAX) };
     let mut segs = Vec::new();
     let mut next = 0u64;
-    for (&nr, block) in blocks {
+    for &(nr, ref block) in blocks {
         unlisted(f, next, u64::from(nr), &mut segs);
         let leaf = if block.rules.is_empty() { Leaf::Ret(block.otherwise.ret()) } else { Leaf::Block(block) };
         push(&mut segs, u64::from(nr), leaf);

@@ -257,10 +257,10 @@ fn with_notify(direct: &Filter, b: &Builder, opts: &Options) -> (Filter, Vec<(u3
     }
     for r in &mut f.syscalls {
         let own = to_notify(r.otherwise);
-        let rule_verdicts: Vec<Verdict> = r.rules.iter().filter_map(|x| to_notify(x.action)).collect();
-        let one = own.into_iter().chain(rule_verdicts.iter().copied()).collect::<Vec<_>>();
+        let mut notified = own.into_iter().chain(r.rules.iter().filter_map(|x| to_notify(x.action)));
         // One verdict per number: notify only when every notified action agrees.
-        if one.is_empty() || one.iter().any(|v| *v != one[0]) {
+        let Some(one) = notified.next() else { continue };
+        if notified.any(|v| v != one) {
             continue;
         }
         if own.is_some() {
@@ -271,7 +271,7 @@ fn with_notify(direct: &Filter, b: &Builder, opts: &Options) -> (Filter, Vec<(u3
                 rule.action = Action::Notify;
             }
         }
-        verdicts.push((r.nr, one[0]));
+        verdicts.push((r.nr, one));
     }
     let _ = b;
     (f, verdicts, default_verdict)

@@ -8,6 +8,7 @@
 //! caused it, so a refused call can be explained.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -26,8 +27,9 @@ pub const EAFNOSUPPORT: u16 = 97;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Cause {
     pub directive: &'static str,
-    /// The entry that matched, as written (`@privileged`, `~AF_PACKET`), if any.
-    pub entry: Option<String>,
+    /// The entry that matched, as written (`@privileged`, `~AF_PACKET`), if any. Shared:
+    /// one cause stands behind every number of a group.
+    pub entry: Option<Arc<str>>,
     pub origin: Option<Origin>,
 }
 
@@ -49,11 +51,39 @@ pub fn severity(a: Action) -> u8 {
     }
 }
 
+/// Verdicts by syscall number, in a table indexed by number (numbers are small and dense:
+/// below 512 on every architecture sbx knows, and the table grows if one is not).
+#[derive(Default)]
+struct Verdicts(Vec<Option<Verdict>>);
+
+impl Verdicts {
+    fn get(&self, nr: u32) -> Option<&Verdict> {
+        self.0.get(nr as usize).and_then(Option::as_ref)
+    }
+
+    fn slot(&mut self, nr: u32) -> &mut Option<Verdict> {
+        let i = nr as usize;
+        if i >= self.0.len() {
+            self.0.resize(i + 1, None);
+        }
+        &mut self.0[i]
+    }
+
+    fn insert(&mut self, nr: u32, v: Verdict) {
+        *self.slot(nr) = Some(v);
+    }
+
+    /// (number, verdict), ascending.
+    fn iter(&self) -> impl Iterator<Item = (u32, &Verdict)> {
+        (0u32..).zip(&self.0).filter_map(|(nr, v)| Some((nr, v.as_ref()?)))
+    }
+}
+
 /// The rule set being built: unconditional verdicts per number, a default, and argument rules.
 pub struct Builder {
     pub arch: Arch,
     default: Verdict,
-    explicit: BTreeMap<u32, Verdict>,
+    explicit: Verdicts,
     conditional: BTreeMap<u32, Vec<(Rule, Cause)>>,
     /// SystemCallLog= numbers (allowed, but reported).
     pub logged: Vec<u32>,
@@ -62,7 +92,7 @@ pub struct Builder {
 }
 
 pub(super) fn cause(directive: &'static str, entry: Option<&str>, origin: Option<&Origin>) -> Cause {
-    Cause { directive, entry: entry.map(str::to_string), origin: origin.cloned() }
+    Cause { directive, entry: entry.map(Arc::from), origin: origin.cloned() }
 }
 
 impl Builder {
@@ -70,7 +100,7 @@ impl Builder {
         Builder {
             arch,
             default: Verdict { action: Action::Allow, cause: None },
-            explicit: BTreeMap::new(),
+            explicit: Verdicts::default(),
             conditional: BTreeMap::new(),
             logged: Vec::new(),
             allow_list: false,
@@ -79,7 +109,7 @@ impl Builder {
 
     /// The unconditional verdict of `nr` so far.
     fn verdict(&self, nr: u32) -> &Verdict {
-        self.explicit.get(&nr).unwrap_or(&self.default)
+        self.explicit.get(nr).unwrap_or(&self.default)
     }
 
     /// Refuses `nr` with `action` unless something at least as strict already applies.
@@ -117,9 +147,9 @@ impl Builder {
     /// The explained refusals, by number, for diagnostics.
     pub fn causes(&self) -> (Option<Cause>, BTreeMap<u32, Cause>) {
         let mut out: BTreeMap<u32, Cause> = BTreeMap::new();
-        for (nr, v) in &self.explicit {
+        for (nr, v) in self.explicit.iter() {
             if let Some(c) = &v.cause {
-                out.insert(*nr, c.clone());
+                out.insert(nr, c.clone());
             }
         }
         // A refusal by argument names its directive; the entry only when every rule of the
@@ -137,7 +167,8 @@ impl Builder {
     /// Final per-syscall rules: argument rules stricter than the syscall's own verdict,
     /// strictest first, then that verdict.
     pub fn syscall_rules(&self) -> (Action, Vec<SyscallRules>) {
-        let mut nrs: Vec<u32> = self.explicit.keys().chain(self.conditional.keys()).copied().collect();
+        let mut nrs: Vec<u32> =
+            self.explicit.iter().map(|(nr, _)| nr).chain(self.conditional.keys().copied()).collect();
         nrs.sort_unstable();
         nrs.dedup();
         let mut out = Vec::new();
@@ -285,6 +316,6 @@ pub fn newer_than_systemd(b: &mut Builder) {
     let known = syscalls::group_numbers(b.arch, "@known").cloned().unwrap_or_default();
     let nrs: Vec<u32> = syscalls::all(b.arch).filter(|(nr, _)| !known.contains(*nr)).map(|(nr, _)| nr).collect();
     for nr in nrs {
-        b.explicit.entry(nr).or_insert(Verdict { action: Action::Errno(ENOSYS), cause: None });
+        b.explicit.slot(nr).get_or_insert(Verdict { action: Action::Errno(ENOSYS), cause: None });
     }
 }
