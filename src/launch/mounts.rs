@@ -34,9 +34,9 @@ type R<T> = Result<T, (Sub, Errno)>;
 struct Roots<'a> {
     old: OwnedFd,
     new: Option<OwnedFd>,
-    /// The empty, mode-000 file InaccessiblePaths= binds over non-directories (when the plan
-    /// has such an operation).
-    inaccessible: Option<OwnedFd>,
+    /// The empty, mode-000 file and directory that InaccessiblePaths= binds over paths (when
+    /// the plan has such an operation).
+    inaccessible: Inaccessible,
     /// The directory the last create operation wrote into (its path relative to the new root,
     /// and a writable descriptor), kept for the next one: the root mirror creates its entries
     /// one after another in the same directory. Dropped when a mount lands on that directory or
@@ -73,7 +73,7 @@ impl<'a> Roots<'a> {
 }
 
 /// Where `op` attaches a mount or changes one (None for the operations that create entries).
-fn mount_target(op: &PMount) -> Option<&CStr> {
+pub fn mount_target(op: &PMount) -> Option<&CStr> {
     match op {
         PMount::Bind { target, .. }
         | PMount::SelfBind { target, .. }
@@ -81,7 +81,7 @@ fn mount_target(op: &PMount) -> Option<&CStr> {
         | PMount::Proc { target, .. }
         | PMount::Devpts { target }
         | PMount::Mqueue { target }
-        | PMount::InaccessibleDir { target }
+        | PMount::InaccessibleDir { target, .. }
         | PMount::InaccessibleFile { target }
         | PMount::RemountReadOnly { target } => Some(target.as_c_str()),
         PMount::RootTmpfs | PMount::RootBind { .. } | PMount::Mkdir { .. } | PMount::Touch { .. } => None,
@@ -91,14 +91,22 @@ fn mount_target(op: &PMount) -> Option<&CStr> {
 
 /// Whether a mount at `target` hides or changes the directory `dir` (both relative to the new
 /// root, "." for the root itself): it is `dir` or one of its ancestors.
-fn covers(target: &[u8], dir: &[u8]) -> bool {
+pub fn covers(target: &[u8], dir: &[u8]) -> bool {
     target == b"." || target == dir || (dir.starts_with(target) && dir.get(target.len()) == Some(&b'/'))
+}
+
+/// The inodes InaccessiblePaths= binds, in a tmpfs of their own (see the staging).
+#[derive(Default)]
+struct Inaccessible {
+    file: Option<OwnedFd>,
+    dir: Option<OwnedFd>,
 }
 
 /// Applies every mount operation and switches to the new root.
 pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
-    let needs_file = ops.iter().any(|op| matches!(op, PMount::InaccessibleFile { .. }));
-    let mut roots = staging(needs_file).map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
+    let file = ops.iter().any(|op| matches!(op, PMount::InaccessibleFile { .. }));
+    let dir = ops.iter().any(|op| matches!(op, PMount::InaccessibleDir { shared: true, .. }));
+    let mut roots = staging(file, dir).map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
     for (i, op) in ops.iter().enumerate() {
         apply_one(&mut roots, op).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
         roots.after(op);
@@ -106,25 +114,36 @@ pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
     finish(roots).map_err(|(sub, e)| Failure::at(Step::FinishRoot, sub, 0, e))
 }
 
-fn staging<'a>(needs_inaccessible_file: bool) -> R<Roots<'a>> {
+fn staging<'a>(file: bool, dir: bool) -> R<Roots<'a>> {
     let s = |e| (Sub::None, e);
     rustix::mount::mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC).map_err(s)?;
     let old = open_dir(c"/").map_err(s)?;
-    let inaccessible = if needs_inaccessible_file { Some(inaccessible_file()?) } else { None };
+    let inaccessible = if file || dir { inaccessible(file, dir)? } else { Inaccessible::default() };
     Ok(Roots { old, new: None, inaccessible, parent: None })
 }
 
-/// A small tmpfs stacked on the host root, holding an empty file of mode 000.
-fn inaccessible_file() -> R<OwnedFd> {
+/// A small tmpfs stacked on the host root, holding an empty file and an empty directory of
+/// mode 000 (each only if asked for).
+fn inaccessible(file: bool, dir: bool) -> R<Inaccessible> {
+    let c = |e| (Sub::Create, e);
     let fs = new_fs(c"tmpfs")?;
     configure(&fs, c"mode", Some(c"0755"))?;
     configure(&fs, c"size", Some(c"4k"))?;
     let mnt = make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
     stack_on_root(&mnt)?;
-    let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC;
-    let file = rustix::fs::openat(&mnt, c"inaccessible", flags, Mode::empty()).map_err(|e| (Sub::Create, e))?;
-    rustix::fs::fchmod(&file, Mode::empty()).map_err(|e| (Sub::Create, e))?;
-    Ok(file)
+    let mut out = Inaccessible::default();
+    if file {
+        let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC;
+        let f = rustix::fs::openat(&mnt, c"file", flags, Mode::empty()).map_err(c)?;
+        rustix::fs::fchmod(&f, Mode::empty()).map_err(c)?;
+        out.file = Some(f);
+    }
+    if dir {
+        rustix::fs::mkdirat(&mnt, c"dir", Mode::empty()).map_err(c)?;
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        out.dir = Some(rustix::fs::openat(&mnt, c"dir", flags, Mode::empty()).map_err(c)?);
+    }
+    Ok(out)
 }
 
 /// Attaches `tree` on top of whatever is mounted on "/" (the host root, for a start).
@@ -237,14 +256,20 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
             let fs = new_fs(c"mqueue")?;
             attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
         }
-        PMount::InaccessibleDir { target: t } => {
+        PMount::InaccessibleDir { target: t, shared: true } => {
+            let src = roots.inaccessible.dir.as_ref().ok_or((Sub::OpenSource, Errno::BADF))?;
+            let tree =
+                clone_tree(src, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
+            attach(&tree, &target(roots, t)?)
+        }
+        PMount::InaccessibleDir { target: t, shared: false } => {
             let fs = new_fs(c"tmpfs")?;
             configure(&fs, c"mode", Some(c"0"))?;
             configure(&fs, c"size", Some(c"4k"))?;
             attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
         }
         PMount::InaccessibleFile { target: t } => {
-            let src = roots.inaccessible.as_ref().ok_or((Sub::OpenSource, Errno::BADF))?;
+            let src = roots.inaccessible.file.as_ref().ok_or((Sub::OpenSource, Errno::BADF))?;
             let tree =
                 clone_tree(src, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
             attach(&tree, &target(roots, t)?)
@@ -361,7 +386,7 @@ mod tests {
             Ok(Roots {
                 old: open_dir(c"/tmp/old")?,
                 new: Some(open_dir(c"/tmp/new")?),
-                inaccessible: None,
+                inaccessible: Inaccessible::default(),
                 parent: None,
             })
         };

@@ -9,6 +9,7 @@ use std::ffi::{CStr, CString};
 use crate::error::Error;
 use crate::host::FileKind;
 use crate::launch::landlock::LandlockPrep;
+use crate::launch::mounts::{covers, mount_target};
 use crate::launch::seccomp::SeccompPrep;
 use crate::launch::sequence::{self, SequencePrep};
 use crate::plan::Plan;
@@ -21,7 +22,9 @@ use crate::sys::seccomp::SharedPage;
 
 /// One step of building the sandbox root, as pid 1 applies it (`launch::mounts`). Bind's
 /// `by_name`: a directory whose source and target are single names in their roots (the root
-/// mirror's entries), which pid 1 clones and attaches by name.
+/// mirror's entries), which pid 1 clones and attaches by name. InaccessibleDir's `shared`:
+/// nothing is created or mounted below it later, so it can be a read-only bind of one shared
+/// mode-000 directory rather than a tmpfs of its own.
 pub enum PMount {
     RootTmpfs,
     RootBind { source: CString, readonly: bool },
@@ -34,7 +37,7 @@ pub enum PMount {
     Proc { target: CString, hidepid: Option<CString>, subset_pid: bool },
     Devpts { target: CString },
     Mqueue { target: CString },
-    InaccessibleDir { target: CString },
+    InaccessibleDir { target: CString, shared: bool },
     InaccessibleFile { target: CString },
     RemountReadOnly { target: CString },
 }
@@ -80,6 +83,22 @@ pub struct Prepared {
     pub sequence: Option<SequencePrep>,
 }
 
+/// Sets `shared` on the inaccessible directories that no later operation creates an entry in
+/// or mounts something below.
+fn share_inaccessible_dirs(ops: &mut [PMount]) {
+    for i in 0..ops.len() {
+        let (head, later) = ops.split_at_mut(i + 1);
+        let PMount::InaccessibleDir { target, shared } = &mut head[i] else { continue };
+        let dir = target.to_bytes();
+        *shared = !later.iter().any(|op| match op {
+            PMount::Mkdir { parent, .. } | PMount::Touch { parent, .. } | PMount::Symlink { parent, .. } => {
+                covers(dir, parent.to_bytes())
+            }
+            _ => mount_target(op).is_some_and(|t| t.to_bytes() != dir && covers(dir, t.to_bytes())),
+        });
+    }
+}
+
 /// A relative path of one component: no slash, and not "." or "..".
 fn single_name(path: &CStr) -> bool {
     let b = path.to_bytes();
@@ -113,7 +132,8 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         // With a cgroup of its own, pid 1 unshares its cgroup namespace once it is placed, so
         // the payload sees that cgroup as its root.
         | flag(n.cgroup && plan.cgroup.is_none(), ns::CLONE_NEWCGROUP);
-    let mounts = plan.mounts.iter().map(|m| mount(&m.op)).collect::<Result<_, _>>()?;
+    let mut mounts: Vec<PMount> = plan.mounts.iter().map(|m| mount(&m.op)).collect::<Result<_, _>>()?;
+    share_inaccessible_dirs(&mut mounts);
     let l = &plan.landlock;
     let landlock = LandlockPrep {
         abi: l.abi,
@@ -185,7 +205,9 @@ fn mount(op: &MountOp) -> Result<PMount, Error> {
         }
         MountOp::Devpts { target } => PMount::Devpts { target: rel(target)? },
         MountOp::Mqueue { target } => PMount::Mqueue { target: rel(target)? },
-        MountOp::Inaccessible { target, kind: FileKind::Dir } => PMount::InaccessibleDir { target: rel(target)? },
+        MountOp::Inaccessible { target, kind: FileKind::Dir } => {
+            PMount::InaccessibleDir { target: rel(target)?, shared: false }
+        }
         MountOp::Inaccessible { target, .. } => PMount::InaccessibleFile { target: rel(target)? },
         MountOp::RemountReadOnly { target } => PMount::RemountReadOnly { target: rel(target)? },
     })
@@ -248,7 +270,43 @@ pub(super) fn payload(plan: &Plan) -> Result<PayloadPrep, Error> {
 
 #[cfg(test)]
 mod tests {
-    use super::single_name;
+    use super::*;
+
+    fn dir(target: &CStr) -> PMount {
+        PMount::InaccessibleDir { target: target.into(), shared: false }
+    }
+
+    fn shared(ops: &[PMount]) -> Vec<bool> {
+        ops.iter()
+            .filter_map(|op| if let PMount::InaccessibleDir { shared, .. } = op { Some(*shared) } else { None })
+            .collect()
+    }
+
+    #[test]
+    fn an_inaccessible_directory_is_shared_unless_something_lands_below_it() {
+        let mut ops = vec![
+            dir(c"srv"),
+            dir(c"opt"),
+            dir(c"var/lib"),
+            PMount::Mkdir { parent: c"srv".into(), name: c"etc".into(), mode: 0o755 },
+            PMount::RemountReadOnly { target: c"opt".into() },
+            PMount::Tmpfs { target: c"var/lib/x".into(), mode: c"755".into(), options: Vec::new(), attrs: 0 },
+            PMount::Bind {
+                source: c"etc".into(),
+                target: c"srvx".into(),
+                readonly: true,
+                recursive: true,
+                attrs: 0,
+                by_name: true,
+            },
+        ];
+        share_inaccessible_dirs(&mut ops);
+        // srv: an entry is created in it; opt: only itself is changed; var/lib: a mount below.
+        assert_eq!(shared(&ops), [false, true, false]);
+        let mut later_only = vec![PMount::Mkdir { parent: c"srv".into(), name: c"a".into(), mode: 0o755 }, dir(c"srv")];
+        share_inaccessible_dirs(&mut later_only);
+        assert_eq!(shared(&later_only), [true], "what came before does not count");
+    }
 
     #[test]
     fn only_one_plain_component_is_a_single_name() {
