@@ -57,14 +57,27 @@ for r in json.load(open(sys.argv[1]))["results"]:
 }
 
 echo "== 1-2. start-up of /bin/true, as $user" >&2
-as_user hyperfine -N --warmup 20 --runs "$(runs 300 30)" --export-json "$work/json/startup.json" \
-    -n "bwrap, isolation as below" "bwrap --unshare-all --die-with-parent --new-session --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp -- /bin/true" \
-    -n "sbx, equal isolation" "$sbx run --profile $work/bare.conf $equal -- /bin/true" \
-    -n "firejail --noprofile" "firejail --quiet --noprofile /bin/true" \
-    -n "kernel floor: unshare -Urmpfiun --mount-proc" "unshare -Urmpfiun --mount-proc /bin/true" \
-    -n "sbx, default profile" "$sbx run -- /bin/true" \
-    -n "sbx, strict profile" "$sbx run --profile strict -- /bin/true" >&2
-
+# hyperfine times one command's runs as a block, and this machine drifts between blocks; so
+# the runs are split into rounds, each running every command (in a rotated order), and the
+# medians are taken over all rounds' runs.
+startup=(
+    "bwrap, isolation as below" "bwrap --unshare-all --die-with-parent --new-session --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp -- /bin/true"
+    "sbx, equal isolation" "$sbx run --profile $work/bare.conf $equal -- /bin/true"
+    "firejail --noprofile" "firejail --quiet --noprofile /bin/true"
+    "kernel floor: unshare -Urmpfiun --mount-proc" "unshare -Urmpfiun --mount-proc /bin/true"
+    "sbx, default profile" "$sbx run -- /bin/true"
+    "sbx, strict profile" "$sbx run --profile strict -- /bin/true"
+)
+n_cmds=$((${#startup[@]} / 2))
+rounds=$(runs 10 2)
+for round in $(seq 0 $((rounds - 1))); do
+    args=()
+    for i in $(seq 0 $((n_cmds - 1))); do
+        k=$(((i + round) % n_cmds))
+        args+=(-n "${startup[2 * k]}" "${startup[2 * k + 1]}")
+    done
+    as_user hyperfine -N --warmup 5 --runs 30 --export-json "$work/json/startup-$round.json" "${args[@]}" >&2
+done
 echo "== 3. syscall-heavy loop (dd, 1,000,000 one-byte read+write pairs), as $user" >&2
 loop="dd if=/dev/zero of=/dev/null bs=1 count=1000000 status=none"
 as_user hyperfine -N --warmup 2 --runs "$(runs 15 3)" --export-json "$work/json/syscalls.json" \
@@ -153,10 +166,17 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 w(f"Machine: {os.cpu_count()} CPUs ({cpu}), kernel {platform.release()}, "
   f"{subprocess.run(['hyperfine', '--version'], capture_output=True, text=True).stdout.strip()}.")
 w("")
-s = load("startup.json")
+# Start-up: every round's runs of a command pooled, in the order the commands were listed.
+rounds = sorted((f for f in os.listdir(os.path.join(work, "json")) if f.startswith("startup-")),
+                key=lambda f: int(f[len("startup-"):-len(".json")]))
+times = {}  # round 0 runs the commands in the listed order
+for f in rounds:
+    for name, r in load(f).items():
+        times.setdefault(name, []).extend(r["times"])
+s = {name: {"median": statistics.median(t), "stddev": statistics.stdev(t)} for name, t in times.items()}
 bw = ms(s["bwrap, isolation as below"])
 floor = ms(s["kernel floor: unshare -Urmpfiun --mount-proc"])
-w("| start-up of /bin/true (unprivileged) | median ms | ± ms | vs bwrap | vs floor |")
+w(f"| start-up of /bin/true (unprivileged; {len(rounds)} rounds of 30 runs) | median ms | ± ms | vs bwrap | vs floor |")
 w("|---|---:|---:|---:|---:|")
 for name, r in s.items():
     w(f"| {name} | {ms(r):.2f} | {1000 * r['stddev']:.2f} | {ms(r) / bw:.2f}× | {ms(r) / floor:.2f}× |")
