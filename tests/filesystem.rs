@@ -186,6 +186,24 @@ sbx_test!(inaccessible_paths, |ctx| {
     assert_eq!(c.ok(2), "secret\\n", "{c}");
 });
 
+// Inaccessible directories nothing is mounted below share one stand-in: it must stay empty and
+// read-only, so that nothing written through one shows up in another.
+sbx_test!(inaccessible_directories_stay_empty_and_apart, |ctx| {
+    let a = ctx.mkdir("a");
+    let b = ctx.mkdir("b");
+    ctx.write("b/kept", "kept\n");
+    let planted = format!("{a}/planted");
+    let ops = ["write", &planted, "mkdir", &format!("{a}/dir"), "ls", &a, "ls", &b];
+    let t = ctx.probe(&[&format!("InaccessiblePaths={a} {b}")], &ops);
+    t.err(0);
+    t.err(1);
+    for i in [2, 3] {
+        // Root may list the mode-0000 stand-ins (empty); anyone else gets EACCES.
+        assert!(!t.is_ok(i) || t.words(i).is_empty(), "line {i}: an inaccessible directory lists something\n{t}");
+    }
+    assert!(!Path::new(&planted).exists(), "a write reached the host");
+});
+
 sbx_test!(bind_paths_are_writable_binds, |ctx| {
     let src = ctx.mkdir("src");
     ctx.write("src/a", "from src\n");
