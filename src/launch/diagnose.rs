@@ -22,8 +22,8 @@ pub fn clone_failed(plan: &Plan, e: Errno) -> Error {
     }
 }
 
-/// pid 1 could not create the network namespace (it does so beside clone(2), in a thread):
-/// the run falls back like a refused clone(2).
+/// The sandbox's network namespace could not be made or entered (`launch::network`: a helper
+/// makes it beside clone(2)): the run falls back like a refused clone(2).
 pub fn net_namespace_failed(message: String) -> Error {
     Error::Namespaces(format!("cannot create the sandbox's namespaces: {message}\n{BEST_EFFORT}"))
 }

@@ -7,6 +7,7 @@
 //! are written.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -153,17 +154,15 @@ fn relay_and_reap(payload: Pid, mut listener: Option<OwnedFd>, filter: &SeccompP
     let Ok(sigfd) = SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) else {
         return EXIT_SBX_FAILURE;
     };
-    // The first wait ends after RELEASE_CODE_AFTER; if nothing happened by then, the next one
-    // releases the code pages right before it blocks.
-    let (mut first, mut release) = (true, false);
+    // Once the payload has run RELEASE_CODE_AFTER, the code pages go, right before a wait blocks.
+    let mut release_at = Some(Instant::now() + RELEASE_CODE_AFTER);
     loop {
-        let timeout = first.then_some(RELEASE_CODE_AFTER);
-        let (signals_ready, listener_ready, listener_gone) =
-            wait_for_events(&sigfd, listener.as_ref(), timeout, std::mem::take(&mut release));
-        if std::mem::take(&mut first) && !signals_ready && !listener_ready && !listener_gone {
-            release = true;
-            continue;
+        if release_at.is_some_and(|at| at <= Instant::now()) {
+            release_at = None;
+            crate::sys::image::release_code_pages();
         }
+        let timeout = release_at.map(|at| at.saturating_duration_since(Instant::now()));
+        let (signals_ready, listener_ready, listener_gone) = wait_for_events(&sigfd, listener.as_ref(), timeout);
         if listener_ready {
             if let Some(event) = listener.as_ref().and_then(|l| seccomp::answer(filter, l)) {
                 event.send(report.as_fd());
@@ -195,22 +194,13 @@ fn relay_and_reap(payload: Pid, mut listener: Option<OwnedFd>, filter: &SeccompP
 }
 
 /// Blocks until a signal or a notification is pending, or `timeout` passes: (signals,
-/// notification, listener hung up). With `release`, sbx's code pages are released right
-/// before blocking (`sys::image`).
-fn wait_for_events(
-    sigfd: &SignalFd,
-    listener: Option<&OwnedFd>,
-    timeout: Option<std::time::Duration>,
-    release: bool,
-) -> (bool, bool, bool) {
+/// notification, listener hung up).
+fn wait_for_events(sigfd: &SignalFd, listener: Option<&OwnedFd>, timeout: Option<Duration>) -> (bool, bool, bool) {
     let second =
         listener.map_or(PollFd::from_borrowed_fd(sigfd.as_fd(), PollFlags::empty()), |l| PollFd::new(l, PollFlags::IN));
     let mut fds = [PollFd::new(sigfd, PollFlags::IN), second];
     let n = if listener.is_some() { 2 } else { 1 };
     let timeout = timeout.and_then(|d| rustix::time::Timespec::try_from(d).ok());
-    if release {
-        crate::sys::image::release_code_pages();
-    }
     if rustix::event::poll(&mut fds[..n], timeout.as_ref()).is_err() {
         return (false, false, false);
     }

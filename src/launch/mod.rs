@@ -25,11 +25,11 @@ pub mod state_dirs;
 mod stop_timer;
 
 use crate::error::Error;
+use crate::plan::Plan;
 
 /// How long the payload runs before the monitor and pid 1 release the pages of sbx's code
 /// they no longer run (`sys::image`); short runs end first and pay nothing.
 const RELEASE_CODE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
-use crate::plan::Plan;
 
 pub fn run(plan: &Plan, pty: Option<pty::Pty>) -> Result<i32, Error> {
     let prep = prepare::prepare(plan)?;

@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::launch::report::{Failure, Step};
 use crate::sys::Errno;
 use crate::sys::net::NetError;
-use crate::sys::ns::{Forked, exit_now, fork_into};
+use crate::sys::ns::{CLONE_NEWNET, CLONE_NEWUSER, Forked, enter, exit_now, fork_into};
 
 /// The helper's one message: what happened (OK, or the failed step) and the errno.
 const OK: u32 = 0;
@@ -54,7 +54,7 @@ pub fn start(owner: Option<std::fs::File>, end: OwnedFd) -> Result<Pid, Error> {
     match fork_into(0) {
         Ok(Forked::Child) => {
             let made = match &owner {
-                Some(ns) => crate::sys::ns::enter_user(ns.as_fd()).map_err(NetError::Namespace),
+                Some(ns) => enter(ns.as_fd(), CLONE_NEWUSER).map_err(NetError::Namespace),
                 None => Ok(()),
             }
             .and_then(|()| crate::sys::net::new_namespace());
@@ -115,7 +115,7 @@ pub fn join(end: &OwnedFd) -> Result<(), Failure> {
     let raw = i32::from_ne_bytes([word[4], word[5], word[6], word[7]]);
     let errno = || if (1..4096).contains(&raw) { Errno::from_raw_os_error(raw) } else { Errno::IO };
     match (got, kind, ns) {
-        (8, OK, Some(ns)) => crate::sys::net::enter(&ns).map_err(|e| Failure::new(Step::NetNamespace, e)),
+        (8, OK, Some(ns)) => enter(ns.as_fd(), CLONE_NEWNET).map_err(|e| Failure::new(Step::NetNamespace, e)),
         (8, LOOPBACK, _) => fail(Step::Loopback, errno()),
         (8, NAMESPACE, _) => fail(Step::NetNamespace, errno()),
         // The helper died before it could say anything.

@@ -14,7 +14,7 @@ pub enum NetError {
 const SIOCGSKNS: libc::c_ulong = 0x894c;
 
 /// Moves the calling process into a new network namespace, brings "lo" up there and returns a
-/// descriptor of the namespace, through which other processes join it (`enter`).
+/// descriptor of the namespace, through which other processes join it (`sys::ns::enter`).
 pub fn new_namespace() -> Result<OwnedFd, NetError> {
     // SAFETY: unshare(CLONE_NEWNET) changes only this process's network namespace; no memory
     // or descriptor table is affected.
@@ -32,13 +32,6 @@ pub fn new_namespace() -> Result<OwnedFd, NetError> {
 pub fn loopback_up() -> Result<(), Errno> {
     let sock = rustix::net::socket(rustix::net::AddressFamily::INET, rustix::net::SocketType::DGRAM, None)?;
     up(sock.as_fd())
-}
-
-/// setns(2) into the network namespace `ns` (from `new_namespace`).
-pub fn enter(ns: &OwnedFd) -> Result<(), Errno> {
-    // SAFETY: setns with a namespace descriptor changes only this process's network namespace.
-    check(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } as libc::c_long)?;
-    Ok(())
 }
 
 /// SIOCGIFFLAGS then SIOCSIFFLAGS with IFF_UP on "lo", through the socket `sock`.

@@ -28,13 +28,14 @@ pub fn fork_into(ns_flags: u64) -> Result<Forked, Errno> {
     Ok(if ret == 0 { Forked::Child } else { Forked::Parent { child: ret as i32 } })
 }
 
-/// setns(2) into the user namespace `ns` (a /proc/PID/ns/user descriptor). The process must be
-/// single-threaded; it gains every capability in that namespace.
-pub fn enter_user(ns: std::os::fd::BorrowedFd<'_>) -> Result<(), Errno> {
+/// setns(2) into the namespace `ns` (a /proc/PID/ns/* or SIOCGSKNS descriptor) of type
+/// `kind` (CLONE_NEWUSER, CLONE_NEWNET, ...). Entering a user namespace needs a
+/// single-threaded process, which then holds every capability in it.
+pub fn enter(ns: std::os::fd::BorrowedFd<'_>, kind: u64) -> Result<(), Errno> {
     use std::os::fd::AsRawFd;
-    // SAFETY: setns with a namespace descriptor changes only this process's credentials and
-    // user namespace; no memory or descriptor table is affected.
-    check(unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWUSER) } as libc::c_long)?;
+    // SAFETY: setns with a namespace descriptor changes only this process's namespaces (and,
+    // for a user namespace, its credentials); no memory or descriptor table is affected.
+    check(unsafe { libc::setns(ns.as_raw_fd(), kind as libc::c_int) } as libc::c_long)?;
     Ok(())
 }
 
