@@ -184,27 +184,23 @@ pub fn rlimit_fallback(s: &Settings) -> (Settings, Vec<crate::plan::no_namespace
     let mut note = |directive: &'static str, origin: &Origin, fate: Fate| {
         notes.push(Note { directive, origin: Some(origin.clone()), fate });
     };
-    if let Some(m) = out.memory_max.take() {
-        match m.value {
-            Limit::Value(bytes) if !out.rlimits.contains_key("LimitAS") => {
-                let v = RlimitValue { soft: Some(bytes), hard: Some(bytes) };
-                out.rlimits.insert("LimitAS".into(), Spanned { value: v, origin: m.origin.clone() });
-                note("MemoryMax", &m.origin, Fate::Weakened("no usable cgroup: approximated by LimitAS= (address space per process, not the sandbox's memory)".into()));
-            }
-            _ => note("MemoryMax", &m.origin, Fate::NotEnforced("no usable cgroup".into())),
-        }
-    }
-    if let Some(t) = out.tasks_max.take() {
-        match t.value {
-            Limit::Value(n) if !out.rlimits.contains_key("LimitNPROC") => {
+    // The two limits an rlimit approximates, unless the profile set that rlimit itself.
+    let approximated = [
+        ("MemoryMax", out.memory_max.take(), "LimitAS", "address space per process, not the sandbox's memory"),
+        ("TasksMax", out.tasks_max.take(), "LimitNPROC", "counts all the user's processes, not the sandbox's"),
+    ];
+    for (directive, limit, rlimit, unlike) in approximated {
+        let Some(l) = limit else { continue };
+        match l.value {
+            Limit::Value(n) if !out.rlimits.contains_key(rlimit) => {
                 let v = RlimitValue { soft: Some(n), hard: Some(n) };
-                out.rlimits.insert("LimitNPROC".into(), Spanned { value: v, origin: t.origin.clone() });
-                note("TasksMax", &t.origin, Fate::Weakened("no usable cgroup: approximated by LimitNPROC= (counts all the user's processes, not the sandbox's)".into()));
+                out.rlimits.insert(rlimit.into(), Spanned { value: v, origin: l.origin.clone() });
+                let how = format!("no usable cgroup: approximated by {rlimit}= ({unlike})");
+                note(directive, &l.origin, Fate::Weakened(how));
             }
-            _ => note("TasksMax", &t.origin, Fate::NotEnforced("no usable cgroup".into())),
+            _ => note(directive, &l.origin, Fate::NotEnforced("no usable cgroup".into())),
         }
     }
-    let not = |o: &Option<Origin>| o.clone();
     let rest: [(&'static str, Option<Origin>); 9] = [
         ("MemoryHigh", out.memory_high.take().map(|v| v.origin)),
         ("MemoryLow", out.memory_low.take().map(|v| v.origin)),
@@ -218,7 +214,7 @@ pub fn rlimit_fallback(s: &Settings) -> (Settings, Vec<crate::plan::no_namespace
     ];
     out.io_limits.iter_mut().for_each(Vec::clear);
     for (directive, origin) in rest {
-        if let Some(o) = not(&origin) {
+        if let Some(o) = origin {
             note(directive, &o, Fate::NotEnforced("no usable cgroup and no rlimit that approximates it".into()));
         }
     }
@@ -294,5 +290,29 @@ mod tests {
             std::sync::OnceLock::from(Some(CgroupHost { mount: "/sys/fs/cgroup/unified".into(), own: "/".into() }));
         let e = plan(&settings("MemoryMax=1G"), &h).unwrap_err().to_string();
         assert!(e.contains("memory controller is not available"), "{e}");
+    }
+
+    #[test]
+    fn without_a_cgroup_two_limits_become_rlimits_and_the_rest_are_reported() {
+        use crate::plan::no_namespaces::Fate;
+        let s = settings("MemoryMax=64M\nTasksMax=10\nLimitNPROC=5\nCPUQuota=20%");
+        let (out, notes) = rlimit_fallback(&s);
+        let as_limit = out.rlimits.get("LimitAS").map(|r| (r.value.soft, r.value.hard));
+        assert_eq!(as_limit, Some((Some(64 << 20), Some(64 << 20))));
+        let nproc = out.rlimits.get("LimitNPROC").map(|r| r.value.soft);
+        assert_eq!(nproc, Some(Some(5)), "the profile's own LimitNPROC= stays");
+        assert!(out.memory_max.is_none() && out.tasks_max.is_none() && out.cpu_quota.is_none());
+        let fate = |d: &str| notes.iter().find(|n| n.directive == d).map(|n| &n.fate);
+        assert!(
+            matches!(fate("MemoryMax"), Some(Fate::Weakened(w)) if w.contains("LimitAS=")),
+            "{:?}",
+            fate("MemoryMax")
+        );
+        assert!(matches!(fate("TasksMax"), Some(Fate::NotEnforced(_))), "{:?}", fate("TasksMax"));
+        assert!(matches!(fate("CPUQuota"), Some(Fate::NotEnforced(_))), "{:?}", fate("CPUQuota"));
+        assert_eq!(notes.len(), 3);
+        let (out, notes) = rlimit_fallback(&settings("TasksMax=10"));
+        assert_eq!(out.rlimits.get("LimitNPROC").map(|r| r.value.hard), Some(Some(10)));
+        assert!(matches!(&notes[..], [n] if matches!(&n.fate, Fate::Weakened(w) if w.contains("LimitNPROC="))));
     }
 }
