@@ -1,5 +1,5 @@
 //! The sandbox's file system seen from inside: the tmpfs root with the host's top-level
-//! entries, ProtectSystem=, ProtectHome=, PrivateTmp=, ReadWritePaths=, ReadOnlyPaths=,
+//! entries (or, strict and without CAP_SYS_ADMIN, the host's root cloned), ProtectSystem=, ProtectHome=, PrivateTmp=, ReadWritePaths=, ReadOnlyPaths=,
 //! InaccessiblePaths=, BindPaths=, BindReadOnlyPaths= and TemporaryFileSystem=.
 //!
 //! Every test applies directives to the bare profile and pairs each forbidden operation with a
@@ -25,6 +25,33 @@ sbx_test!(tmpfs_root_holds_host_top_level_entries, |ctx| {
     }
     let host = ctx.direct(&["ns", "mnt"]);
     assert_ne!(out.line(2), host.line(0), "the sandbox must have its own mount namespace");
+});
+
+sbx_test!(a_strict_root_the_payload_cannot_unmount_is_the_hosts_own, |ctx| {
+    // Without CAP_SYS_ADMIN for the payload, ProtectSystem=strict clones the host's root
+    // mount with everything below it, read-only, instead of mirroring its top level in a tmpfs.
+    let host_tmp = Path::new("/tmp").join(ctx.unique("covered"));
+    fs::write(&host_tmp, "host\n").unwrap();
+    ctx.remove_later(&host_tmp);
+    let ops = ["mount", "/", "ls", "/", "write", "/sbx-probe-top", "ls", "/tmp", "ls", "/proc"];
+    let t = ctx.probe(&["ProtectSystem=strict", "PrivateTmp=yes", "CapabilityBoundingSet="], &ops);
+    let host = ctx.direct(&["mount", "/"]);
+    assert_eq!(t.words(0)[1], host.words(0)[1], "the root must be the host's file system\n{t}");
+    assert!(t.words(0)[2].split(',').any(|o| o == "ro"), "the root must be read-only\n{t}");
+    let inside: BTreeSet<&str> = t.words(1).into_iter().collect();
+    for name in host_ls("/") {
+        assert!(inside.contains(name.as_str()), "host's /{name} is missing inside\n{t}");
+    }
+    assert_eq!(t.err(2), "EROFS", "{t}");
+    assert!(!Path::new("/sbx-probe-top").exists(), "a refused write reached the host");
+    // What sbx mounts covers the host's mounts and files there.
+    let name = host_tmp.file_name().unwrap().to_str().unwrap();
+    assert!(!t.words(3).contains(&name), "the host's /tmp shows through PrivateTmp=\n{t}");
+    let pids = t.words(4).iter().filter(|w| w.parse::<u32>().is_ok()).count();
+    assert!(pids <= 3, "/proc must be the sandbox's, not the host's\n{t}");
+    // Control: with CAP_SYS_ADMIN in the bounding set, the mirror.
+    let c = ctx.probe(&["ProtectSystem=strict", "PrivateTmp=yes", "CapabilityBoundingSet=CAP_SYS_ADMIN"], &ops[..2]);
+    assert_eq!(c.words(0)[1], "tmpfs", "{c}");
 });
 
 sbx_test!(protect_system_strict_makes_everything_read_only, |ctx| {

@@ -26,6 +26,13 @@ pub struct CapPlan {
     pub no_new_privs: bool,
 }
 
+impl CapPlan {
+    /// CAP_SYS_ADMIN stays in the bounding set: the payload may mount and unmount.
+    pub fn keeps_sys_admin(&self) -> bool {
+        self.bounding_mask & Capability::CAP_SYS_ADMIN.bitmask() != 0
+    }
+}
+
 /// Capabilities that act on objects a user namespace owns, so they work rootless.
 const USERNS_EFFECTIVE: &[Capability] = &[
     Capability::CAP_CHOWN,

@@ -43,6 +43,15 @@ impl Planner<'_> {
         Ok(true)
     }
 
+    /// The host's root as the sandbox root: its mount cloned with every mount below it, all
+    /// read-only. Below it nothing can be created, so a mountpoint the host lacks is a plan
+    /// error here (see `mounts::plan`, which then mirrors the root instead).
+    pub(super) fn host_root(&mut self, s: &Settings) {
+        let cause = cause_of("ProtectSystem", &s.protect_system);
+        self.push(MountOp::RootBind { source: "/".into(), readonly: true }, cause);
+        self.cover("/", Cover::Host { source: "/".into() });
+    }
+
     pub(super) fn root(&mut self, s: &Settings) {
         let cause = cause_of("ProtectSystem", &s.protect_system);
         self.push(MountOp::RootTmpfs, default_cause("sbx root"));

@@ -35,6 +35,44 @@ mod cases {
     }
 
     #[test]
+    fn a_strict_root_is_the_hosts_cloned_read_only_when_the_payload_cannot_mount() {
+        let m =
+            ops("ProtectSystem=strict\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nPrivateTmp=yes\nProtectHome=tmpfs");
+        assert_eq!(m[0].op, MountOp::RootBind { source: "/".into(), readonly: true });
+        assert_eq!(m[0].cause.directive, "ProtectSystem");
+        assert!(
+            !m.iter().any(|m| matches!(&m.op, MountOp::RootTmpfs | MountOp::Symlink { .. })),
+            "nothing of the mirror: {m:?}"
+        );
+        assert!(
+            !m.iter().any(
+                |m| matches!(&m.op, MountOp::Mkdir { path, .. } | MountOp::Touch { path } if !path.starts_with("/dev/"))
+            ),
+            "mountpoints are created only in sbx's /dev: {m:?}"
+        );
+        assert!(m.iter().any(|m| matches!(&m.op, MountOp::Tmpfs { target, .. } if target == "/tmp")));
+    }
+
+    #[test]
+    fn a_strict_root_is_mirrored_when_the_payload_may_unmount_a_cover() {
+        // CAP_SYS_ADMIN kept: unmounting sbx's /proc would uncover the clone's host /proc.
+        let m = ops("ProtectSystem=strict\nCapabilityBoundingSet=CAP_SYS_ADMIN");
+        assert_eq!(m[0].op, MountOp::RootTmpfs);
+        let m = ops("ProtectSystem=full\nCapabilityBoundingSet=");
+        assert_eq!(m[0].op, MountOp::RootTmpfs, "parts of the root stay writable: each is a bind of its own");
+    }
+
+    #[test]
+    fn a_strict_root_is_mirrored_when_a_mountpoint_must_be_created_at_the_top() {
+        let m = ops("ProtectSystem=strict\nCapabilityBoundingSet=\nBindReadOnlyPaths=/etc:/config");
+        assert_eq!(m[0].op, MountOp::RootTmpfs);
+        assert!(m.iter().any(|m| m.op == MountOp::Mkdir { path: "/config".into(), mode: 0o755 }));
+        // The same errors either way: a missing mountpoint below a host directory.
+        let e = plan_as(0, "ProtectSystem=strict\nCapabilityBoundingSet=\nBindPaths=/etc:/srv/new").unwrap_err();
+        assert!(e.to_string().contains("cannot be created there"), "{e}");
+    }
+
+    #[test]
     fn top_level_symlinks_are_recreated() {
         let m = ops("");
         assert!(m.iter().any(|m| m.op == MountOp::Symlink { path: "/bin".into(), target: "usr/bin".into() }));
