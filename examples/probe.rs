@@ -114,6 +114,7 @@ fn arity(op: &str) -> Option<usize> {
         | "ls"
         | "stat"
         | "mount"
+        | "mounts-at"
         | "rlimit"
         | "env"
         | "sethostname"
@@ -133,8 +134,8 @@ fn arity(op: &str) -> Option<usize> {
         | "sched"
         | "syslog"
         | "clone-flags" => 1,
-        "chown" | "syscall" | "int80" | "socket" | "chmod" | "fchmod" | "mkdir-mode" | "open-creat" | "pty-ioctl"
-        | "child-syscall" => 2,
+        "same-file" | "chown" | "syscall" | "int80" | "socket" | "chmod" | "fchmod" | "mkdir-mode" | "open-creat"
+        | "pty-ioctl" | "child-syscall" => 2,
         "ioctl" => 3,
         _ => return None,
     })
@@ -150,6 +151,8 @@ fn run(op: &str, a: &[String]) -> String {
         "stat" => stat(&a[0]),
         "chown" => chown(&a[0], &a[1]),
         "mount" => mount_of(&a[0]),
+        "mounts-at" => mounts_at(&a[0]),
+        "same-file" => same_file(&a[0], &a[1]),
         "mountinfo" => match fs::read_to_string("/proc/self/mountinfo") {
             Ok(text) => format!("ok {}", text.lines().count()),
             Err(e) => err(&e),
@@ -466,6 +469,26 @@ fn stat(path: &str) -> String {
             format!("ok type={ty} mode={:04o} uid={} gid={}", m.mode() & 0o7777, m.uid(), m.gid())
         }
         Err(e) => err(&e),
+    }
+}
+
+/// How many mounts are stacked at `path` (mountinfo lines with that mount point).
+fn mounts_at(path: &str) -> String {
+    match fs::read_to_string("/proc/self/mountinfo") {
+        Ok(text) => {
+            let n =
+                text.lines().filter(|l| l.split(' ').nth(4).map(unescape_mountinfo).as_deref() == Some(path)).count();
+            format!("ok {n}")
+        }
+        Err(e) => err(&e),
+    }
+}
+
+/// Whether two paths name the same inode: "ok yes" or "ok no".
+fn same_file(a: &str, b: &str) -> String {
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(x), Ok(y)) => format!("ok {}", if (x.dev(), x.ino()) == (y.dev(), y.ino()) { "yes" } else { "no" }),
+        (Err(e), _) | (_, Err(e)) => err(&e),
     }
 }
 

@@ -54,6 +54,25 @@ sbx_test!(a_strict_root_the_payload_cannot_unmount_is_the_hosts_own, |ctx| {
     assert_eq!(c.words(0)[1], "tmpfs", "{c}");
 });
 
+sbx_test!(the_host_root_is_gone_once_the_sandbox_runs, |ctx| {
+    // After pivot_root the host root sits on the sandbox's root until it is detached; ".."
+    // from a top-level directory would step into it. With and without the tmpfs holding the
+    // inaccessible inodes (stacked on the host root while the root is built), with the mirror
+    // and with the host's root cloned.
+    let ops = ["mounts-at", "/", "same-file", "/etc/..", "/", "same-file", "/usr/..", "/"];
+    for directives in [
+        &["ProtectSystem=strict", "CapabilityBoundingSet="][..],
+        &["ProtectSystem=strict", "CapabilityBoundingSet=", "InaccessiblePaths=/etc/hostname -/srv"],
+        &["ProtectSystem=strict", "InaccessiblePaths=/etc/hostname -/srv"],
+        &["ProtectSystem=full", "ProtectKernelTunables=yes"],
+    ] {
+        let t = ctx.probe(directives, &ops);
+        assert_eq!(t.ok(0), "1", "one mount at / (the sandbox's), with {directives:?}\n{t}");
+        assert_eq!(t.ok(1), "yes", "/etc/.. must be the sandbox's root, with {directives:?}\n{t}");
+        assert_eq!(t.ok(2), "yes", "{t}");
+    }
+});
+
 sbx_test!(protect_system_strict_makes_everything_read_only, |ctx| {
     let data = ctx.mkdir("data");
     let file = format!("{data}/new");

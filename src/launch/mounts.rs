@@ -34,6 +34,9 @@ type R<T> = Result<T, (Sub, Errno)>;
 struct Roots<'a> {
     old: OwnedFd,
     new: Option<OwnedFd>,
+    /// A bound root (RootBind), cloned before the staging stacks anything on the host root:
+    /// a recursive clone of the host's own root would take that along, stacked on itself.
+    bound_root: Option<OwnedFd>,
     /// The empty, mode-000 file and directory that InaccessiblePaths= binds over paths (when
     /// the plan has such an operation).
     inaccessible: Inaccessible,
@@ -106,7 +109,7 @@ struct Inaccessible {
 pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
     let file = ops.iter().any(|op| matches!(op, PMount::InaccessibleFile { .. }));
     let dir = ops.iter().any(|op| matches!(op, PMount::InaccessibleDir { shared: true, .. }));
-    let mut roots = staging(file, dir).map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
+    let mut roots = staging(ops.first(), file, dir).map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
     for (i, op) in ops.iter().enumerate() {
         apply_one(&mut roots, op).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
         roots.after(op);
@@ -114,12 +117,23 @@ pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
     finish(roots).map_err(|(sub, e)| Failure::at(Step::FinishRoot, sub, 0, e))
 }
 
-fn staging<'a>(file: bool, dir: bool) -> R<Roots<'a>> {
+fn staging<'a>(first: Option<&PMount>, file: bool, dir: bool) -> R<Roots<'a>> {
     let s = |e| (Sub::None, e);
     rustix::mount::mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC).map_err(s)?;
     let old = open_dir(c"/").map_err(s)?;
+    let bound_root = match first {
+        Some(PMount::RootBind { source, readonly }) => Some(clone_root(&old, source, *readonly)?),
+        _ => None,
+    };
     let inaccessible = if file || dir { inaccessible(file, dir)? } else { Inaccessible::default() };
-    Ok(Roots { old, new: None, inaccessible, parent: None })
+    Ok(Roots { old, new: None, bound_root, inaccessible, parent: None })
+}
+
+/// The host directory `source` (relative to the host root) and every mount below it, cloned
+/// (read-only throughout if asked), not yet attached.
+fn clone_root(old: &OwnedFd, source: &CStr, readonly: bool) -> R<OwnedFd> {
+    let src = open_beneath(old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
+    clone_tree(&src, true, if readonly { MOUNT_ATTR_RDONLY } else { 0 })
 }
 
 /// A small tmpfs stacked on the host root, holding an empty file and an empty directory of
@@ -153,11 +167,18 @@ fn stack_on_root(tree: &OwnedFd) -> R<()> {
 }
 
 fn finish(roots: Roots<'_>) -> R<()> {
-    let Roots { new, .. } = roots;
+    let Roots { new, inaccessible, .. } = roots;
     let new = new.ok_or((Sub::OpenTarget, Errno::BADF))?;
     rustix::process::fchdir(&new).map_err(|e| (Sub::None, e))?;
     drop(new);
     rustix::process::pivot_root(c".", c".").map_err(|e| (Sub::Pivot, e))?;
+    // The host root now sits on the new root, and the inaccessible inodes' tmpfs, when there
+    // is one, still on the host root. Unmounting "." takes the topmost mount there, so that
+    // tmpfs goes first; left behind, the host root would stay in the namespace, reachable
+    // by ".." from any top-level directory.
+    if inaccessible.file.is_some() || inaccessible.dir.is_some() {
+        rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(|e| (Sub::Detach, e))?;
+    }
     rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(|e| (Sub::Detach, e))?;
     rustix::process::chdir(c"/").map_err(|e| (Sub::None, e))
 }
@@ -189,8 +210,10 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
     match op {
         PMount::RootTmpfs => root_tmpfs(roots),
         PMount::RootBind { source, readonly } => {
-            let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
-            let tree = clone_tree(&src, true, if *readonly { MOUNT_ATTR_RDONLY } else { 0 })?;
+            let tree = match roots.bound_root.take() {
+                Some(tree) => tree,
+                None => clone_root(&roots.old, source, *readonly)?,
+            };
             stack_on_root(&tree)?;
             roots.new = Some(tree);
             Ok(())
@@ -386,6 +409,7 @@ mod tests {
             Ok(Roots {
                 old: open_dir(c"/tmp/old")?,
                 new: Some(open_dir(c"/tmp/new")?),
+                bound_root: None,
                 inaccessible: Inaccessible::default(),
                 parent: None,
             })
