@@ -56,25 +56,40 @@ pub fn run(plan: &Plan, prep: &Prepared, pty: Option<Pty>, cgroup: Option<&RunCg
         let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
         let _ = waitpid(child, None);
     };
+    // The network helper first. Making the namespace takes longer than pid 1's mounts, and
+    // pid 1, once it has its go-ahead, may hold this CPU until its mounts are done (the
+    // scheduler puts a woken task beside its waker), leaving the monitor no time to fork the
+    // helper. The helper needs no id map: joining pid 1's user namespace gives it every
+    // capability there.
+    let helper = match net_helper_end {
+        Some(end) => {
+            let started = network::owner(child, plan.namespaces.user).and_then(|owner| network::start(owner, end));
+            Some(started.inspect_err(|_| kill_pid1())?)
+        }
+        None => None,
+    };
     // pid 1 waits for the go-ahead: its ids and its cgroup are settled before it runs a step.
-    let settle = || -> Result<Option<std::fs::File>, Error> {
-        let owner = match prep.net_by_helper {
-            true => network::owner(child, plan.namespaces.user)?,
-            false => None,
-        };
+    let settle = || -> Result<(), Error> {
         if let Some(map) = &plan.id_map {
             write_id_map(child, map)?;
         }
         if let Some(cg) = cgroup {
             cg.place(child.as_raw())?;
         }
-        Ok(owner)
+        Ok(())
     };
-    let owner = settle().inspect_err(|_| kill_pid1())?;
-    rustix::io::write(&sync_w, b"1").map_err(|e| Error::io("start the sandbox", e.into()))?;
-    // The helper is forked after the go-ahead, so that pid 1's mounts need not wait for it.
-    if let Some(end) = net_helper_end {
-        let helper = network::start(owner, end).inspect_err(|_| kill_pid1())?;
+    let go = settle().and_then(|()| {
+        rustix::io::write(&sync_w, b"1").map(drop).map_err(|e| Error::io("start the sandbox", e.into()))
+    });
+    if let Err(e) = go {
+        kill_pid1();
+        // Its message finds no pid 1 to read it; the helper ends on the failed send.
+        if let Some(helper) = helper {
+            network::reap(helper);
+        }
+        return Err(e);
+    }
+    if let Some(helper) = helper {
         network::reap(helper);
     }
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);

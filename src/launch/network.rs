@@ -47,9 +47,9 @@ pub fn owner(pid1: Pid, userns: bool) -> Result<Option<std::fs::File>, Error> {
     std::fs::File::open(&path).map(Some).map_err(|e| Error::io(format!("open {path}"), e))
 }
 
-/// Monitor side, once pid 1 has its go-ahead: starts the helper with the monitor's end of the
-/// channel (which the monitor then no longer holds), so that pid 1 learns of a failure here
-/// as end of file.
+/// Monitor side, right after pid 1's clone, before its id maps are written (the helper needs
+/// none): starts the helper with the monitor's end of the channel (which the monitor then no
+/// longer holds), so that pid 1 learns of a failure here as end of file.
 pub fn start(owner: Option<std::fs::File>, end: OwnedFd) -> Result<Pid, Error> {
     match fork_into(0) {
         Ok(Forked::Child) => {
