@@ -10,11 +10,13 @@
 //!
 //! The staging: the sandbox's root is mounted on top of the host root ("/"), where it covers
 //! no path a source could name (sources are opened through a descriptor of the host root
-//! taken before, never by path); the tmpfs holding the inode InaccessiblePaths= binds over
-//! files, when the plan needs it, sits between the two. Both are reached through their
-//! descriptors only. At the end one pivot_root(".", ".") from the new root puts the host
-//! root on top of it, and detaching that takes the whole host tree and the staging tmpfs
-//! away. (pivot_root walks every thread of the system, so one call, not two.)
+//! taken before, never by path); the tmpfs holding the inodes InaccessiblePaths= binds, when
+//! the plan needs it, is stacked on top of the new root, which it covers no more (targets are
+//! opened through the new root's descriptor). Both are reached through their descriptors
+//! only. At the end that tmpfs moves into the host's tree, one pivot_root(".", ".") from the
+//! new root puts the host root on top of it, and one detach takes the whole host tree away,
+//! the tmpfs with it: the detach takes the topmost mount at "." (pivot_root walks every
+//! thread of the system, and each detach waits for an RCU grace period: one call of each).
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -34,12 +36,10 @@ type R<T> = Result<T, (Sub, Errno)>;
 struct Roots<'a> {
     old: OwnedFd,
     new: Option<OwnedFd>,
-    /// A bound root (RootBind), cloned before the staging stacks anything on the host root:
-    /// a recursive clone of the host's own root would take that along, stacked on itself.
-    bound_root: Option<OwnedFd>,
-    /// The empty, mode-000 file and directory that InaccessiblePaths= binds over paths (when
-    /// the plan has such an operation).
-    inaccessible: Inaccessible,
+    /// The empty, mode-000 file and directory that InaccessiblePaths= binds over paths, made
+    /// on first use (`inaccessible`), with what the plan needs of them.
+    inaccessible: Option<Inaccessible>,
+    wanted: Wanted,
     /// The directory the last create operation wrote into (its path relative to the new root,
     /// and a writable descriptor), kept for the next one: the root mirror creates its entries
     /// one after another in the same directory. Dropped when a mount lands on that directory or
@@ -49,6 +49,14 @@ struct Roots<'a> {
 }
 
 impl<'a> Roots<'a> {
+    /// The inaccessible inodes, made now if this is the first operation to need them.
+    fn inaccessible(&mut self) -> R<&Inaccessible> {
+        if self.inaccessible.is_none() {
+            self.inaccessible = Some(inaccessible(self.wanted)?);
+        }
+        self.inaccessible.as_ref().ok_or((Sub::Create, Errno::BADF))
+    }
+
     /// A writable descriptor of the sandbox directory `path` (relative to the new root).
     fn parent_dir(&mut self, path: &'a CStr) -> R<BorrowedFd<'_>> {
         let cached = matches!(&self.parent, Some((p, _)) if *p == path);
@@ -99,17 +107,27 @@ pub fn covers(target: &[u8], dir: &[u8]) -> bool {
 }
 
 /// The inodes InaccessiblePaths= binds, in a tmpfs of their own (see the staging).
-#[derive(Default)]
 struct Inaccessible {
+    /// The tmpfs's mount.
+    mount: OwnedFd,
     file: Option<OwnedFd>,
     dir: Option<OwnedFd>,
 }
 
+/// Which of the inaccessible inodes the plan binds.
+#[derive(Clone, Copy, Default)]
+struct Wanted {
+    file: bool,
+    dir: bool,
+}
+
 /// Applies every mount operation and switches to the new root.
 pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
-    let file = ops.iter().any(|op| matches!(op, PMount::InaccessibleFile { .. }));
-    let dir = ops.iter().any(|op| matches!(op, PMount::InaccessibleDir { shared: true, .. }));
-    let mut roots = staging(ops.first(), file, dir).map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
+    let wanted = Wanted {
+        file: ops.iter().any(|op| matches!(op, PMount::InaccessibleFile { .. })),
+        dir: ops.iter().any(|op| matches!(op, PMount::InaccessibleDir { shared: true, .. })),
+    };
+    let mut roots = staging(wanted).map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
     for (i, op) in ops.iter().enumerate() {
         apply_one(&mut roots, op).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
         roots.after(op);
@@ -117,47 +135,50 @@ pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
     finish(roots).map_err(|(sub, e)| Failure::at(Step::FinishRoot, sub, 0, e))
 }
 
-fn staging<'a>(first: Option<&PMount>, file: bool, dir: bool) -> R<Roots<'a>> {
+fn staging<'a>(wanted: Wanted) -> R<Roots<'a>> {
     let s = |e| (Sub::None, e);
     rustix::mount::mount_change(c"/", MountPropagationFlags::DOWNSTREAM | MountPropagationFlags::REC).map_err(s)?;
     let old = open_dir(c"/").map_err(s)?;
-    let bound_root = match first {
-        Some(PMount::RootBind { source, readonly }) => Some(clone_root(&old, source, *readonly)?),
-        _ => None,
-    };
-    let inaccessible = if file || dir { inaccessible(file, dir)? } else { Inaccessible::default() };
-    Ok(Roots { old, new: None, bound_root, inaccessible, parent: None })
+    Ok(Roots { old, new: None, inaccessible: None, wanted, parent: None })
 }
 
-/// The host directory `source` (relative to the host root) and every mount below it, cloned
-/// (read-only throughout if asked), not yet attached.
-fn clone_root(old: &OwnedFd, source: &CStr, readonly: bool) -> R<OwnedFd> {
-    let src = open_beneath(old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
-    clone_tree(&src, true, if readonly { MOUNT_ATTR_RDONLY } else { 0 })
-}
-
-/// A small tmpfs stacked on the host root, holding an empty file and an empty directory of
-/// mode 000 (each only if asked for).
-fn inaccessible(file: bool, dir: bool) -> R<Inaccessible> {
+/// A small tmpfs stacked on the new root (the sandbox root's first operation has been
+/// applied), holding an empty file and an empty directory of mode 000 (each only if the plan
+/// binds it). Stacked there, it covers no path: targets are opened through the new root's
+/// descriptor, sources through the host root's. `finish` moves it away before the pivot.
+fn inaccessible(wanted: Wanted) -> R<Inaccessible> {
     let c = |e| (Sub::Create, e);
     let fs = new_fs(c"tmpfs")?;
     configure(&fs, c"mode", Some(c"0755"))?;
     configure(&fs, c"size", Some(c"4k"))?;
-    let mnt = make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
-    stack_on_root(&mnt)?;
-    let mut out = Inaccessible::default();
-    if file {
+    let mount = make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
+    stack_on_root(&mount)?;
+    let mut file = None;
+    let mut dir = None;
+    if wanted.file {
         let flags = OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC;
-        let f = rustix::fs::openat(&mnt, c"file", flags, Mode::empty()).map_err(c)?;
+        let f = rustix::fs::openat(&mount, c"file", flags, Mode::empty()).map_err(c)?;
         rustix::fs::fchmod(&f, Mode::empty()).map_err(c)?;
-        out.file = Some(f);
+        file = Some(f);
     }
-    if dir {
-        rustix::fs::mkdirat(&mnt, c"dir", Mode::empty()).map_err(c)?;
+    if wanted.dir {
+        rustix::fs::mkdirat(&mount, c"dir", Mode::empty()).map_err(c)?;
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        out.dir = Some(rustix::fs::openat(&mnt, c"dir", flags, Mode::empty()).map_err(c)?);
+        dir = Some(rustix::fs::openat(&mount, c"dir", flags, Mode::empty()).map_err(c)?);
     }
-    Ok(out)
+    Ok(Inaccessible { mount, file, dir })
+}
+
+/// Moves the inaccessible inodes' tmpfs off the new root and into the host's tree, onto one
+/// of its directories (every source has been opened by now), so that detaching the host root
+/// takes it along. Whether it found a place.
+fn park(old: &OwnedFd, tmpfs: &OwnedFd) -> bool {
+    let flags = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
+    [c"proc", c"dev", c"sys", c"tmp"].iter().any(|dir| {
+        open_beneath(old.as_fd(), dir)
+            .and_then(|place| rustix::mount::move_mount(tmpfs, c"", &place, c"", flags))
+            .is_ok()
+    })
 }
 
 /// Attaches `tree` on top of whatever is mounted on "/" (the host root, for a start).
@@ -167,19 +188,20 @@ fn stack_on_root(tree: &OwnedFd) -> R<()> {
 }
 
 fn finish(roots: Roots<'_>) -> R<()> {
-    let Roots { new, inaccessible, .. } = roots;
+    let Roots { old, new, inaccessible, .. } = roots;
     let new = new.ok_or((Sub::OpenTarget, Errno::BADF))?;
+    let parked = inaccessible.as_ref().is_none_or(|x| park(&old, &x.mount));
     rustix::process::fchdir(&new).map_err(|e| (Sub::None, e))?;
     drop(new);
     rustix::process::pivot_root(c".", c".").map_err(|e| (Sub::Pivot, e))?;
-    // The host root now sits on the new root, and the inaccessible inodes' tmpfs, when there
-    // is one, still on the host root. Unmounting "." takes the topmost mount there, so that
-    // tmpfs goes first; left behind, the host root would stay in the namespace, reachable
-    // by ".." from any top-level directory.
-    if inaccessible.file.is_some() || inaccessible.dir.is_some() {
+    // The host root now sits on the new root (on top of anything stacked there), and
+    // unmounting "." takes the topmost mount at "." with everything below it in its tree.
+    rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(|e| (Sub::Detach, e))?;
+    if !parked {
+        // The inaccessible inodes' tmpfs, still on the new root: reachable by ".." from any
+        // top-level directory until it goes too.
         rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(|e| (Sub::Detach, e))?;
     }
-    rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(|e| (Sub::Detach, e))?;
     rustix::process::chdir(c"/").map_err(|e| (Sub::None, e))
 }
 
@@ -210,10 +232,8 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
     match op {
         PMount::RootTmpfs => root_tmpfs(roots),
         PMount::RootBind { source, readonly } => {
-            let tree = match roots.bound_root.take() {
-                Some(tree) => tree,
-                None => clone_root(&roots.old, source, *readonly)?,
-            };
+            let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;
+            let tree = clone_tree(&src, true, if *readonly { MOUNT_ATTR_RDONLY } else { 0 })?;
             stack_on_root(&tree)?;
             roots.new = Some(tree);
             Ok(())
@@ -280,7 +300,7 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
             attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
         }
         PMount::InaccessibleDir { target: t, shared: true } => {
-            let src = roots.inaccessible.dir.as_ref().ok_or((Sub::OpenSource, Errno::BADF))?;
+            let src = roots.inaccessible()?.dir.as_ref().ok_or((Sub::OpenSource, Errno::BADF))?;
             let tree =
                 clone_tree(src, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
             attach(&tree, &target(roots, t)?)
@@ -292,7 +312,7 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
             attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
         }
         PMount::InaccessibleFile { target: t } => {
-            let src = roots.inaccessible.file.as_ref().ok_or((Sub::OpenSource, Errno::BADF))?;
+            let src = roots.inaccessible()?.file.as_ref().ok_or((Sub::OpenSource, Errno::BADF))?;
             let tree =
                 clone_tree(src, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
             attach(&tree, &target(roots, t)?)
@@ -409,8 +429,8 @@ mod tests {
             Ok(Roots {
                 old: open_dir(c"/tmp/old")?,
                 new: Some(open_dir(c"/tmp/new")?),
-                bound_root: None,
-                inaccessible: Inaccessible::default(),
+                inaccessible: None,
+                wanted: Wanted::default(),
                 parent: None,
             })
         };
