@@ -104,7 +104,9 @@ sbx_test!(sbx_releases_its_code_pages_while_the_payload_runs, |ctx| {
     let pid1: i32 = children.split_whitespace().next().and_then(|p| p.parse().ok()).expect("pid 1 runs");
     for (who, pid) in [("the monitor", monitor), ("pid 1", pid1)] {
         let (rss, peak) = (kib(pid, "VmRSS:"), kib(pid, "VmHWM:"));
-        assert!(rss > 0 && rss * 4 <= peak * 3, "{who}: VmRSS {rss} kB, VmHWM {peak} kB");
+        // Without the release both stay at their peak; with it, how far below depends on the
+        // code they touch again afterwards (in 64 KiB fault-around windows): 60-80% here.
+        assert!(rss > 0 && rss * 20 <= peak * 17, "{who}: VmRSS {rss} kB, VmHWM {peak} kB");
     }
     sbx.signal(libc::SIGTERM);
     sbx.wait(WAIT).assert_code(128 + libc::SIGTERM);

@@ -51,11 +51,10 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
         }
     }
     rustix::process::umask(rustix::fs::Mode::empty());
-    if !prep.mounts.is_empty() {
-        if let Err(f) = mounts::apply(&prep.mounts) {
-            fail(f);
-        }
-    }
+    let pivoted = match prep.mounts.is_empty() {
+        true => None,
+        false => Some(mounts::apply(&prep.mounts).unwrap_or_else(|f| fail(f))),
+    };
     // Without a pid namespace this is not pid 1: adopt the payload's orphans all the same.
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     if let Some(end) = net {
@@ -70,15 +69,42 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
     }
     let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
     if let Some(seq) = &prep.sequence {
+        if let Some(Err(f)) = pivoted.map(mounts::Pivoted::detach) {
+            fail(f);
+        }
         end(prep, sequence::run(prep, seq, &report_w, pty_slave), &report_w);
     }
+    // The payload starts with the host root still stacked on the sandbox's: its first steps
+    // (ids, capabilities, signals) need no path, and it waits for `root_ready` before any,
+    // while pid 1 detaches the host root.
+    let (root_ready, root_detached) = match pivoted.is_some() {
+        true => match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
+            Ok((r, w)) => (Some(r), Some(w)),
+            Err(e) => fail(Failure::new(Step::ForkPayload, e)),
+        },
+        false => (None, None),
+    };
     let child = match fork_into(0) {
-        Ok(Forked::Child) => payload::run(&prep.payload, &prep.landlock, &prep.seccomp, report_w, pty_slave),
+        Ok(Forked::Child) => {
+            drop(root_detached);
+            payload::run(&prep.payload, &prep.landlock, &prep.seccomp, report_w, pty_slave, root_ready)
+        }
         Ok(Forked::Parent { child }) => child,
         Err(e) => fail(Failure::new(Step::ForkPayload, e)),
     };
-    drop(pty_slave);
+    drop((pty_slave, root_ready));
     let payload = Pid::from_raw(child);
+    if let (Some(pivoted), Some(detached)) = (pivoted, root_detached) {
+        // A failure closes the pipe unwritten: the payload ends without a word, this reports.
+        let done = pivoted.detach();
+        if let Err(f) = done
+            .and_then(|()| rustix::io::write(&detached, b"1").map(drop).map_err(|e| Failure::new(Step::FinishRoot, e)))
+        {
+            let _ = nix::sys::signal::kill(payload, Signal::SIGKILL);
+            let _ = waitpid(payload, Some(WaitPidFlag::__WALL));
+            fail(f);
+        }
+    }
     let listener = match seccomp::take_listener(&prep.seccomp, payload) {
         Handover::Listener(fd) => Some(fd),
         Handover::None => None,

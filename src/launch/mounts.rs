@@ -121,8 +121,9 @@ struct Wanted {
     dir: bool,
 }
 
-/// Applies every mount operation and switches to the new root.
-pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
+/// Applies every mount operation and pivots to the new root. The host root is still stacked
+/// on it, reachable by ".." from any top-level directory, until `Pivoted::detach`.
+pub fn apply(ops: &[PMount]) -> Result<Pivoted, Failure> {
     let wanted = Wanted {
         file: ops.iter().any(|op| matches!(op, PMount::InaccessibleFile { .. })),
         dir: ops.iter().any(|op| matches!(op, PMount::InaccessibleDir { shared: true, .. })),
@@ -132,7 +133,30 @@ pub fn apply(ops: &[PMount]) -> Result<(), Failure> {
         apply_one(&mut roots, op).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
         roots.after(op);
     }
-    finish(roots).map_err(|(sub, e)| Failure::at(Step::FinishRoot, sub, 0, e))
+    pivot(roots).map_err(|(sub, e)| Failure::at(Step::FinishRoot, sub, 0, e))
+}
+
+/// The new root is the root; the host root is stacked on it until `detach`.
+#[must_use = "the host root stays in the sandbox until it is detached"]
+pub struct Pivoted {
+    /// The inaccessible inodes' tmpfs was moved into the host tree (or never made).
+    parked: bool,
+}
+
+impl Pivoted {
+    /// Detaches the host root (and the tmpfs, if it was not parked). Each detach waits for an
+    /// RCU grace period, about 0.1 ms, which is why pid 1 does this while the payload's first
+    /// steps run, and nothing of the payload's runs until it is done.
+    pub fn detach(self) -> Result<(), Failure> {
+        let detach = |e| Failure::at(Step::FinishRoot, Sub::Detach, 0, e);
+        // Unmounting "." takes the topmost mount at "." with everything below it in its tree:
+        // the host root, on top of anything stacked on the new root.
+        rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(detach)?;
+        if !self.parked {
+            rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(detach)?;
+        }
+        rustix::process::chdir(c"/").map_err(|e| Failure::at(Step::FinishRoot, Sub::None, 0, e))
+    }
 }
 
 fn staging<'a>(wanted: Wanted) -> R<Roots<'a>> {
@@ -187,22 +211,14 @@ fn stack_on_root(tree: &OwnedFd) -> R<()> {
     rustix::mount::move_mount(tree, c"", rustix::fs::CWD, c"/", flags).map_err(|e| (Sub::Attach, e))
 }
 
-fn finish(roots: Roots<'_>) -> R<()> {
+fn pivot(roots: Roots<'_>) -> R<Pivoted> {
     let Roots { old, new, inaccessible, .. } = roots;
     let new = new.ok_or((Sub::OpenTarget, Errno::BADF))?;
     let parked = inaccessible.as_ref().is_none_or(|x| park(&old, &x.mount));
     rustix::process::fchdir(&new).map_err(|e| (Sub::None, e))?;
     drop(new);
     rustix::process::pivot_root(c".", c".").map_err(|e| (Sub::Pivot, e))?;
-    // The host root now sits on the new root (on top of anything stacked there), and
-    // unmounting "." takes the topmost mount at "." with everything below it in its tree.
-    rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(|e| (Sub::Detach, e))?;
-    if !parked {
-        // The inaccessible inodes' tmpfs, still on the new root: reachable by ".." from any
-        // top-level directory until it goes too.
-        rustix::mount::unmount(c".", UnmountFlags::DETACH).map_err(|e| (Sub::Detach, e))?;
-    }
-    rustix::process::chdir(c"/").map_err(|e| (Sub::None, e))
+    Ok(Pivoted { parked })
 }
 
 fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {

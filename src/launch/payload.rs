@@ -1,7 +1,8 @@
 //! The payload's last steps before execve, in systemd's order: session and terminal,
 //! rlimits, nice, umask, ids (groups, gid, uid, keeping capabilities), the bounding and
-//! ambient sets, no_new_privs, working directory, keyring, MDWE, descriptors, signals, the
-//! syscall filter (last), execve.
+//! ambient sets, no_new_privs, keyring, MDWE, descriptors, signals, working directory,
+//! Landlock, the syscall filter (last), execve. The steps before the working directory look
+//! up no path, and run while pid 1 detaches the host root.
 //!
 //! Invariant: no allocation and no formatting; a failure is one record on the report pipe.
 
@@ -17,12 +18,30 @@ use crate::launch::seccomp::{self, SeccompPrep};
 use crate::profile::syscall_lists::KeyringMode;
 use crate::sys::{self, Errno};
 
-pub fn run(p: &PayloadPrep, rules: &LandlockPrep, filter: &SeccompPrep, report: OwnedFd, pty: Option<OwnedFd>) -> ! {
-    let last_steps = || -> Result<(), Failure> {
+/// `root_ready`, when given, is read before the first step that looks up a path: until pid 1
+/// writes to it, the host root is still stacked on the sandbox's (see `mounts::Pivoted`). End
+/// of file means pid 1 failed there and reports it.
+pub fn run(
+    p: &PayloadPrep,
+    rules: &LandlockPrep,
+    filter: &SeccompPrep,
+    report: OwnedFd,
+    pty: Option<OwnedFd>,
+    root_ready: Option<OwnedFd>,
+) -> ! {
+    let mut root = RootReady(root_ready);
+    let last_steps = |root: &mut RootReady| -> Result<(), Failure> {
+        root.wait();
+        if let Err(e) = rustix::process::chdir(p.cwd.as_c_str()) {
+            if !p.cwd_fallback_root {
+                return Err(Failure::new(Step::Chdir, e));
+            }
+            step(Step::Chdir, rustix::process::chdir(c"/"))?;
+        }
         landlock::apply(rules)?;
         seccomp::install(filter)
     };
-    if let Err(f) = setup(p, pty).and_then(|()| last_steps()) {
+    if let Err(f) = setup(p, pty, &mut root).and_then(|()| last_steps(&mut root)) {
         f.send(report.as_fd());
         sys::ns::exit_now(EXIT_SBX_FAILURE);
     }
@@ -35,7 +54,25 @@ fn step<T>(step: Step, r: Result<T, Errno>) -> Result<T, Failure> {
     r.map_err(|e| Failure::new(step, e))
 }
 
-fn setup(p: &PayloadPrep, pty: Option<OwnedFd>) -> Result<(), Failure> {
+/// pid 1's word that the host root is gone, awaited once.
+struct RootReady(Option<OwnedFd>);
+
+impl RootReady {
+    fn wait(&mut self) {
+        let Some(fd) = self.0.take() else { return };
+        let mut byte = [0u8; 1];
+        loop {
+            match rustix::io::read(&fd, &mut byte) {
+                Ok(1) => return,
+                Err(Errno::INTR) => continue,
+                _ => sys::ns::exit_now(EXIT_SBX_FAILURE),
+            }
+        }
+    }
+}
+
+/// Every step here but oom_score_adj looks up no path (see `run`'s `root_ready`).
+fn setup(p: &PayloadPrep, pty: Option<OwnedFd>, root: &mut RootReady) -> Result<(), Failure> {
     step(Step::Session, rustix::process::setsid())?;
     if let Some(slave) = pty {
         step(Step::Terminal, rustix::process::ioctl_tiocsctty(&slave))?;
@@ -50,6 +87,7 @@ fn setup(p: &PayloadPrep, pty: Option<OwnedFd>) -> Result<(), Failure> {
         step(Step::Nice, sys::proc::set_nice(n))?;
     }
     if let Some(v) = &p.oom_score_adj {
+        root.wait();
         step(Step::OomScoreAdjust, sys::proc::write_file(c"/proc/self/oom_score_adj", v))?;
     }
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(p.umask));
@@ -59,12 +97,6 @@ fn setup(p: &PayloadPrep, pty: Option<OwnedFd>) -> Result<(), Failure> {
     capabilities(p)?;
     if p.no_new_privs {
         step(Step::NoNewPrivs, rustix::thread::set_no_new_privs(true))?;
-    }
-    if let Err(e) = rustix::process::chdir(p.cwd.as_c_str()) {
-        if !p.cwd_fallback_root {
-            return Err(Failure::new(Step::Chdir, e));
-        }
-        step(Step::Chdir, rustix::process::chdir(c"/"))?;
     }
     match p.keyring {
         Some(KeyringMode::Private) => step(Step::Keyring, sys::seccomp::join_new_session_keyring())?,

@@ -229,7 +229,7 @@ impl Driver<'_> {
                     }
                     pty => pty,
                 };
-                payload::run(&seq.commands[i].payload, &prep.landlock, &prep.seccomp, exec_w, pty)
+                payload::run(&seq.commands[i].payload, &prep.landlock, &prep.seccomp, exec_w, pty, None)
             }
             Ok(Forked::Parent { child }) => Pid::from_raw(child),
             Err(e) => return failed(Step::ForkPayload, e),
