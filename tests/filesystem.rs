@@ -33,7 +33,7 @@ sbx_test!(a_strict_root_the_payload_cannot_unmount_is_the_hosts_own, |ctx| {
     let host_tmp = Path::new("/tmp").join(ctx.unique("covered"));
     fs::write(&host_tmp, "host\n").unwrap();
     ctx.remove_later(&host_tmp);
-    let ops = ["mount", "/", "ls", "/", "write", "/sbx-probe-top", "ls", "/tmp", "ls", "/proc"];
+    let ops = ["mount", "/", "ls", "/", "write", "/sbx-probe-top", "ls", "/tmp", "ls", "/proc", "mount", "/sys"];
     let t = ctx.probe(&["ProtectSystem=strict", "PrivateTmp=yes", "CapabilityBoundingSet="], &ops);
     let host = ctx.direct(&["mount", "/"]);
     assert_eq!(t.words(0)[1], host.words(0)[1], "the root must be the host's file system\n{t}");
@@ -49,6 +49,8 @@ sbx_test!(a_strict_root_the_payload_cannot_unmount_is_the_hosts_own, |ctx| {
     assert!(!t.words(3).contains(&name), "the host's /tmp shows through PrivateTmp=\n{t}");
     let pids = t.words(4).iter().filter(|w| w.parse::<u32>().is_ok()).count();
     assert!(pids <= 3, "/proc must be the sandbox's, not the host's\n{t}");
+    let sys = t.words(5);
+    assert!(sys[0] == "/sys" && sys[2].split(',').any(|o| o == "ro"), "/sys must be read-only\n{t}");
     // Control: with CAP_SYS_ADMIN in the bounding set, the mirror.
     let c = ctx.probe(&["ProtectSystem=strict", "PrivateTmp=yes", "CapabilityBoundingSet=CAP_SYS_ADMIN"], &ops[..2]);
     assert_eq!(c.words(0)[1], "tmpfs", "{c}");

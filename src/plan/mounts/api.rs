@@ -47,9 +47,12 @@ impl Planner<'_> {
             recursive: true,
             nosuid_noexec: false,
         };
-        self.mountpoint("/sys", FileKind::Dir, &default_cause("sbx /sys (read-only)"))?;
-        self.push(sys, default_cause("sbx /sys (read-only)"));
-        self.cover("/sys", Cover::Host { source: "/sys".into() });
+        // A read-only clone of the host's root brings the host's /sys, read-only, along.
+        if !self.host_clone {
+            self.mountpoint("/sys", FileKind::Dir, &default_cause("sbx /sys (read-only)"))?;
+            self.push(sys, default_cause("sbx /sys (read-only)"));
+            self.cover("/sys", Cover::Host { source: "/sys".into() });
+        }
         self.mountpoint("/dev", FileKind::Dir, &cause_of("PrivateDevices", &s.private_devices))?;
         if Settings::flag(&s.private_devices) {
             self.private_dev(s, inputs.console.as_deref());

@@ -50,6 +50,7 @@ impl Planner<'_> {
         let cause = cause_of("ProtectSystem", &s.protect_system);
         self.push(MountOp::RootBind { source: "/".into(), readonly: true }, cause);
         self.cover("/", Cover::Host { source: "/".into() });
+        self.host_clone = true;
     }
 
     pub(super) fn root(&mut self, s: &Settings) {

@@ -34,6 +34,9 @@ pub(super) struct Planner<'a> {
     pub(super) covers: Vec<(String, Cover)>,
     pub(super) created: BTreeSet<String>,
     pub(super) finally_readonly: Vec<(String, Cause)>,
+    /// The root is the host's, cloned read-only with everything below it (`host_root`): its
+    /// /sys is already the host's, read-only.
+    pub(super) host_clone: bool,
 }
 
 pub(super) fn default_cause(directive: &'static str) -> Cause {
@@ -73,6 +76,7 @@ impl<'a> Planner<'a> {
             covers: Vec::new(),
             created: BTreeSet::new(),
             finally_readonly: Vec::new(),
+            host_clone: false,
         }
     }
 }

@@ -51,6 +51,7 @@ mod cases {
             "mountpoints are created only in sbx's /dev: {m:?}"
         );
         assert!(m.iter().any(|m| matches!(&m.op, MountOp::Tmpfs { target, .. } if target == "/tmp")));
+        assert!(!binds(&m).iter().any(|(t, _)| t == "/sys"), "the clone's /sys is the host's, read-only: {m:?}");
     }
 
     #[test]
