@@ -15,7 +15,7 @@ use nix::unistd::Pid;
 use rustix::event::{PollFd, PollFlags};
 
 use crate::error::EXIT_SBX_FAILURE;
-use crate::launch::prepare::Prepared;
+use crate::launch::prepare::{OwnIdMaps, Prepared};
 use crate::launch::report::{Failure, Finished, Step};
 use crate::launch::seccomp::{self, Handover, SeccompPrep};
 use crate::launch::{RELEASE_CODE_AFTER, mounts, network, payload, sequence, signals};
@@ -42,8 +42,12 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
         f.send(report_w.as_fd());
         exit_now(EXIT_SBX_FAILURE)
     };
-    if let Err(e) = wait_for_monitor(&sync_r) {
-        fail(Failure::new(Step::WaitForMonitor, e));
+    let started = match &prep.own_id_maps {
+        Some(maps) => map_own_ids(maps, &sync_r).map_err(|e| Failure::new(Step::IdMaps, e)),
+        None => wait_for_monitor(&sync_r).map_err(|e| Failure::new(Step::WaitForMonitor, e)),
+    };
+    if let Err(f) = started {
+        fail(f);
     }
     if prep.unshare_cgroupns {
         if let Err(e) = crate::sys::ns::unshare_cgroup() {
@@ -155,6 +159,20 @@ fn wait_for_monitor(sync_r: &OwnedFd) -> Result<(), Errno> {
     if rustix::io::read(sync_r, &mut byte)? == 0 {
         exit_now(EXIT_SBX_FAILURE);
     }
+    exit_if_monitor_gone(sync_r)
+}
+
+/// Dies with the monitor, and maps its own ids (see `Prepared::own_id_maps`).
+fn map_own_ids(maps: &OwnIdMaps, sync_r: &OwnedFd) -> Result<(), Errno> {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+    exit_if_monitor_gone(sync_r)?;
+    crate::sys::proc::write_file(c"/proc/self/setgroups", c"deny")?;
+    crate::sys::proc::write_file(c"/proc/self/uid_map", &maps.uid_map)?;
+    crate::sys::proc::write_file(c"/proc/self/gid_map", &maps.gid_map)
+}
+
+/// The monitor died before the parent-death signal was set: its end of the pipe is closed.
+fn exit_if_monitor_gone(sync_r: &OwnedFd) -> Result<(), Errno> {
     let mut fds = [PollFd::new(sync_r, PollFlags::IN)];
     rustix::event::poll(&mut fds, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 }))?;
     if fds[0].revents().contains(PollFlags::HUP) {

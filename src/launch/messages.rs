@@ -41,6 +41,7 @@ fn hint_rlimit(e: Errno) -> &'static str {
 fn step_name(step: Step) -> &'static str {
     match step {
         Step::WaitForMonitor => "waiting for sbx to write the id maps",
+        Step::IdMaps => "writing its own id maps",
         Step::Staging => "preparing the staging root",
         Step::Mount => "mounts",
         Step::FinishRoot => "switching to the new root",

@@ -81,6 +81,15 @@ pub struct Prepared {
     pub payload: PayloadPrep,
     /// `sbx run --unit`: the unit's commands, which pid 1 runs instead of `payload`.
     pub sequence: Option<SequencePrep>,
+    /// Rootless and without a cgroup of the run's own, pid 1 writes its id maps itself and
+    /// starts without waiting for the monitor's go-ahead: one line each mapping the caller's
+    /// ids, setgroups denied first, which the kernel lets a process write for itself.
+    pub own_id_maps: Option<OwnIdMaps>,
+}
+
+pub struct OwnIdMaps {
+    pub uid_map: CString,
+    pub gid_map: CString,
 }
 
 /// Sets `shared` on the inaccessible directories that no later operation creates an entry in
@@ -154,7 +163,18 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         loopback: plan.loopback_up && plan.cgroup.is_some(),
         payload: payload(plan)?,
         sequence: sequence::prepare(plan)?,
+        own_id_maps: own_id_maps(plan)?,
     })
+}
+
+fn own_id_maps(plan: &Plan) -> Result<Option<OwnIdMaps>, Error> {
+    let rootless = plan.mode == crate::plan::Mode::Rootless && plan.cgroup.is_none();
+    match &plan.id_map {
+        Some(m) if rootless && m.deny_setgroups => {
+            Ok(Some(OwnIdMaps { uid_map: c(&m.uid_map)?, gid_map: c(&m.gid_map)? }))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn mount(op: &MountOp) -> Result<PMount, Error> {
@@ -306,6 +326,24 @@ mod tests {
         let mut later_only = vec![PMount::Mkdir { parent: c"srv".into(), name: c"a".into(), mode: 0o755 }, dir(c"srv")];
         share_inaccessible_dirs(&mut later_only);
         assert_eq!(shared(&later_only), [true], "what came before does not count");
+    }
+
+    #[test]
+    fn pid_1_maps_its_own_ids_only_rootless_and_without_a_cgroup() {
+        use crate::plan::tests::plan_as;
+        let own = |uid: u32, lines: &str| own_id_maps(&plan_as(uid, lines).unwrap()).unwrap();
+        let maps = own(1000, "").expect("rootless");
+        assert_eq!((maps.uid_map.to_bytes(), maps.gid_map.to_bytes()), (&b"1000 1000 1\n"[..], &b"1000 1000 1\n"[..]));
+        assert!(own(0, "PrivateUsers=yes").is_none(), "root maps a range: the monitor writes it");
+        let mut limited = plan_as(1000, "").unwrap();
+        limited.cgroup = Some(crate::plan::cgroup::CgroupPlan {
+            parent: "/sys/fs/cgroup/user.slice".into(),
+            create: Vec::new(),
+            enable: Vec::new(),
+            files: vec![("memory.max".into(), "1073741824".into())],
+            memory_max: Some("1G".into()),
+        });
+        assert!(own_id_maps(&limited).unwrap().is_none(), "pid 1 waits to be placed in its cgroup");
     }
 
     #[test]

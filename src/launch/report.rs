@@ -43,9 +43,10 @@ pub enum Step {
     CgroupNamespace,
     OomScoreAdjust,
     NetNamespace,
+    IdMaps,
 }
 
-const STEPS: [Step; 30] = [
+const STEPS: [Step; 31] = [
     Step::WaitForMonitor,
     Step::Staging,
     Step::Mount,
@@ -76,6 +77,7 @@ const STEPS: [Step; 30] = [
     Step::CgroupNamespace,
     Step::OomScoreAdjust,
     Step::NetNamespace,
+    Step::IdMaps,
 ];
 
 /// Sub-operations of a mount step.
