@@ -1,10 +1,11 @@
-//! pid 1 of the sandbox: waits for the id maps, builds the root, starts the payload, then
-//! relays signals to it and reaps every orphan until it exits.
+//! pid 1 of the sandbox: waits for the id maps (or, rootless, writes its own), builds the
+//! root, starts the payload and detaches the host root while the payload's first steps run,
+//! then relays signals to it and reaps every orphan until it exits.
 //!
 //! Invariant: runs between clone and exit without parsing, formatting or name lookups; it
 //! walks the prepared plan. A failure is sent as a fixed record on the report pipe. The
-//! process dies with the monitor (parent-death signal) and is non-dumpable once the maps
-//! are written.
+//! process dies with the monitor (parent-death signal) and is non-dumpable before the
+//! payload starts; nothing of the payload's runs while the host root is still attached.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
