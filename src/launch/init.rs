@@ -1,5 +1,5 @@
-//! pid 1 of the sandbox: waits for the id maps (or, rootless, writes its own), builds the
-//! root, starts the payload and detaches the host root while the payload's first steps run,
+//! pid 1 of the sandbox: waits for the monitor's go-ahead and the id maps (rootless, it
+//! writes its own), builds the root, starts the payload and detaches the host root while the payload's first steps run,
 //! then relays signals to it and reaps every orphan until it exits.
 //!
 //! Invariant: runs between clone and exit without parsing, formatting or name lookups; it
@@ -43,10 +43,9 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
         f.send(report_w.as_fd());
         exit_now(EXIT_SBX_FAILURE)
     };
-    let started = match &prep.own_id_maps {
-        Some(maps) => map_own_ids(maps, &sync_r).map_err(|e| Failure::new(Step::IdMaps, e)),
-        None => wait_for_monitor(&sync_r).map_err(|e| Failure::new(Step::WaitForMonitor, e)),
-    };
+    let started = wait_for_monitor(&sync_r).map_err(|e| Failure::new(Step::WaitForMonitor, e)).and_then(|()| {
+        prep.own_id_maps.as_ref().map_or(Ok(()), |maps| map_own_ids(maps).map_err(|e| Failure::new(Step::IdMaps, e)))
+    });
     if let Err(f) = started {
         fail(f);
     }
@@ -152,34 +151,28 @@ fn end(prep: &Prepared, code: i32, report: &OwnedFd) -> ! {
     exit_now(code)
 }
 
-/// Dies with the monitor, then waits for its go-ahead (the id maps are written). The monitor
-/// keeps the write end open for its whole life, so a hang-up afterwards means it is gone.
+/// Dies with the monitor, then waits for its go-ahead (the network helper is started, the id
+/// maps are written unless pid 1 writes its own, the cgroup is joined). The monitor keeps the
+/// write end open for its whole life, so a hang-up afterwards means it is gone.
 fn wait_for_monitor(sync_r: &OwnedFd) -> Result<(), Errno> {
     rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
     let mut byte = [0u8; 1];
     if rustix::io::read(sync_r, &mut byte)? == 0 {
         exit_now(EXIT_SBX_FAILURE);
     }
-    exit_if_monitor_gone(sync_r)
-}
-
-/// Dies with the monitor, and maps its own ids (see `Prepared::own_id_maps`).
-fn map_own_ids(maps: &OwnIdMaps, sync_r: &OwnedFd) -> Result<(), Errno> {
-    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
-    exit_if_monitor_gone(sync_r)?;
-    crate::sys::proc::write_file(c"/proc/self/setgroups", c"deny")?;
-    crate::sys::proc::write_file(c"/proc/self/uid_map", &maps.uid_map)?;
-    crate::sys::proc::write_file(c"/proc/self/gid_map", &maps.gid_map)
-}
-
-/// The monitor died before the parent-death signal was set: its end of the pipe is closed.
-fn exit_if_monitor_gone(sync_r: &OwnedFd) -> Result<(), Errno> {
     let mut fds = [PollFd::new(sync_r, PollFlags::IN)];
     rustix::event::poll(&mut fds, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 }))?;
     if fds[0].revents().contains(PollFlags::HUP) {
         exit_now(EXIT_SBX_FAILURE);
     }
     Ok(())
+}
+
+/// Maps its own ids (see `Prepared::own_id_maps`).
+fn map_own_ids(maps: &OwnIdMaps) -> Result<(), Errno> {
+    crate::sys::proc::write_file(c"/proc/self/setgroups", c"deny")?;
+    crate::sys::proc::write_file(c"/proc/self/uid_map", &maps.uid_map)?;
+    crate::sys::proc::write_file(c"/proc/self/gid_map", &maps.gid_map)
 }
 
 fn exit_code(status: &WaitStatus) -> Option<i32> {

@@ -81,9 +81,9 @@ pub struct Prepared {
     pub payload: PayloadPrep,
     /// `sbx run --unit`: the unit's commands, which pid 1 runs instead of `payload`.
     pub sequence: Option<SequencePrep>,
-    /// Rootless and without a cgroup of the run's own, pid 1 writes its id maps itself and
-    /// starts without waiting for the monitor's go-ahead: one line each mapping the caller's
-    /// ids, setgroups denied first, which the kernel lets a process write for itself.
+    /// Rootless and without a cgroup of the run's own, pid 1 writes its id maps itself once it
+    /// has the go-ahead (one line each mapping the caller's ids, setgroups denied first: what
+    /// the kernel lets a process write for itself), and the monitor gives it sooner.
     pub own_id_maps: Option<OwnIdMaps>,
 }
 
