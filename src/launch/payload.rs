@@ -1,8 +1,8 @@
 //! The payload's last steps before execve, in systemd's order: session and terminal,
 //! rlimits, nice, umask, ids (groups, gid, uid, keeping capabilities), the bounding and
-//! ambient sets, no_new_privs, keyring, MDWE, descriptors, signals, working directory,
-//! Landlock, the syscall filter (last), execve. The steps before the working directory look
-//! up no path, and run while pid 1 detaches the host root.
+//! ambient sets, no_new_privs, keyring, MDWE, descriptors, signals, Landlock, working
+//! directory, the syscall filter (last), execve. Up to Landlock they run while pid 1
+//! detaches the host root (see `run`).
 //!
 //! Invariant: no allocation and no formatting; a failure is one record on the report pipe.
 
@@ -18,9 +18,9 @@ use crate::launch::seccomp::{self, SeccompPrep};
 use crate::profile::syscall_lists::KeyringMode;
 use crate::sys::{self, Errno};
 
-/// `root_ready`, when given, is read before the first step that looks up a path: until pid 1
-/// writes to it, the host root is still stacked on the sandbox's (see `mounts::Pivoted`). End
-/// of file means pid 1 failed there and reports it.
+/// `root_ready`, when given, is read before the syscall filter (and so before execve): until
+/// pid 1 writes to it, the host root is still stacked on the sandbox's (see
+/// `mounts::Pivoted`). End of file means pid 1 failed there and reports it.
 pub fn run(
     p: &PayloadPrep,
     rules: &LandlockPrep,
@@ -31,6 +31,12 @@ pub fn run(
 ) -> ! {
     let mut root = RootReady(root_ready);
     let last_steps = |root: &mut RootReady| -> Result<(), Failure> {
+        // Until pid 1 detaches it, the host root sits on the sandbox's "/", and ".." stepping
+        // back onto the root dentry would cross into it. Landlock's rules are mount targets,
+        // normalised and opened without following symlinks: looked up before the wait. The
+        // working directory may pass a symlink to "..": after it, as is the filter (which may
+        // refuse read(2)) and so execve.
+        landlock::apply(rules)?;
         root.wait();
         if let Err(e) = rustix::process::chdir(p.cwd.as_c_str()) {
             if !p.cwd_fallback_root {
@@ -38,10 +44,9 @@ pub fn run(
             }
             step(Step::Chdir, rustix::process::chdir(c"/"))?;
         }
-        landlock::apply(rules)?;
         seccomp::install(filter)
     };
-    if let Err(f) = setup(p, pty, &mut root).and_then(|()| last_steps(&mut root)) {
+    if let Err(f) = setup(p, pty).and_then(|()| last_steps(&mut root)) {
         f.send(report.as_fd());
         sys::ns::exit_now(EXIT_SBX_FAILURE);
     }
@@ -71,8 +76,8 @@ impl RootReady {
     }
 }
 
-/// Every step here but oom_score_adj looks up no path (see `run`'s `root_ready`).
-fn setup(p: &PayloadPrep, pty: Option<OwnedFd>, root: &mut RootReady) -> Result<(), Failure> {
+/// No step here looks up a path but oom_score_adj's, a fixed one (see `run`'s `root_ready`).
+fn setup(p: &PayloadPrep, pty: Option<OwnedFd>) -> Result<(), Failure> {
     step(Step::Session, rustix::process::setsid())?;
     if let Some(slave) = pty {
         step(Step::Terminal, rustix::process::ioctl_tiocsctty(&slave))?;
@@ -87,7 +92,6 @@ fn setup(p: &PayloadPrep, pty: Option<OwnedFd>, root: &mut RootReady) -> Result<
         step(Step::Nice, sys::proc::set_nice(n))?;
     }
     if let Some(v) = &p.oom_score_adj {
-        root.wait();
         step(Step::OomScoreAdjust, sys::proc::write_file(c"/proc/self/oom_score_adj", v))?;
     }
     rustix::process::umask(rustix::fs::Mode::from_raw_mode(p.umask));
