@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
     name = "sbx",
     version,
     about = "Run a program in a Linux sandbox described with systemd's hardening directives",
-    long_about = "sbx runs one program in fresh namespaces on a tmpfs root, confined as a profile says. \
+    long_about = "sbx runs one program in fresh namespaces on a root of its own, confined as a profile says. \
 Profiles are systemd unit-file drop-ins: the same ProtectSystem=, PrivateTmp=, User=, \
 CapabilityBoundingSet= ... that harden a systemd service, applied without systemd. sbx needs no \
 setuid bit: unprivileged users get a user namespace, root gets real id switches.",
