@@ -1,6 +1,7 @@
 //! The sandbox's file system seen from inside: the tmpfs root with the host's top-level
-//! entries (or, strict and without CAP_SYS_ADMIN, the host's root cloned), ProtectSystem=, ProtectHome=, PrivateTmp=, ReadWritePaths=, ReadOnlyPaths=,
-//! InaccessiblePaths=, BindPaths=, BindReadOnlyPaths= and TemporaryFileSystem=.
+//! entries (or, strict and without CAP_SYS_ADMIN, the host's root cloned), ProtectSystem=,
+//! ProtectHome=, PrivateTmp=, ReadWritePaths=, ReadOnlyPaths=, InaccessiblePaths=,
+//! BindPaths=, BindReadOnlyPaths= and TemporaryFileSystem=.
 //!
 //! Every test applies directives to the bare profile and pairs each forbidden operation with a
 //! control run in which the same operation is allowed (or fails differently), so a directive

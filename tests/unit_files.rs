@@ -70,6 +70,23 @@ sbx_test!(root: system_dropins_come_first_and_mask_local_ones, |ctx| {
     assert_eq!(out.stdout, "system local\n", "{out}");
 });
 
+// A unit's commands run after pid 1 has detached the host root (launch::init detaches before
+// the sequence, not beside a payload): with the tmpfs of inaccessible inodes staged, one mount
+// at "/" and ".." from a top-level directory is "/".
+sbx_test!(a_units_commands_run_without_the_host_root, |ctx| {
+    let unit = ctx.write(
+        "gone.service",
+        &format!(
+            "[Service]\nType=oneshot\nProtectSystem=strict\nInaccessiblePaths=/etc/hostname\n\
+             ExecStartPre={p} mounts-at / same-file /etc/.. /\nExecStart={p} mounts-at /\n",
+            p = probe()
+        ),
+    );
+    let out = run_unit(ctx, &unit, &[]);
+    out.assert_code(0);
+    assert_eq!(out.lines(), ["ok 1", "ok yes", "ok 1"], "{out}");
+});
+
 sbx_test!(commands_run_in_order_in_one_sandbox, |ctx| {
     let unit = ctx.write(
         "order.service",

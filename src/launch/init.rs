@@ -1,6 +1,6 @@
 //! pid 1 of the sandbox: waits for the monitor's go-ahead and the id maps (rootless, it
-//! writes its own), builds the root, starts the payload and detaches the host root while the payload's first steps run,
-//! then relays signals to it and reaps every orphan until it exits.
+//! writes its own), builds the root, starts the payload and detaches the host root while the
+//! payload's first steps run, then relays signals to it and reaps every orphan until it exits.
 //!
 //! Invariant: runs between clone and exit without parsing, formatting or name lookups; it
 //! walks the prepared plan. A failure is sent as a fixed record on the report pipe. The
@@ -78,9 +78,9 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
         }
         end(prep, sequence::run(prep, seq, &report_w, pty_slave), &report_w);
     }
-    // The payload starts with the host root still stacked on the sandbox's: its first steps
-    // (ids, capabilities, signals) need no path, and it waits for `root_ready` before any,
-    // while pid 1 detaches the host root.
+    // The payload starts with the host root still stacked on the sandbox's. Its steps up to
+    // Landlock cannot step onto the root dentry where it sits, and it waits for `root_ready`
+    // before its working directory, filter and execve, while pid 1 detaches the host root.
     let (root_ready, root_detached) = match pivoted.is_some() {
         true => match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
             Ok((r, w)) => (Some(r), Some(w)),

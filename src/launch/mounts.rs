@@ -51,10 +51,11 @@ struct Roots<'a> {
 impl<'a> Roots<'a> {
     /// The inaccessible inodes, made now if this is the first operation to need them.
     fn inaccessible(&mut self) -> R<&Inaccessible> {
-        if self.inaccessible.is_none() {
-            self.inaccessible = Some(inaccessible(self.wanted)?);
+        let wanted = self.wanted;
+        match &mut self.inaccessible {
+            Some(made) => Ok(made),
+            slot => Ok(slot.insert(inaccessible(wanted)?)),
         }
-        self.inaccessible.as_ref().ok_or((Sub::Create, Errno::BADF))
     }
 
     /// A writable descriptor of the sandbox directory `path` (relative to the new root).
@@ -169,7 +170,7 @@ fn staging<'a>(wanted: Wanted) -> R<Roots<'a>> {
 /// A small tmpfs stacked on the new root (the sandbox root's first operation has been
 /// applied), holding an empty file and an empty directory of mode 000 (each only if the plan
 /// binds it). Stacked there, it covers no path: targets are opened through the new root's
-/// descriptor, sources through the host root's. `finish` moves it away before the pivot.
+/// descriptor, sources through the host root's. `pivot` moves it away first (`park`).
 fn inaccessible(wanted: Wanted) -> R<Inaccessible> {
     let c = |e| (Sub::Create, e);
     let fs = new_fs(c"tmpfs")?;

@@ -190,7 +190,7 @@ pub fn plan_for(s: &Settings, host: &HostFacts, opts: &Options, arch: Arch) -> R
     // containers drop.
     let listener = host.seccomp_listener && !(host.is_root() && (Settings::flag(&s.private_users) || !host.sys_ptrace));
     let (filter, verdicts, default_verdict) =
-        if listener { with_notify(&direct, &b, opts) } else { (direct.clone(), Vec::new(), Verdict::Kill) };
+        if listener { with_notify(&direct, opts) } else { (direct.clone(), Vec::new(), Verdict::Kill) };
     let program = bpf::compile(&filter).map_err(|e| PlanError::Host(format!("syscall filter: {e}")))?;
     let fallback = bpf::compile(&direct).map_err(|e| PlanError::Host(format!("syscall filter: {e}")))?;
     let (default_cause, causes) = b.causes();
@@ -237,7 +237,7 @@ fn direct_filter(b: &Builder) -> Filter {
 }
 
 /// Hands kills (and with `--log-refused`, errno refusals; and logged calls) to pid 1.
-fn with_notify(direct: &Filter, b: &Builder, opts: &Options) -> (Filter, Vec<(u32, Verdict)>, Verdict) {
+fn with_notify(direct: &Filter, opts: &Options) -> (Filter, Vec<(u32, Verdict)>, Verdict) {
     let to_notify = |a: Action| -> Option<Verdict> {
         match a {
             Action::KillProcess => Some(Verdict::Kill),
@@ -273,6 +273,5 @@ fn with_notify(direct: &Filter, b: &Builder, opts: &Options) -> (Filter, Vec<(u3
         }
         verdicts.push((r.nr, one));
     }
-    let _ = b;
     (f, verdicts, default_verdict)
 }
