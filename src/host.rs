@@ -313,6 +313,29 @@ fn parse_passwd_line(line: &str) -> Option<Account> {
     })
 }
 
+/// A host fact read on first use: most runs never need it, and every read of a /proc file
+/// is a few microseconds of every start.
+pub struct Lazy<T> {
+    cell: std::sync::OnceLock<T>,
+    probe: fn() -> T,
+}
+
+impl<T> Lazy<T> {
+    fn new(probe: fn() -> T) -> Self {
+        Lazy { cell: std::sync::OnceLock::new(), probe }
+    }
+
+    /// A fact known in advance (fake hosts).
+    #[cfg(test)]
+    pub fn known(value: T) -> Self {
+        Lazy { cell: std::sync::OnceLock::from(value), probe: || unreachable!("a known fact is never probed") }
+    }
+
+    pub fn get(&self) -> &T {
+        self.cell.get_or_init(self.probe)
+    }
+}
+
 /// Everything the planner may know about the host.
 pub struct HostFacts {
     pub uid: u32,
@@ -332,14 +355,18 @@ pub struct HostFacts {
     /// Whether pid 1 can take a seccomp user-notification fd from the payload
     /// (pidfd_getfd, kernel >= 5.6, Yama's ptrace_scope below 3, and no filter refusing it).
     pub seccomp_listener: bool,
+    /// sbx already runs under a seccomp filter (a container's, an outer sandbox's); one of
+    /// those may hold the notification listener, which the kernel allows only once.
+    pub under_seccomp: bool,
     /// The cgroup v2 hierarchy, when one is mounted: read on first use through `cgroup()`
     /// (generating /proc/self/mountinfo is a third of what probing the host costs, and only
     /// runs with resource limits need it).
     pub cgroup: std::sync::OnceLock<Option<CgroupHost>>,
     /// MemTotal, in bytes (for percentages of physical memory).
     pub mem_total: u64,
-    /// The system's task limit (the smaller of kernel.pid_max and kernel.threads-max).
-    pub tasks_limit: u64,
+    /// The system's task limit (the smaller of kernel.pid_max and kernel.threads-max), for
+    /// TasksMax= percentages.
+    pub tasks_limit: Lazy<u64>,
     /// The Landlock ABI version (0 when absent or disabled).
     pub landlock_abi: u32,
     /// keyctl(2) is refused to sbx (a container's seccomp profile, Docker's among them), and so
@@ -348,8 +375,8 @@ pub struct HostFacts {
     /// CAP_SYS_PTRACE in sbx's effective set: as root, pid 1 needs it to take the syscall
     /// filter's notification fd from the non-dumpable payload (containers drop it).
     pub sys_ptrace: bool,
-    /// `net.ipv4.ip_unprivileged_port_start`.
-    pub unprivileged_port_start: u32,
+    /// `net.ipv4.ip_unprivileged_port_start`, for ambient CAP_NET_BIND_SERVICE rootless.
+    pub unprivileged_port_start: Lazy<u32>,
     pub users: UserDb,
     pub fs: Box<dyn HostFs>,
 }
@@ -367,6 +394,10 @@ impl HostFacts {
 
     pub fn probe() -> HostFacts {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+        // Only a seccomp filter refuses pidfd_getfd on kernels that have it (5.6 and later).
+        let under_seccomp = crate::sys::probe::under_seccomp_filter();
+        let uname = rustix::system::uname();
+        let kernel = kernel_version(&uname.release().to_string_lossy());
         HostFacts {
             uid: rustix::process::getuid().as_raw(),
             gid: rustix::process::getgid().as_raw(),
@@ -375,7 +406,7 @@ impl HostFacts {
             env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
-            hostname: rustix::system::uname().nodename().to_string_lossy().into_owned(),
+            hostname: uname.nodename().to_string_lossy().into_owned(),
             machine_id: read("/etc/machine-id").trim().to_string(),
             setgroups_allowed: read("/proc/self/setgroups").trim() != "deny",
             landlock_abi: crate::sys::landlock::abi_version(),
@@ -385,19 +416,24 @@ impl HostFacts {
                 .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_PTRACE)),
             cgroup: std::sync::OnceLock::new(),
             mem_total: mem_total(),
-            tasks_limit: ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"]
-                .iter()
-                .filter_map(|p| read(p).trim().parse::<u64>().ok())
-                .min()
-                .unwrap_or(32768),
-            kernel: kernel_version(&rustix::system::uname().release().to_string_lossy()),
-            seccomp_listener: kernel_version(&rustix::system::uname().release().to_string_lossy()) >= (5, 9)
+            tasks_limit: Lazy::new(|| {
+                ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"]
+                    .iter()
+                    .filter_map(|p| std::fs::read_to_string(p).ok()?.trim().parse::<u64>().ok())
+                    .min()
+                    .unwrap_or(32768)
+            }),
+            kernel,
+            seccomp_listener: kernel >= (5, 9)
                 && read("/proc/sys/kernel/yama/ptrace_scope").trim() != "3"
-                && !crate::sys::probe::pidfd_getfd_refused(),
-            unprivileged_port_start: read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
-                .trim()
-                .parse()
-                .unwrap_or(1024),
+                && !(under_seccomp && crate::sys::probe::pidfd_getfd_refused()),
+            under_seccomp,
+            unprivileged_port_start: Lazy::new(|| {
+                std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(1024)
+            }),
             users: UserDb::parse(&read("/etc/passwd"), &read("/etc/group")),
             fs: Box::new(RealFs),
         }
@@ -534,10 +570,11 @@ pub mod fake {
             sys_ptrace: true,
             cgroup: std::sync::OnceLock::from(None),
             mem_total: 8 << 30,
-            tasks_limit: 4194304,
+            tasks_limit: Lazy::known(4194304),
             kernel: (6, 18),
             seccomp_listener: true,
-            unprivileged_port_start: 1024,
+            under_seccomp: false,
+            unprivileged_port_start: Lazy::known(1024),
             users: UserDb::parse(
                 "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33:www:/var/www:/usr/sbin/nologin\nalice:x:1000:1000::/home/alice:/bin/bash\n",
                 "root:x:0:\nwww-data:x:33:\nalice:x:1000:\nadm:x:4:\n",

@@ -1,8 +1,10 @@
 #![deny(unsafe_code)]
+#![cfg_attr(not(test), no_main)]
 //! sbx: run a program in a Linux sandbox described with systemd's hardening directives.
 //!
-//! `main` parses the command line, runs one command, prints an error once and exits with
-//! the payload's status or one of sbx's reserved codes (see `error.rs`).
+//! `run` parses the command line, runs one command, prints an error once and exits with
+//! the payload's status or one of sbx's reserved codes (see `error.rs`). The process starts
+//! in `sys::entry`.
 
 mod analyze;
 mod cli;
@@ -20,7 +22,8 @@ use clap::Parser;
 
 use crate::error::{EXIT_SBX_FAILURE, Error};
 
-fn main() {
+#[cfg_attr(test, allow(dead_code))]
+fn run() -> ! {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -78,6 +78,19 @@ sbx_test!(best_effort_private_network_leaves_only_unix_sockets, |ctx| {
     c.ok(2);
 });
 
+sbx_test!(an_inner_filter_holds_without_a_listener_of_its_own, |ctx| {
+    // The outer sandbox's filter holds the only listener the kernel allows on the way up, so
+    // the inner sbx installs its policy without notifications and the kernel kills by itself.
+    let mount = libc::SYS_mount.to_string();
+    let ops = ["pid", "syscall", &mount, "0,0,0,0,0", "pid"];
+    let t = nested(ctx, &["--best-effort", "--profile", &ctx.bare(), "-p", "SystemCallFilter=~@mount"], &ops);
+    t.assert_code(128 + libc::SIGSYS);
+    assert_eq!(t.lines().len(), 1, "the payload dies at mount(2)\n{t}");
+    let c = nested(ctx, &["--best-effort", "--profile", &ctx.bare()], &ops);
+    c.assert_code(0);
+    assert!(c.line(1).starts_with("err E"), "without the directive mount(2) runs and fails\n{c}");
+});
+
 sbx_test!(best_effort_cannot_signal_outside, |ctx| {
     // Without a pid namespace the payload sees other processes; Landlock's signal scope keeps
     // it from signalling them. Target: the outer sandbox's pid 1, outside the inner sandbox

@@ -27,7 +27,8 @@ const X32_BIT: u32 = 0x4000_0000;
 /// What the child needs of the seccomp plan, prepared before fork.
 pub struct SeccompPrep {
     pub program: Vec<Insn>,
-    pub fallback: Vec<Insn>,
+    /// The policy without `Notify`, when a filter above may hold a listener (`SeccompPlan`).
+    pub fallback: Option<Vec<Insn>>,
     pub listener: bool,
     pub verdicts: Vec<(u32, Verdict)>,
     pub default_verdict: Verdict,
@@ -44,7 +45,7 @@ pub struct SeccompPrep {
 /// Payload side: install the filter; hand the listener to pid 1 when there is one.
 pub fn install(s: &SeccompPrep) -> Result<(), Failure> {
     let Some(page) = s.page.as_ref().filter(|_| s.listener) else {
-        return sc::install(&s.fallback, false).map(drop).map_err(|e| Failure::new(Step::Seccomp, e));
+        return sc::install(&s.program, false).map(drop).map_err(|e| Failure::new(Step::Seccomp, e));
     };
     if s.dumpable_for_handover {
         rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable)
@@ -67,9 +68,11 @@ pub fn install(s: &SeccompPrep) -> Result<(), Failure> {
         }
         Ok(None) => Ok(()),
         // A listener already exists above us (a nested sandbox, a container runtime): the
-        // same policy without notifications.
+        // same policy without notifications. Without a fallback sbx ran under no filter when
+        // it planned, so none can hold a listener: the error stands.
         Err(Errno::BUSY) => {
-            sc::install(&s.fallback, false).map_err(|e| Failure::new(Step::Seccomp, e))?;
+            let fallback = s.fallback.as_ref().ok_or(Failure::new(Step::Seccomp, Errno::BUSY))?;
+            sc::install(fallback, false).map_err(|e| Failure::new(Step::Seccomp, e))?;
             page.set_state(NO_LISTENER);
             Ok(())
         }

@@ -104,7 +104,7 @@ fn check_userns(ambient: CapMask, ns: &Namespaces, host: &HostFacts) -> Result<(
             if ns.net {
                 continue;
             }
-            if cap == Capability::CAP_NET_BIND_SERVICE && host.unprivileged_port_start == 0 {
+            if cap == Capability::CAP_NET_BIND_SERVICE && *host.unprivileged_port_start.get() == 0 {
                 continue;
             }
             return Err(format!(
@@ -112,7 +112,7 @@ fn check_userns(ambient: CapMask, ns: &Namespaces, host: &HostFacts) -> Result<(
                 if cap == Capability::CAP_NET_BIND_SERVICE {
                     format!(
                         ", or let every user bind low ports (sysctl net.ipv4.ip_unprivileged_port_start=0; now {})",
-                        host.unprivileged_port_start
+                        host.unprivileged_port_start.get()
                     )
                 } else {
                     String::new()

@@ -75,7 +75,7 @@ pub fn plan(s: &Settings, host: &HostFacts) -> Result<Option<CgroupPlan>, PlanEr
     });
     w.add("CPUWeight", &s.cpu_weight, "cpu", "cpu.weight", |n| n.to_string());
     w.add("AllowedCPUs", &s.allowed_cpus, "cpuset", "cpuset.cpus", String::clone);
-    let tasks = host.tasks_limit;
+    let tasks = *host.tasks_limit.get();
     w.add("TasksMax", &s.tasks_max, "pids", "pids.max", |l| limit(l, tasks));
     w.add("IOWeight", &s.io_weight, "io", "io.weight", |n| format!("default {n}"));
     io_max(s, host, &mut w)?;

@@ -4,10 +4,13 @@
 //! `Errno`; no policy, no logging, no allocation. Safe rustix calls are used directly by
 //! `launch/`; what rustix lacks (clone with namespace flags, mount_setattr, close_range,
 //! execve with prepared arrays, the interface ioctl, setrlimit by number, prctl on
-//! capabilities by number) lives here, each block with a `// SAFETY:` line.
+//! capabilities by number) lives here, each block with a `// SAFETY:` line; so does the
+//! process entry point (`entry`), which replaces Rust's start-up.
 #![allow(unsafe_code)]
 
 pub mod caps;
+#[cfg(not(test))]
+mod entry;
 pub mod exec;
 pub mod fd;
 pub mod image;

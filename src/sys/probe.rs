@@ -25,6 +25,15 @@ pub fn seccomp_action_available(action: u32) -> Result<(), Errno> {
     Ok(())
 }
 
+/// prctl(PR_GET_SECCOMP): whether this process already runs under a seccomp filter (a
+/// container runtime's, an outer sandbox's). Only then can a filter above hold a
+/// notification listener, and the kernel refuse sbx's own (EBUSY).
+pub fn under_seccomp_filter() -> bool {
+    // SAFETY: PR_GET_SECCOMP takes no pointer; it returns the mode (0 none, 2 filter).
+    let mode = unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) };
+    mode != 0
+}
+
 /// A keyctl(2) operation no kernel has: it reaches no keyring, so it changes nothing.
 const KEYCTL_NO_SUCH_OPERATION: libc::c_long = 0x7fff_ffff;
 

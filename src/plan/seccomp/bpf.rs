@@ -22,8 +22,6 @@
 //! program has at most [`MAX_INSNS`] instructions — otherwise `compile` returns an error.
 //! The output depends only on the `Filter`. Nothing here makes a system call.
 
-use std::collections::HashMap;
-
 use super::{Action, Cmp, Cond, Filter, Rule, SyscallRules, Width};
 
 /// One classic BPF instruction, laid out like the kernel's `struct sock_filter`.
@@ -236,10 +234,23 @@ enum Target {
 #[derive(Default)]
 struct Emitter {
     rev: Vec<Insn>,
-    /// The latest (nearest) return of each value.
-    rets: HashMap<u32, usize>,
-    /// The latest `ja` trampoline to each instruction.
-    trampolines: HashMap<usize, usize>,
+    /// The latest (nearest) return of each value: (value, index). A handful of values, so a
+    /// list searched in order beats hashing.
+    rets: Vec<(u32, usize)>,
+    /// The latest `ja` trampoline to each instruction: (target, trampoline).
+    trampolines: Vec<(usize, usize)>,
+}
+
+/// Sets `key`'s value in a small association list.
+fn remember<K: PartialEq>(list: &mut Vec<(K, usize)>, key: K, at: usize) {
+    match list.iter_mut().find(|(k, _)| *k == key) {
+        Some(entry) => entry.1 = at,
+        None => list.push((key, at)),
+    }
+}
+
+fn recall<K: PartialEq>(list: &[(K, usize)], key: K) -> Option<usize> {
+    list.iter().find(|(k, _)| *k == key).map(|(_, at)| *at)
 }
 
 impl Emitter {
@@ -250,7 +261,7 @@ impl Emitter {
 
     fn ret(&mut self, value: u32) -> usize {
         let at = self.push(Insn::stmt(BPF_RET | BPF_K, value));
-        self.rets.insert(value, at);
+        remember(&mut self.rets, value, at);
         at
     }
 
@@ -263,17 +274,17 @@ impl Emitter {
     /// reaches (writing a return copy or a trampoline if needed).
     fn resolve(&mut self, t: Target, extra: usize) -> Result<usize, CompileError> {
         match t {
-            Target::Ret(v) => match self.rets.get(&v) {
-                Some(&at) if self.reaches(at, extra) => Ok(at),
+            Target::Ret(v) => match recall(&self.rets, v) {
+                Some(at) if self.reaches(at, extra) => Ok(at),
                 _ => Ok(self.ret(v)),
             },
             Target::At(at) if self.reaches(at, extra) => Ok(at),
-            Target::At(at) => match self.trampolines.get(&at) {
-                Some(&tr) if self.reaches(tr, extra) => Ok(tr),
+            Target::At(at) => match recall(&self.trampolines, at) {
+                Some(tr) if self.reaches(tr, extra) => Ok(tr),
                 _ => {
                     let k = self.offset(at)?;
                     let tr = self.push(Insn::stmt(BPF_JMP | BPF_JA, k));
-                    self.trampolines.insert(at, tr);
+                    remember(&mut self.trampolines, at, tr);
                     Ok(tr)
                 }
             },
@@ -309,7 +320,7 @@ impl Emitter {
         let last = self.rev.len().checked_sub(1);
         let adjacent = match next {
             Target::At(at) => Some(at) == last,
-            Target::Ret(v) => last.is_some() && self.rets.get(&v) == last.as_ref(),
+            Target::Ret(v) => last.is_some() && recall(&self.rets, v) == last,
         };
         if !adjacent {
             match next {

@@ -141,12 +141,15 @@ pub struct SeccompPlan {
     /// MemoryDenyWriteExecute= through prctl(PR_SET_MDWE) (exact, kernel >= 6.3).
     pub mdwe_prctl: bool,
     pub keyring: Option<KeyringMode>,
-    /// The compiled program as installed, and the same policy without `Notify` for when no
-    /// listener can be had at run time.
+    /// The compiled program as installed (with `Notify` when `listener`).
     #[serde(skip)]
     pub program: Vec<bpf::Insn>,
+    /// With a listener: the same policy without `Notify`, for when the kernel refuses a
+    /// listener at run time because a filter sbx already runs under holds one. Compiled only
+    /// when sbx runs under a filter (`HostFacts::under_seccomp`); otherwise no listener can
+    /// exist above the payload's, and `None`.
     #[serde(skip)]
-    pub fallback: Vec<bpf::Insn>,
+    pub fallback: Option<Vec<bpf::Insn>>,
 }
 
 /// Options from the command line and the host that shape the filter.
@@ -189,10 +192,15 @@ pub fn plan_for(s: &Settings, host: &HostFacts, opts: &Options, arch: Arch) -> R
     // root, pid 1 takes the fd from the non-dumpable payload with CAP_SYS_PTRACE, which
     // containers drop.
     let listener = host.seccomp_listener && !(host.is_root() && (Settings::flag(&s.private_users) || !host.sys_ptrace));
-    let (filter, verdicts, default_verdict) =
-        if listener { with_notify(&direct, opts) } else { (direct.clone(), Vec::new(), Verdict::Kill) };
-    let program = bpf::compile(&filter).map_err(|e| PlanError::Host(format!("syscall filter: {e}")))?;
-    let fallback = bpf::compile(&direct).map_err(|e| PlanError::Host(format!("syscall filter: {e}")))?;
+    let compile = |f: &Filter| bpf::compile(f).map_err(|e| PlanError::Host(format!("syscall filter: {e}")));
+    let (filter, verdicts, default_verdict, fallback) = if listener {
+        let (notifying, verdicts, default_verdict) = with_notify(&direct, opts);
+        let fallback = host.under_seccomp.then(|| compile(&direct)).transpose()?;
+        (notifying, verdicts, default_verdict, fallback)
+    } else {
+        (direct, Vec::new(), Verdict::Kill, None)
+    };
+    let program = compile(&filter)?;
     let (default_cause, causes) = b.causes();
     Ok(SeccompPlan {
         arch,

@@ -19,6 +19,15 @@ fn group(name: &str) -> BTreeSet<&'static str> {
     syscalls::expand(name).unwrap_or_else(|| panic!("group {name}"))
 }
 
+/// A host where sbx already runs under a filter, so that the plan holds the fallback.
+fn nested(uid: u32) -> crate::host::HostFacts {
+    crate::host::HostFacts { under_seccomp: true, ..fake::host(uid) }
+}
+
+fn fallback(p: &super::SeccompPlan) -> &[super::bpf::Insn] {
+    p.fallback.as_deref().expect("planned under a filter: a fallback program")
+}
+
 fn call(arch: Arch, nr: u32) -> Data {
     Data { nr, arch: arch.audit_arch(), ip: 0, args: [0; 6] }
 }
@@ -58,10 +67,10 @@ fn strict_profile_decides_every_syscall_as_systemd_groups_say() {
     // @known lacks (nfsservctl is in @privileged).
     let removed: BTreeSet<&str> = group("@privileged").into_iter().chain(group("@resources")).collect();
     for arch in [Arch::X86_64, Arch::Aarch64] {
-        let p = plan_for(&s, &fake::host(0), &Options { log_refused: false }, arch).unwrap();
+        let p = plan_for(&s, &nested(0), &Options { log_refused: false }, arch).unwrap();
         let mut checked = 0;
         for (nr, name) in syscalls::all(arch) {
-            let got = run(&p.fallback, &call(arch, nr));
+            let got = run(fallback(&p), &call(arch, nr));
             let notified = run(&p.program, &call(arch, nr));
             if allowed.contains(name) && !other.contains(name) {
                 assert_eq!(got, ALLOW, "{arch:?} {name} ({nr}) should be allowed");
@@ -79,10 +88,10 @@ fn strict_profile_decides_every_syscall_as_systemd_groups_say() {
             checked += 1;
         }
         assert!(checked > 300, "{arch:?}: only {checked} syscalls in the table");
-        let x32 = run(&p.fallback, &call(arch, 0x4000_0000 | 39));
+        let x32 = run(fallback(&p), &call(arch, 0x4000_0000 | 39));
         assert_eq!(x32, if arch == Arch::X86_64 { KILL } else { ENOSYS }, "{arch:?} x32");
         let foreign = Data { arch: 0x4000_0003, ..call(arch, 54) };
-        assert_eq!(run(&p.fallback, &foreign), KILL, "{arch:?}: another ABI is refused");
+        assert_eq!(run(fallback(&p), &foreign), KILL, "{arch:?}: another ABI is refused");
     }
 }
 
@@ -90,7 +99,7 @@ fn strict_profile_decides_every_syscall_as_systemd_groups_say() {
 fn without_a_policy_only_terminal_injection_is_refused() {
     let s = settings("");
     for arch in [Arch::X86_64, Arch::Aarch64] {
-        let p = plan_for(&s, &fake::host(1000), &Options { log_refused: false }, arch).unwrap();
+        let p = plan_for(&s, &nested(1000), &Options { log_refused: false }, arch).unwrap();
         assert!(p.filter.syscalls.iter().all(|r| r.otherwise == Action::Allow), "{arch:?}");
         for (nr, name) in syscalls::all(arch) {
             assert_eq!(run(&p.program, &call(arch, nr)), ALLOW, "{arch:?} {name}");
@@ -104,7 +113,7 @@ fn without_a_policy_only_terminal_injection_is_refused() {
         assert_eq!(run(&p.program, &d), ALLOW, "{arch:?}: other ioctls pass");
         // i386's ioctl is 54: the native-only rules would not see it, so other ABIs are refused.
         let foreign = Data { arch: 0x4000_0003, args: [0, 0x5412, 0, 0, 0, 0], ..call(arch, 54) };
-        assert_eq!(run(&p.fallback, &foreign), KILL, "{arch:?}: another ABI is refused in every sandbox");
+        assert_eq!(run(fallback(&p), &foreign), KILL, "{arch:?}: another ABI is refused in every sandbox");
     }
 }
 
@@ -112,13 +121,13 @@ fn without_a_policy_only_terminal_injection_is_refused() {
 fn deny_lists_refuse_only_what_they_list_and_later_lines_give_back() {
     let s = settings("SystemCallFilter=~@mount reboot:EACCES\nSystemCallFilter=umount2");
     let arch = Arch::X86_64;
-    let p = plan_for(&s, &fake::host(0), &Options { log_refused: false }, arch).unwrap();
+    let p = plan_for(&s, &nested(0), &Options { log_refused: false }, arch).unwrap();
     let nr = |n| syscalls::number(arch, n).unwrap();
-    assert_eq!(run(&p.fallback, &call(arch, nr("mount"))), KILL);
-    assert_eq!(run(&p.fallback, &call(arch, nr("reboot"))), 0x0005_0000 | 13);
-    assert_eq!(run(&p.fallback, &call(arch, nr("umount2"))), ALLOW, "a later allow entry removes it");
-    assert_eq!(run(&p.fallback, &call(arch, nr("read"))), ALLOW);
-    assert_eq!(run(&p.fallback, &call(arch, 999)), ALLOW, "deny-lists leave unknown numbers alone");
+    assert_eq!(run(fallback(&p), &call(arch, nr("mount"))), KILL);
+    assert_eq!(run(fallback(&p), &call(arch, nr("reboot"))), 0x0005_0000 | 13);
+    assert_eq!(run(fallback(&p), &call(arch, nr("umount2"))), ALLOW, "a later allow entry removes it");
+    assert_eq!(run(fallback(&p), &call(arch, nr("read"))), ALLOW);
+    assert_eq!(run(fallback(&p), &call(arch, 999)), ALLOW, "deny-lists leave unknown numbers alone");
 }
 
 #[test]
@@ -131,4 +140,18 @@ fn errno_refusals_reach_pid_1_only_when_asked() {
     let loud = plan_for(&s, &fake::host(0), &Options { log_refused: true }, arch).unwrap();
     assert_eq!(run(&loud.program, &call(arch, mount)), NOTIFY);
     assert!(loud.verdicts.contains(&(mount, super::Verdict::Errno(1))), "{:?}", loud.verdicts);
+}
+
+#[test]
+fn the_fallback_program_is_compiled_only_under_a_filter_that_may_hold_a_listener() {
+    let s = settings(STRICT_FILTER);
+    let opts = Options { log_refused: false };
+    let top = plan_for(&s, &fake::host(1000), &opts, Arch::X86_64).unwrap();
+    assert!(top.listener && top.fallback.is_none(), "no filter above: no listener above either");
+    let inner = plan_for(&s, &nested(1000), &opts, Arch::X86_64).unwrap();
+    assert!(inner.listener && inner.fallback.is_some());
+    let quiet = crate::host::HostFacts { seccomp_listener: false, ..nested(1000) };
+    let p = plan_for(&s, &quiet, &opts, Arch::X86_64).unwrap();
+    assert!(p.fallback.is_none(), "without a listener the program itself has no Notify");
+    assert_eq!(run(&p.program, &call(Arch::X86_64, 165)), KILL, "mount is killed by the kernel");
 }
