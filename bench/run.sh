@@ -14,8 +14,9 @@ repo=$(pwd)
 user=${1:-sbx-test}
 [ "$(id -u)" = 0 ] || { echo "run as root (the lighttpd part binds as root; USER runs the rest)" >&2; exit 2; }
 # The binary README.md tells users to build: statically linked (no program interpreter).
-if [ ! -x target/release/sbx ] || readelf -l target/release/sbx | grep -q 'program interpreter'; then
-    echo "build first: cargo build-static (target/release/sbx is missing or dynamically linked)" >&2
+static_sbx=target/$(uname -m)-unknown-linux-musl/release/sbx
+if [ ! -x "$static_sbx" ] || readelf -l "$static_sbx" | grep -q 'program interpreter'; then
+    echo "build first: cargo build-static ($static_sbx is missing or dynamically linked)" >&2
     exit 2
 fi
 missing=()
@@ -34,7 +35,7 @@ runs() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 mkdir -p /var/lib/sbx-bench && work=$(mktemp -d /var/lib/sbx-bench/run.XXXXXX) # not /tmp or /var/tmp: PrivateTmp= hides them
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
-install -m 755 target/release/sbx "$work/sbx"
+install -m 755 "$static_sbx" "$work/sbx"
 printf '[Service]\n' >"$work/bare.conf"
 gcc -O2 -o "$work/allow-all" bench/allow_all.c
 chmod 644 "$work/bare.conf"

@@ -20,11 +20,16 @@ mod sys;
 
 use clap::Parser;
 
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 use crate::error::{EXIT_SBX_FAILURE, Error};
 
+/// `args`: the process's arguments, program name first (see `sys::entry`).
 #[cfg_attr(test, allow(dead_code))]
-fn run() -> ! {
-    let cli = match cli::Cli::try_parse() {
+fn run(args: Vec<std::ffi::OsString>) -> ! {
+    let cli = match cli::Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { EXIT_SBX_FAILURE } else { 0 };

@@ -205,6 +205,7 @@ fn rlimits(s: &Settings) -> Vec<Rlimit> {
         .collect()
 }
 
+#[allow(clippy::unnecessary_cast, reason = "RLIMIT_* are unsigned in glibc, int in musl")]
 fn resource(name: &str) -> Option<i32> {
     use libc::*;
     let r = match name {

@@ -10,17 +10,29 @@
 //!
 //! Invariant: runs once, single-threaded, before any other code of sbx.
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{CStr, OsString, c_char, c_int};
+use std::os::unix::ffi::OsStringExt;
 
-/// Called by the C library's start-up code with the process's arguments (which Rust's
-/// standard library has already taken from the same start-up, for `std::env::args`).
+/// Called by the C library's start-up code with the process's arguments. They are handed on
+/// from here: `std::env::args` is filled by Rust's start-up, which does not run.
 #[unsafe(no_mangle)]
-// SAFETY: the binary defines no other `main` (the crate is `no_main` outside tests), and the
-// C library calls this with the process's argc and argv, which are not used here.
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+// SAFETY: the binary defines no other `main` (the crate is `no_main` outside tests).
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     standard_descriptors_open();
     ignore_sigpipe();
-    crate::run()
+    crate::run(arguments(argc, argv))
+}
+
+/// argv as owned strings (any bytes; Linux arguments need not be UTF-8).
+fn arguments(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
+    (0..usize::try_from(argc).unwrap_or(0))
+        .map(|i| {
+            // SAFETY: the C start-up passes argc valid pointers to NUL-terminated strings that
+            // live as long as the process.
+            let arg = unsafe { CStr::from_ptr(*argv.add(i)) };
+            OsString::from_vec(arg.to_bytes().to_vec())
+        })
+        .collect()
 }
 
 /// Opens /dev/null on any of descriptors 0, 1 and 2 that is closed; aborts if it cannot.

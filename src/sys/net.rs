@@ -23,7 +23,8 @@ pub fn new_namespace() -> Result<OwnedFd, NetError> {
         .map_err(NetError::Loopback)?;
     up(sock.as_fd()).map_err(NetError::Loopback)?;
     // SAFETY: SIOCGSKNS takes no argument and returns a new close-on-exec descriptor.
-    let fd = check(unsafe { libc::ioctl(sock.as_raw_fd(), SIOCGSKNS) } as libc::c_long).map_err(NetError::Namespace)?;
+    let fd =
+        check(unsafe { libc::ioctl(sock.as_raw_fd(), SIOCGSKNS as _) } as libc::c_long).map_err(NetError::Namespace)?;
     // SAFETY: the kernel just created this descriptor for us; nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
@@ -42,13 +43,13 @@ fn up(sock: BorrowedFd<'_>) -> Result<(), Errno> {
         *dst = *src as libc::c_char;
     }
     // SAFETY: `req` is a valid ifreq naming the interface; the kernel fills ifru_flags.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS as _, &mut req) } < 0 {
         return Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO));
     }
     // SAFETY: reading and writing the flags member of the union the kernel just filled.
     unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
     // SAFETY: as above; the kernel reads the name and flags.
-    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS as _, &req) } < 0 {
         return Err(Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::IO));
     }
     Ok(())

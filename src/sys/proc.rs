@@ -7,7 +7,7 @@ pub fn set_rlimit(resource: i32, soft: Option<u64>, hard: Option<u64>) -> Result
     let lim =
         libc::rlimit { rlim_cur: soft.unwrap_or(libc::RLIM_INFINITY), rlim_max: hard.unwrap_or(libc::RLIM_INFINITY) };
     // SAFETY: `lim` is a valid rlimit read by the kernel; the resource is a plain integer.
-    check(unsafe { libc::setrlimit(resource as libc::__rlimit_resource_t, &lim) } as libc::c_long)?;
+    check(unsafe { libc::setrlimit(resource as _, &lim) } as libc::c_long)?;
     Ok(())
 }
 

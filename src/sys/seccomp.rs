@@ -65,7 +65,7 @@ const USER_NOTIF_FLAG_CONTINUE: u32 = 1;
 pub fn notif_recv(fd: BorrowedFd<'_>) -> Result<Notif, Errno> {
     let mut n = Notif::default();
     // SAFETY: `n` is a zeroed seccomp_notif the kernel fills; the request size matches it.
-    check(unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV, &mut n as *mut Notif) } as libc::c_long)?;
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_RECV as _, &mut n as *mut Notif) } as libc::c_long)?;
     Ok(n)
 }
 
@@ -76,7 +76,7 @@ pub fn notif_send(fd: BorrowedFd<'_>, id: u64, error: Option<u16>) -> Result<(),
         None => NotifResp { id, val: 0, error: 0, flags: USER_NOTIF_FLAG_CONTINUE },
     };
     // SAFETY: `resp` is a valid seccomp_notif_resp the kernel only reads.
-    check(unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND, &resp as *const NotifResp) } as libc::c_long)?;
+    check(unsafe { libc::ioctl(fd.as_raw_fd(), NOTIF_SEND as _, &resp as *const NotifResp) } as libc::c_long)?;
     Ok(())
 }
 

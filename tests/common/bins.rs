@@ -34,8 +34,10 @@ pub(super) fn bins() -> Result<&'static Bins, String> {
 }
 
 fn locate_and_stage() -> Result<Bins, String> {
-    let sbx = PathBuf::from(env!("CARGO_BIN_EXE_sbx"));
-    let profile_dir = sbx.parent().expect("sbx has a directory").to_path_buf();
+    let built = PathBuf::from(env!("CARGO_BIN_EXE_sbx"));
+    let profile_dir = built.parent().expect("sbx has a directory").to_path_buf();
+    // `SBX_TEST_SBX`: another sbx to test (the static release build, in CI).
+    let sbx = std::env::var_os("SBX_TEST_SBX").map_or(built, PathBuf::from);
     let probe = profile_dir.join("examples").join("probe");
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/probe.rs");
     let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();

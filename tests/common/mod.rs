@@ -18,8 +18,9 @@
 //!
 //! Environment: `SBX_TEST_STRICT=1` (skips fail), `SBX_TEST_USER` (the unprivileged user),
 //! `SBX_TEST_TMPDIR` (where scratch directories go), `SBX_TEST_BIN_DIR` (where binaries are
-//! staged), `SBX_TEST_TIMEOUT` (seconds per sbx run, default 60), `SBX_TEST_KEEP=1` (keep the
-//! scratch directory of a failed test).
+//! staged), `SBX_TEST_SBX` (the sbx binary to test; default: this build's),
+//! `SBX_TEST_TIMEOUT` (seconds per sbx run, default 60), `SBX_TEST_KEEP=1` (keep the scratch
+//! directory of a failed test).
 //!
 //! Every check a test makes should be paired with a control run that shows the forbidden thing
 //! is allowed without the directive under test; `Ctx::pair` runs both.
