@@ -45,8 +45,9 @@ as_user() { setpriv --reuid="$user" --regid="$(id -g "$user")" --init-groups env
 cd "$work"
 
 # The isolation of `bwrap --unshare-all --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp`,
-# in sbx's words.
-equal="-p ProtectSystem=strict -p PrivateDevices=yes -p PrivateTmp=yes -p PrivateNetwork=yes -p PrivateIPC=yes -p ProtectHostname=yes"
+# in sbx's words. Unprivileged, bwrap also sets no_new_privs and empties the bounding set
+# (NoNewPrivs: 1, CapBnd: 0 in its payload's /proc/self/status).
+equal="-p ProtectSystem=strict -p PrivateDevices=yes -p PrivateTmp=yes -p PrivateNetwork=yes -p PrivateIPC=yes -p ProtectHostname=yes -p NoNewPrivileges=yes -p CapabilityBoundingSet="
 
 # hyperfine's JSON → "name<TAB>median ms<TAB>stddev ms" lines.
 medians() {

@@ -35,7 +35,8 @@ use std::time::{Duration, Instant};
 const USAGE: &str = "\
 usage: probe OP [ARG]... [OP [ARG]...]...
   files:      write FILE | read FILE | open FILE | mkdir DIR | ls DIR | stat PATH
-              chown PATH UID:GID | mount PATH | mountinfo
+              chown PATH UID:GID | mount PATH | mountinfo | umount PATH WHERE (WHERE: `here`,
+              or `nested` in a new user and mount namespace)
   identity:   ids | caps | sigstate
   process:    pid | ppid | sid | pgid | fds | cwd | umask | nice | rlimit NAME
               env NAME | env-names | hostname | sethostname NAME | ns NAME
@@ -135,7 +136,7 @@ fn arity(op: &str) -> Option<usize> {
         | "syslog"
         | "clone-flags" => 1,
         "same-file" | "chown" | "syscall" | "int80" | "socket" | "chmod" | "fchmod" | "mkdir-mode" | "open-creat"
-        | "pty-ioctl" | "child-syscall" => 2,
+        | "pty-ioctl" | "child-syscall" | "umount" => 2,
         "ioctl" => 3,
         _ => return None,
     })
@@ -218,6 +219,7 @@ fn run(op: &str, a: &[String]) -> String {
         "socket" => socket(&a[0], &a[1]),
         "child-syscall" => child_syscall(&a[0], &a[1]),
         "unshare" => unshare(&a[0]),
+        "umount" => umount(&a[0], &a[1]),
         "clone-flags" => clone_flags(&a[0]),
         "mmap-wx" => mmap_prot(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC),
         "mmap-rx" => mmap_prot(libc::PROT_READ | libc::PROT_EXEC),
@@ -1036,6 +1038,25 @@ fn ns_flags(flags: &str) -> libc::c_int {
 }
 
 /// unshare(FLAGS) in a child (the probe keeps its namespaces): FLAGS like `USER|NET` or hex.
+/// umount2(PATH, MNT_DETACH) in a child, in the probe's namespaces (`here`) or in a new user
+/// and mount namespace (`nested`), where the probe holds every capability but the mounts it
+/// inherited are locked together.
+fn umount(path: &str, place: &str) -> String {
+    let nested = match place {
+        "here" => false,
+        "nested" => true,
+        other => usage_error(&format!("umount: WHERE is `here` or `nested`, not {other:?}")),
+    };
+    let c = CString::new(path).unwrap_or_else(|_| usage_error("umount: a path with NUL"));
+    in_child(|| {
+        // SAFETY: unshare takes no pointers; umount2 reads a valid C string.
+        if nested && unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS) } != 0 {
+            return errno();
+        }
+        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 { 0 } else { errno() }
+    })
+}
+
 fn unshare(flags: &str) -> String {
     let bits = ns_flags(flags);
     // SAFETY: unshare takes no pointers.

@@ -57,6 +57,27 @@ sbx_test!(a_strict_root_the_payload_cannot_unmount_is_the_hosts_own, |ctx| {
     assert_eq!(c.words(0)[1], "tmpfs", "{c}");
 });
 
+sbx_test!(no_new_privileges_keeps_a_non_root_payload_from_uncovering_the_clone, |ctx| {
+    // CAP_SYS_ADMIN stays in the bounding set, but a payload that is not uid 0 has no
+    // capability after execve, and no_new_privs keeps setuid programs and file capabilities
+    // from granting one: the clone is used. Unmounting a cover fails, here and in a user
+    // namespace of the payload's own (the covers came locked to what they cover).
+    let user: &[&str] = if ctx.is_root() { &["User=nobody"] } else { &[] };
+    let mut directives = vec!["ProtectSystem=strict", "PrivateTmp=yes", "NoNewPrivileges=yes"];
+    directives.extend_from_slice(user);
+    let ops = ["mount", "/", "umount", "/tmp", "here", "umount", "/tmp", "nested", "umount", "/proc", "nested"];
+    let t = ctx.probe(&directives, &ops);
+    let host = ctx.direct(&["mount", "/"]);
+    assert_eq!(t.words(0)[1], host.words(0)[1], "the root must be the host's, cloned\n{t}");
+    assert_eq!(t.err(1), "EPERM", "{t}");
+    assert_eq!(t.err(2), "EINVAL", "a locked mount cannot be unmounted\n{t}");
+    assert_eq!(t.err(3), "EINVAL", "{t}");
+    // Control: without no_new_privs the mirror (a tmpfs root), whose covers hide nothing.
+    directives.retain(|d| *d != "NoNewPrivileges=yes");
+    let c = ctx.probe(&directives, &ops[..2]);
+    assert_eq!(c.words(0)[1], "tmpfs", "{c}");
+});
+
 sbx_test!(the_host_root_is_gone_once_the_sandbox_runs, |ctx| {
     // After pivot_root the host root sits on the sandbox's root until it is detached; ".."
     // from a top-level directory would step into it. With and without the tmpfs holding the

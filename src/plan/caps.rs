@@ -27,9 +27,13 @@ pub struct CapPlan {
 }
 
 impl CapPlan {
-    /// CAP_SYS_ADMIN stays in the bounding set: the payload may mount and unmount.
-    pub fn keeps_sys_admin(&self) -> bool {
-        self.bounding_mask & Capability::CAP_SYS_ADMIN.bitmask() != 0
+    /// Whether a payload running as `uid` (in the sandbox) can hold CAP_SYS_ADMIN there, and so
+    /// mount and unmount. It must be in the bounding set, and then: uid 0 keeps its
+    /// capabilities across execve; another uid has none after execve unless they are ambient,
+    /// or a setuid-root program or file capabilities grant them, which no_new_privs forbids.
+    pub fn payload_may_hold_sys_admin(&self, uid: u32) -> bool {
+        let sys_admin = Capability::CAP_SYS_ADMIN.bitmask();
+        self.bounding_mask & sys_admin != 0 && (uid == 0 || self.ambient_mask & sys_admin != 0 || !self.no_new_privs)
     }
 }
 

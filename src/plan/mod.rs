@@ -108,7 +108,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
         writable_cwd,
         console: inv.pty.clone(),
         host_proc: inv.host_proc,
-        payload_may_mount: caps.keeps_sys_admin(),
+        payload_may_mount: caps.payload_may_hold_sys_admin(identity.uid),
     };
     let mounts = mounts::plan(s, host, &inputs)?;
     let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;

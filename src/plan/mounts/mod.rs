@@ -139,8 +139,8 @@ pub struct MountInputs<'a> {
     /// a new procfs; `ProcSubset=` must then be cleared by the caller, since the kernel
     /// protections below /proc are planned as if the whole procfs were visible.
     pub host_proc: bool,
-    /// The payload may hold CAP_SYS_ADMIN in the sandbox (it is in the bounding set), and so
-    /// could unmount what sbx mounted and uncover what lies below.
+    /// The payload may hold CAP_SYS_ADMIN in the sandbox (`CapPlan::payload_may_hold_sys_admin`),
+    /// and so could unmount what sbx mounted and uncover what lies below.
     pub payload_may_mount: bool,
 }
 
@@ -169,8 +169,8 @@ pub fn plan(s: &Settings, host: &HostFacts, inputs: &MountInputs) -> Result<Vec<
 /// of the root is read-only (ProtectSystem=strict) — one operation instead of about fifty.
 /// It differs below what sbx mounts over /proc, /sys, /dev, /tmp and the home directories:
 /// the host's mounts there, rather than empty directories. Only a payload holding
-/// CAP_SYS_ADMIN could unmount a cover to reach them, so with that capability in its bounding
-/// set the mirror is used.
+/// CAP_SYS_ADMIN in the sandbox could unmount a cover to reach them (in a user namespace of
+/// its own the covers are locked to what they cover), so when it may, the mirror is used.
 fn host_clone_fits(s: &Settings, inputs: &MountInputs) -> bool {
     let strict = s.protect_system.as_ref().is_some_and(|v| v.value == crate::settings::ProtectSystem::Strict);
     strict && s.root_directory.is_none() && !inputs.payload_may_mount

@@ -64,6 +64,22 @@ mod cases {
     }
 
     #[test]
+    fn with_no_new_privileges_only_uid_0_or_an_ambient_cap_can_hold_sys_admin() {
+        let root = |lines: &str| plan_as(0, lines).unwrap().mounts[0].op.clone();
+        let clone = MountOp::RootBind { source: "/".into(), readonly: true };
+        // Root mode, another user: capabilities go with the uid switch, and no_new_privs keeps
+        // setuid-root programs and file capabilities from bringing them back.
+        assert_eq!(root("ProtectSystem=strict\nUser=www-data\nNoNewPrivileges=yes"), clone);
+        assert_eq!(root("ProtectSystem=strict\nUser=www-data"), MountOp::RootTmpfs, "a setuid program may");
+        assert_eq!(root("ProtectSystem=strict\nNoNewPrivileges=yes"), MountOp::RootTmpfs, "root keeps its caps");
+        let ambient = "ProtectSystem=strict\nUser=www-data\nNoNewPrivileges=yes\nAmbientCapabilities=CAP_SYS_ADMIN";
+        assert_eq!(root(ambient), MountOp::RootTmpfs);
+        // Rootless, the caller's own uid in the sandbox.
+        let rootless = plan_as(1000, "ProtectSystem=strict\nNoNewPrivileges=yes").unwrap();
+        assert_eq!(rootless.mounts[0].op, clone);
+    }
+
+    #[test]
     fn a_strict_root_is_mirrored_when_a_mountpoint_must_be_created_at_the_top() {
         let m = ops("ProtectSystem=strict\nCapabilityBoundingSet=\nBindReadOnlyPaths=/etc:/config");
         assert_eq!(m[0].op, MountOp::RootTmpfs);
