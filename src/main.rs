@@ -20,11 +20,13 @@ mod sys;
 
 use clap::Parser;
 
+use crate::error::{EXIT_SBX_FAILURE, Error};
+
+/// The static build links musl, whose allocator is slow for sbx's many small allocations
+/// (bench/README.md).
 #[cfg(target_env = "musl")]
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
-
-use crate::error::{EXIT_SBX_FAILURE, Error};
 
 /// `args`: the process's arguments, program name first (see `sys::entry`).
 #[cfg_attr(test, allow(dead_code))]
