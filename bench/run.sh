@@ -4,7 +4,7 @@
 #
 # Usage: bash bench/run.sh [USER]     as root, from anywhere; USER (default sbx-test) runs the
 #                                     unprivileged parts
-# Needs: the static release build (cargo build-static), and the Debian packages hyperfine,
+# Needs: the static release build (cargo build-static, musl), and the Debian packages hyperfine,
 # bubblewrap, firejail, lighttpd and wrk (installed here when missing).
 # Environment: SBX_BENCH_QUICK=1 (fewer runs, for trying the script), SBX_BENCH_OUT=FILE (the
 # table, markdown; default bench/results.md).
