@@ -304,3 +304,26 @@ sbx_test!(bang_runs_a_command_without_the_user_switch, |ctx| {
         assert!(out.stderr.contains("remove the !"), "{out}");
     }
 });
+
+sbx_test!(root: a_bang_command_keeps_the_strict_root_a_mirror, |ctx| {
+    // With User= and NoNewPrivileges=yes the payload cannot hold CAP_SYS_ADMIN, so
+    // ProtectSystem=strict clones the host's root; a `!` command runs as root and could
+    // unmount sbx's covers there, so with one the whole unit gets the mirror (a tmpfs root).
+    if user_ids("www-data").is_none() {
+        ctx.skip("there is no www-data user on this host");
+        return;
+    }
+    let text = |pre: &str| {
+        format!(
+            "[Service]\nUser=www-data\nNoNewPrivileges=yes\nProtectSystem=strict\n{pre}ExecStart={p} mount /\n",
+            p = probe()
+        )
+    };
+    let bang = run_unit(ctx, &ctx.write("bang.service", &text(&format!("ExecStartPre=!{} mount /\n", probe()))), &[]);
+    bang.assert_code(0);
+    assert_eq!(bang.words(0)[1], "tmpfs", "the ! command's root\n{bang}");
+    assert_eq!(bang.words(1)[1], "tmpfs", "{bang}");
+    let plain = run_unit(ctx, &ctx.write("plain.service", &text("")), &[]);
+    plain.assert_code(0);
+    assert_eq!(plain.words(0)[1], ctx.direct(&["mount", "/"]).words(0)[1], "control: the host's root\n{plain}");
+});

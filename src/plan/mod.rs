@@ -103,12 +103,16 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
             cause: d.cause.clone(),
         })
         .collect();
+    // A unit's `!` command keeps pid 1's ids (root, which switches them): the payload whose
+    // privileges decide the root is then uid 0.
+    let keeps_root = exec.sequence.as_ref().is_some_and(|q| q.commands.iter().any(|c| c.keep_ids));
+    let runs_as = if keeps_root { 0 } else { identity.uid };
     let inputs = mounts::MountInputs {
         state_dirs: &state_binds,
         writable_cwd,
         console: inv.pty.clone(),
         host_proc: inv.host_proc,
-        payload_may_mount: caps.payload_may_hold_sys_admin(identity.uid),
+        payload_may_mount: caps.payload_may_hold_sys_admin(runs_as),
     };
     let mounts = mounts::plan(s, host, &inputs)?;
     let seccomp = seccomp::plan(s, host, &seccomp::Options { log_refused: inv.log_refused })?;

@@ -74,6 +74,12 @@ mod cases {
         assert_eq!(root("ProtectSystem=strict\nNoNewPrivileges=yes"), MountOp::RootTmpfs, "root keeps its caps");
         let ambient = "ProtectSystem=strict\nUser=www-data\nNoNewPrivileges=yes\nAmbientCapabilities=CAP_SYS_ADMIN";
         assert_eq!(root(ambient), MountOp::RootTmpfs);
+        // A unit's `!` command runs as root whatever User= says.
+        let unit = "ProtectSystem=strict\nUser=www-data\nNoNewPrivileges=yes\nExecStart=/bin/true";
+        assert_eq!(crate::plan::tests::plan_unit_as(0, unit).unwrap().mounts[0].op, clone);
+        let bang =
+            "ProtectSystem=strict\nUser=www-data\nNoNewPrivileges=yes\nExecStartPre=!/bin/true\nExecStart=/bin/true";
+        assert_eq!(crate::plan::tests::plan_unit_as(0, bang).unwrap().mounts[0].op, MountOp::RootTmpfs);
         // Rootless, the caller's own uid in the sandbox.
         let rootless = plan_as(1000, "ProtectSystem=strict\nNoNewPrivileges=yes").unwrap();
         assert_eq!(rootless.mounts[0].op, clone);
