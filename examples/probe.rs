@@ -1037,7 +1037,6 @@ fn ns_flags(flags: &str) -> libc::c_int {
     bits
 }
 
-/// unshare(FLAGS) in a child (the probe keeps its namespaces): FLAGS like `USER|NET` or hex.
 /// umount2(PATH, MNT_DETACH) in a child, in the probe's namespaces (`here`) or in a new user
 /// and mount namespace (`nested`), where the probe holds every capability but the mounts it
 /// inherited are locked together.
@@ -1057,6 +1056,7 @@ fn umount(path: &str, place: &str) -> String {
     })
 }
 
+/// unshare(FLAGS) in a child (the probe keeps its namespaces): FLAGS like `USER|NET` or hex.
 fn unshare(flags: &str) -> String {
     let bits = ns_flags(flags);
     // SAFETY: unshare takes no pointers.

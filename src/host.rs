@@ -361,7 +361,7 @@ pub struct HostFacts {
     /// The cgroup v2 hierarchy, when one is mounted: read on first use through `cgroup()`
     /// (generating /proc/self/mountinfo is a third of what probing the host costs, and only
     /// runs with resource limits need it).
-    pub cgroup: std::sync::OnceLock<Option<CgroupHost>>,
+    pub cgroup: Lazy<Option<CgroupHost>>,
     /// MemTotal, in bytes (for percentages of physical memory).
     pub mem_total: u64,
     /// The system's task limit (the smaller of kernel.pid_max and kernel.threads-max), for
@@ -384,12 +384,7 @@ pub struct HostFacts {
 impl HostFacts {
     /// The cgroup v2 hierarchy, when one is mounted (probed once, on first use).
     pub fn cgroup(&self) -> Option<&CgroupHost> {
-        self.cgroup
-            .get_or_init(|| {
-                let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-                CgroupHost::probe(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup"))
-            })
-            .as_ref()
+        self.cgroup.get().as_ref()
     }
 
     pub fn probe() -> HostFacts {
@@ -414,7 +409,10 @@ impl HostFacts {
             // capget and sysinfo: generating /proc/self/status and /proc/meminfo costs more.
             sys_ptrace: rustix::thread::capabilities(None)
                 .is_ok_and(|c| c.effective.contains(rustix::thread::CapabilitySet::SYS_PTRACE)),
-            cgroup: std::sync::OnceLock::new(),
+            cgroup: Lazy::new(|| {
+                let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
+                CgroupHost::probe(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup"))
+            }),
             mem_total: mem_total(),
             tasks_limit: Lazy::new(|| {
                 ["/proc/sys/kernel/pid_max", "/proc/sys/kernel/threads-max"]
@@ -568,7 +566,7 @@ pub mod fake {
             landlock_abi: 6,
             keyctl_refused: false,
             sys_ptrace: true,
-            cgroup: std::sync::OnceLock::from(None),
+            cgroup: Lazy::known(None),
             mem_total: 8 << 30,
             tasks_limit: Lazy::known(4194304),
             kernel: (6, 18),

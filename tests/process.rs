@@ -180,6 +180,17 @@ sbx_test!(payload_inherits_only_fds_0_1_2, |ctx| {
     assert!(host.words(0).contains(&LEAKED_FD.to_string().as_str()), "control: the fd leaks\n{host}");
 });
 
+sbx_test!(a_closed_stdin_reaches_the_payload_as_dev_null, |ctx| {
+    // sbx opens /dev/null on a closed standard descriptor before anything else (sys::entry),
+    // so that no file it opens becomes one; the payload gets fds 0, 1 and 2 all the same.
+    let out = ctx.cmd(&probe_args(&bare(ctx), &["fds", "read", "/proc/self/fd/0"])).stdin_closed().run();
+    out.assert_code(0);
+    assert_eq!(out.ok(0), "0 1 2", "{out}");
+    assert_eq!(out.line(1), "ok", "fd 0 reads as empty\n{out}");
+    let host = ctx.direct_cmd(&["fds"]).stdin_closed().run();
+    assert!(!host.words(0).contains(&"0"), "control: the probe alone starts without fd 0\n{host}");
+});
+
 sbx_test!(payload_starts_with_default_signal_state, |ctx| {
     let out = ctx.cmd(&probe_args(&bare(ctx), &["sigstate"])).dirty().run();
     out.assert_code(0);

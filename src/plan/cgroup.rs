@@ -242,7 +242,7 @@ mod tests {
         fs.files.insert("/sys/fs/cgroup/user/shell/cgroup.procs".into(), "4242\n".into());
         h.fs = Box::new(fs);
         h.cgroup =
-            std::sync::OnceLock::from(Some(CgroupHost { mount: "/sys/fs/cgroup".into(), own: "/user/shell".into() }));
+            crate::host::Lazy::known(Some(CgroupHost { mount: "/sys/fs/cgroup".into(), own: "/user/shell".into() }));
         h
     }
 
@@ -283,11 +283,11 @@ mod tests {
     #[test]
     fn hosts_without_cgroup_v2_or_controllers_are_explained() {
         let mut h = host(0);
-        h.cgroup = std::sync::OnceLock::from(None);
+        h.cgroup = crate::host::Lazy::known(None);
         assert!(plan(&settings("MemoryMax=1G"), &h).unwrap_err().to_string().contains("cgroup v1 only"));
         let mut h = host(0);
         h.cgroup =
-            std::sync::OnceLock::from(Some(CgroupHost { mount: "/sys/fs/cgroup/unified".into(), own: "/".into() }));
+            crate::host::Lazy::known(Some(CgroupHost { mount: "/sys/fs/cgroup/unified".into(), own: "/".into() }));
         let e = plan(&settings("MemoryMax=1G"), &h).unwrap_err().to_string();
         assert!(e.contains("memory controller is not available"), "{e}");
     }

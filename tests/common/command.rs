@@ -24,6 +24,7 @@ pub struct SbxCmd<'a> {
     pub(super) cwd: Option<PathBuf>,
     pub(super) timeout: Duration,
     pub(super) dirty: bool,
+    pub(super) stdin_closed: bool,
 }
 
 impl SbxCmd<'_> {
@@ -49,6 +50,12 @@ impl SbxCmd<'_> {
     /// close-on-exec, SIGUSR1 ignored and SIGUSR2 blocked. sbx must not pass any of it on.
     pub fn dirty(mut self) -> Self {
         self.dirty = true;
+        self
+    }
+
+    /// Starts sbx with descriptor 0 closed instead of on /dev/null.
+    pub fn stdin_closed(mut self) -> Self {
+        self.stdin_closed = true;
         self
     }
 
@@ -117,6 +124,15 @@ impl SbxCmd<'_> {
                     libc::sigemptyset(&mut set);
                     libc::sigaddset(&mut set, libc::SIGUSR2);
                     libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+                    Ok(())
+                });
+            }
+        }
+        if self.stdin_closed {
+            // SAFETY: close is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::close(0);
                     Ok(())
                 });
             }

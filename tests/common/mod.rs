@@ -402,6 +402,7 @@ impl Ctx {
             cwd: None,
             timeout: default_timeout(),
             dirty: false,
+            stdin_closed: false,
         }
     }
 
