@@ -123,6 +123,7 @@ fn arity(op: &str) -> Option<usize> {
         | "tcp-connect"
         | "tcp-bind"
         | "unix-connect-abstract"
+        | "unix-connect"
         | "sysv-msgq"
         | "marker"
         | "sleep"
@@ -197,6 +198,7 @@ fn run(op: &str, a: &[String]) -> String {
         "tcp-connect" => tcp_connect(&a[0]),
         "tcp-bind" => tcp_bind(&a[0]),
         "unix-connect-abstract" => unix_connect_abstract(&a[0]),
+        "unix-connect" => result(UnixStream::connect(&a[0]).map(drop)),
         "sysv-msgq" => sysv_msgq(&a[0]),
         "ready" => "ready".to_string(),
         "marker" => "ok".to_string(),

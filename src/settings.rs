@@ -236,6 +236,8 @@ pub struct Settings {
 
     /// `[X-Sbx] WritableWorkingDirectory=`: make the caller's working directory writable.
     pub writable_working_directory: Scalar<bool>,
+    /// `[X-Sbx] HostRoot=no`: as root, the payload's uid 0 is a transient host uid.
+    pub host_root: Scalar<bool>,
 }
 
 /// The outcome of applying assignments: settings, plus warnings for keys sbx ignores.

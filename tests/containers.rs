@@ -271,7 +271,8 @@ fn doctor(config: &Config, expect: Option<(&str, &[&str])>) {
 
 /// `--best-effort` under strict: runs, and reports every directive the profile sets.
 fn best_effort(config: &Config, headline: Option<&str>) -> String {
-    let out = config.run("/sbx run --best-effort --profile strict -- /probe pid; echo rc=$?");
+    let out = config
+        .run("cd $(mktemp -d /work/b.XXXXXX) && /sbx run --best-effort --profile strict -- /probe pid; echo rc=$?");
     assert!(out.stdout.starts_with("ok ") && out.stdout.contains("\nrc=0"), "the payload ran\n{out}");
     match headline {
         Some(h) => {

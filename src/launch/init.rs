@@ -46,7 +46,7 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
     let started = wait_for_monitor(&sync_r).map_err(|e| Failure::new(Step::WaitForMonitor, e)).and_then(|()| {
         prep.own_id_maps.as_ref().map_or(Ok(()), |maps| map_own_ids(maps).map_err(|e| Failure::new(Step::IdMaps, e)))
     });
-    if let Err(f) = started {
+    if let Err(f) = started.and_then(|()| if prep.become_root { become_root() } else { Ok(()) }) {
         fail(f);
     }
     if prep.unshare_cgroupns {
@@ -57,7 +57,7 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
     rustix::process::umask(rustix::fs::Mode::empty());
     let pivoted = match prep.mounts.is_empty() {
         true => None,
-        false => Some(mounts::apply(&prep.mounts).unwrap_or_else(|f| fail(f))),
+        false => Some(mounts::apply(&prep.mounts, &prep.trees).unwrap_or_else(|f| fail(f))),
     };
     // Without a pid namespace this is not pid 1: adopt the payload's orphans all the same.
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
@@ -245,4 +245,14 @@ fn wait_for_events(sigfd: &SignalFd, listener: Option<&OwnedFd>, timeout: Option
     let sig = !fds[0].revents().is_empty();
     let l = if n == 2 { fds[1].revents() } else { PollFlags::empty() };
     (sig, l.contains(PollFlags::IN), l.intersects(PollFlags::HUP | PollFlags::ERR))
+}
+
+/// `HostRoot=no`: pid 1 takes uid and gid 0 of its user namespace, the transient host id, and
+/// drops root's supplementary groups, so that nothing it does afterwards acts as host root.
+fn become_root() -> Result<(), Failure> {
+    let step = |s: Step, r: Result<(), Errno>| r.map_err(|e| Failure::new(s, e));
+    step(Step::Groups, rustix::thread::set_thread_groups(&[]))?;
+    let (uid, gid) = (rustix::process::Uid::ROOT, rustix::process::Gid::ROOT);
+    step(Step::Gid, rustix::thread::set_thread_res_gid(gid, gid, gid))?;
+    step(Step::Uid, rustix::thread::set_thread_res_uid(uid, uid, uid))
 }

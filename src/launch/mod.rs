@@ -5,8 +5,9 @@
 //! (`network.rs` makes the network namespace pid 1 enters at its step).
 
 pub mod cgroup;
-mod diagnose;
+pub(crate) mod diagnose;
 mod dynamic_user;
+mod idmap;
 pub mod init;
 pub mod landlock;
 pub mod messages;
@@ -35,6 +36,11 @@ pub fn run(plan: &Plan, pty: Option<pty::Pty>) -> Result<i32, Error> {
     let prep = prepare::prepare(plan)?;
     let _claim =
         plan.identity.dynamic.then(|| dynamic_user::claim(plan.identity.uid, &plan.identity.user_name)).transpose()?;
+    let _root_claim = plan
+        .identity
+        .host_id
+        .map(|x| dynamic_user::claim(x, &crate::plan::dynamic_user::host_root_claim(&plan.name)))
+        .transpose()?;
     let cgroup = plan.cgroup.as_ref().map(|c| cgroup::create(c, &plan.name)).transpose()?;
     let _cleanup = state_dirs::create(&plan.state_dirs, cgroup.as_ref().map(|c| c.path.clone()))?;
     let pty = pty.map(pty::Pty::start_relay);

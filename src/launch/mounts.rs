@@ -95,6 +95,7 @@ pub fn mount_target(op: &PMount) -> Option<&CStr> {
         | PMount::Mqueue { target }
         | PMount::InaccessibleDir { target, .. }
         | PMount::InaccessibleFile { target }
+        | PMount::AttachTree { target, .. }
         | PMount::RemountReadOnly { target } => Some(target.as_c_str()),
         PMount::RootTmpfs | PMount::RootBind { .. } | PMount::Mkdir { .. } | PMount::Touch { .. } => None,
         PMount::Symlink { .. } => None,
@@ -124,14 +125,14 @@ struct Wanted {
 
 /// Applies every mount operation and pivots to the new root. The host root is still stacked
 /// on it, reachable by ".." from any top-level directory, until `Pivoted::detach`.
-pub fn apply(ops: &[PMount]) -> Result<Pivoted, Failure> {
+pub fn apply(ops: &[PMount], trees: &[OwnedFd]) -> Result<Pivoted, Failure> {
     let wanted = Wanted {
         file: ops.iter().any(|op| matches!(op, PMount::InaccessibleFile { .. })),
         dir: ops.iter().any(|op| matches!(op, PMount::InaccessibleDir { shared: true, .. })),
     };
     let mut roots = staging(wanted).map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
     for (i, op) in ops.iter().enumerate() {
-        apply_one(&mut roots, op).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
+        apply_one(&mut roots, op, trees).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
         roots.after(op);
     }
     pivot(roots).map_err(|(sub, e)| Failure::at(Step::FinishRoot, sub, 0, e))
@@ -245,8 +246,11 @@ fn attach(tree: &OwnedFd, target: &OwnedFd) -> R<()> {
     rustix::mount::move_mount(tree, c"", target, c"", flags).map_err(|e| (Sub::Attach, e))
 }
 
-fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount) -> R<()> {
+fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount, trees: &[OwnedFd]) -> R<()> {
     match op {
+        PMount::AttachTree { target: t, tree } => {
+            attach(trees.get(*tree).ok_or((Sub::OpenSource, Errno::BADF))?, &target(roots, t)?)
+        }
         PMount::RootTmpfs => root_tmpfs(roots),
         PMount::RootBind { source, readonly } => {
             let src = open_beneath(roots.old.as_fd(), source).map_err(|e| (Sub::OpenSource, e))?;

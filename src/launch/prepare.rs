@@ -5,6 +5,7 @@
 //! child only reads these values.
 
 use std::ffi::{CStr, CString};
+use std::os::fd::OwnedFd;
 
 use crate::error::Error;
 use crate::host::FileKind;
@@ -27,19 +28,68 @@ use crate::sys::seccomp::SharedPage;
 /// mode-000 directory rather than a tmpfs of its own.
 pub enum PMount {
     RootTmpfs,
-    RootBind { source: CString, readonly: bool },
-    Mkdir { parent: CString, name: CString, mode: u32 },
-    Touch { parent: CString, name: CString },
-    Symlink { parent: CString, name: CString, target: CString },
-    Bind { source: CString, target: CString, readonly: bool, recursive: bool, attrs: u64, by_name: bool },
-    SelfBind { target: CString, readonly: bool },
-    Tmpfs { target: CString, mode: CString, options: Vec<(CString, Option<CString>)>, attrs: u64 },
-    Proc { target: CString, hidepid: Option<CString>, subset_pid: bool },
-    Devpts { target: CString },
-    Mqueue { target: CString },
-    InaccessibleDir { target: CString, shared: bool },
-    InaccessibleFile { target: CString },
-    RemountReadOnly { target: CString },
+    RootBind {
+        source: CString,
+        readonly: bool,
+    },
+    Mkdir {
+        parent: CString,
+        name: CString,
+        mode: u32,
+    },
+    Touch {
+        parent: CString,
+        name: CString,
+    },
+    Symlink {
+        parent: CString,
+        name: CString,
+        target: CString,
+    },
+    Bind {
+        source: CString,
+        target: CString,
+        readonly: bool,
+        recursive: bool,
+        attrs: u64,
+        by_name: bool,
+    },
+    SelfBind {
+        target: CString,
+        readonly: bool,
+    },
+    Tmpfs {
+        target: CString,
+        mode: CString,
+        options: Vec<(CString, Option<CString>)>,
+        attrs: u64,
+    },
+    Proc {
+        target: CString,
+        hidepid: Option<CString>,
+        subset_pid: bool,
+    },
+    Devpts {
+        target: CString,
+    },
+    Mqueue {
+        target: CString,
+    },
+    InaccessibleDir {
+        target: CString,
+        shared: bool,
+    },
+    InaccessibleFile {
+        target: CString,
+    },
+    /// Attach `Prepared::trees[tree]`, a detached tree the monitor made (`launch::idmap`).
+    AttachTree {
+        target: CString,
+        tree: usize,
+    },
+    RemountReadOnly {
+        target: CString,
+    },
 }
 
 pub struct PayloadPrep {
@@ -85,6 +135,11 @@ pub struct Prepared {
     /// has the go-ahead (one line each mapping the caller's ids, setgroups denied first: what
     /// the kernel lets a process write for itself), and the monitor gives it sooner.
     pub own_id_maps: Option<OwnIdMaps>,
+    /// `HostRoot=no`: pid 1 switches to uid and gid 0 inside its user namespace (the
+    /// transient host id) once the monitor has written the maps, before its first mount.
+    pub become_root: bool,
+    /// Detached mount trees pid 1 attaches (`PMount::AttachTree`), made before clone.
+    pub trees: Vec<OwnedFd>,
 }
 
 pub struct OwnIdMaps {
@@ -141,7 +196,9 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         // With a cgroup of its own, pid 1 unshares its cgroup namespace once it is placed, so
         // the payload sees that cgroup as its root.
         | flag(n.cgroup && plan.cgroup.is_none(), ns::CLONE_NEWCGROUP);
-    let mut mounts: Vec<PMount> = plan.mounts.iter().map(|m| mount(&m.op)).collect::<Result<_, _>>()?;
+    let mut trees = Vec::new();
+    let mut mounts: Vec<PMount> =
+        plan.mounts.iter().map(|m| mount(&m.op, plan, &mut trees)).collect::<Result<_, _>>()?;
     share_inaccessible_dirs(&mut mounts);
     let l = &plan.landlock;
     let landlock = LandlockPrep {
@@ -164,6 +221,8 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, Error> {
         payload: payload(plan)?,
         sequence: sequence::prepare(plan)?,
         own_id_maps: own_id_maps(plan)?,
+        become_root: plan.identity.host_id.is_some(),
+        trees,
     })
 }
 
@@ -177,8 +236,33 @@ fn own_id_maps(plan: &Plan) -> Result<Option<OwnIdMaps>, Error> {
     }
 }
 
-fn mount(op: &MountOp) -> Result<PMount, Error> {
+fn mount(op: &MountOp, plan: &Plan, trees: &mut Vec<OwnedFd>) -> Result<PMount, Error> {
     Ok(match op {
+        MountOp::Bind { source, target, idmap: true, .. } => {
+            let host_id =
+                plan.identity.host_id.ok_or_else(|| Error::Launch("an idmapped bind without HostRoot=no".into()))?;
+            match crate::launch::idmap::working_directory(source, host_id) {
+                Ok(tree) => {
+                    trees.push(tree);
+                    PMount::AttachTree { target: rel(target)?, tree: trees.len() - 1 }
+                }
+                Err(crate::launch::idmap::IdmapError::Namespace(e)) => {
+                    return Err(crate::launch::diagnose::clone_failed(plan, e));
+                }
+                // A permission falls short, no protection: the directory is bound as it is.
+                Err(crate::launch::idmap::IdmapError::Mount(why)) => {
+                    eprintln!("sbx: {why}");
+                    PMount::Bind {
+                        source: rel(source)?,
+                        target: rel(target)?,
+                        readonly: false,
+                        recursive: false,
+                        attrs: 0,
+                        by_name: false,
+                    }
+                }
+            }
+        }
         MountOp::RootTmpfs => PMount::RootTmpfs,
         MountOp::RootBind { source, readonly } => PMount::RootBind { source: rel(source)?, readonly: *readonly },
         MountOp::Mkdir { path, mode } => {
@@ -193,7 +277,7 @@ fn mount(op: &MountOp) -> Result<PMount, Error> {
             let (parent, name) = split(path)?;
             PMount::Symlink { parent, name, target: c(target)? }
         }
-        MountOp::Bind { source, target, kind, readonly, recursive, nosuid_noexec } => {
+        MountOp::Bind { source, target, kind, readonly, recursive, nosuid_noexec, .. } => {
             let (source, target) = (rel(source)?, rel(target)?);
             let by_name = *kind == FileKind::Dir && single_name(&source) && single_name(&target);
             PMount::Bind {
@@ -251,7 +335,7 @@ fn seccomp(plan: &Plan) -> Result<SeccompPrep, Error> {
         native_arch: s.arch.audit_arch(),
         x32_bit: s.filter.reject_x32,
         page,
-        dumpable_for_handover: plan.mode == crate::plan::Mode::Rootless,
+        dumpable_for_handover: plan.mode == crate::plan::Mode::Rootless || plan.identity.host_id.is_some(),
     })
 }
 

@@ -38,7 +38,8 @@ pub struct SeccompPrep {
     pub page: Option<SharedPage>,
     /// Rootless, pid 1 may take the fd only from a dumpable process: the payload's memory
     /// belongs to the host's user namespace, where pid 1 holds no capability. The payload
-    /// runs as the caller's own uid, so being dumpable exposes nothing the caller lacks.
+    /// runs as the caller's own uid (or, under HostRoot=no, as a transient uid of its own), so
+    /// being dumpable exposes nothing the caller lacks.
     pub dumpable_for_handover: bool,
 }
 

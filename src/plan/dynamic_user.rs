@@ -32,6 +32,22 @@ pub fn implied(s: &Settings) -> Settings {
 
 /// The transient account, or `None` when DynamicUser= is off or names an existing user
 /// (systemd then uses the static one).
+/// `HostRoot=no`: the transient host uid the payload's root becomes, from the same range as
+/// DynamicUser='s and claimed the same way (under the name `root:NAME`).
+pub fn host_root_id(s: &Settings, host: &HostFacts, unit_name: &str) -> Result<Option<u32>, PlanError> {
+    let Some(flag) = s.host_root.as_ref().filter(|_| crate::plan::ids::unprivileged_root(s, host)) else {
+        return Ok(None);
+    };
+    pick_uid(&host_root_claim(unit_name), host)
+        .map(Some)
+        .ok_or_else(|| PlanError::directive("HostRoot", &flag.origin, "every uid from 61184 to 65519 is taken"))
+}
+
+/// The name a `HostRoot=no` run claims its transient uid under.
+pub fn host_root_claim(unit_name: &str) -> String {
+    format!("root:{unit_name}")
+}
+
 pub fn account(s: &Settings, host: &HostFacts, unit_name: &str) -> Result<Option<Account>, PlanError> {
     let Some(d) = s.dynamic_user.as_ref().filter(|d| d.value) else { return Ok(None) };
     if !host.is_root() {
@@ -49,7 +65,7 @@ pub fn account(s: &Settings, host: &HostFacts, unit_name: &str) -> Result<Option
 
 /// A stable starting point from the name (FNV-1a), then the first uid free in the user and
 /// group databases.
-fn pick_uid(name: &str, host: &HostFacts) -> Option<u32> {
+pub fn pick_uid(name: &str, host: &HostFacts) -> Option<u32> {
     let span = LAST_UID - FIRST_UID + 1;
     let hash = name.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
     (0..span)

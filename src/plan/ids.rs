@@ -2,7 +2,9 @@
 //!
 //! Invariant: rootless, exactly one uid and one gid are mapped (the caller's own, shown as
 //! `User=`/`Group=`), and anything needing more ids is refused here with the reason; as root
-//! the ids switch for real. Names are looked up in the host's user database now, never in
+//! the ids switch for real, except under `HostRoot=no` without `User=`/`DynamicUser=`, where
+//! the payload's uid and gid 0 are one transient host id (the only ids mapped), so it holds no
+//! host root's file access. Names are looked up in the host's user database now, never in
 //! the child.
 
 use serde::Serialize;
@@ -45,11 +47,24 @@ pub struct Identity {
     pub switch: bool,
     /// A transient user (DynamicUser=), claimed for the run.
     pub dynamic: bool,
+    /// `HostRoot=no` as root: the transient host uid (and gid) the payload's root is, claimed
+    /// for the run; pid 1 and the payload become it by switching to 0 inside the namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host_id: Option<u32>,
+}
+
+/// `HostRoot=no` applies: sbx runs as root, and no `User=`/`DynamicUser=` names who the
+/// payload is (an explicit one keeps its meaning).
+pub fn unprivileged_root(s: &Settings, host: &HostFacts) -> bool {
+    host.is_root()
+        && s.host_root.as_ref().is_some_and(|v| !v.value)
+        && s.user.is_none()
+        && !Settings::flag(&s.dynamic_user)
 }
 
 pub fn namespaces(s: &Settings, host: &HostFacts) -> Namespaces {
     Namespaces {
-        user: !host.is_root() || Settings::flag(&s.private_users),
+        user: !host.is_root() || Settings::flag(&s.private_users) || unprivileged_root(s, host),
         mount: true,
         pid: true,
         net: Settings::flag(&s.private_network),
@@ -59,7 +74,13 @@ pub fn namespaces(s: &Settings, host: &HostFacts) -> Namespaces {
     }
 }
 
-pub fn identity(s: &Settings, host: &HostFacts, dynamic: Option<Account>) -> Result<Identity, PlanError> {
+/// The payload's identity. `host_id` is the transient host uid under `HostRoot=no`.
+pub fn identity(
+    s: &Settings,
+    host: &HostFacts,
+    dynamic: Option<Account>,
+    host_id: Option<u32>,
+) -> Result<Identity, PlanError> {
     let is_dynamic = dynamic.is_some();
     let account = match (&s.user, dynamic) {
         (_, Some(d)) => d,
@@ -77,7 +98,8 @@ pub fn identity(s: &Settings, host: &HostFacts, dynamic: Option<Account>) -> Res
         Some(g) if !is_dynamic => lookup_group(host, g)?,
         _ => account.gid,
     };
-    let groups = supplementary(s, host, &account, gid)?;
+    // Under HostRoot=no only the transient id is mapped: no supplementary group of root's.
+    let groups = if host_id.is_some() { Some(Vec::new()) } else { supplementary(s, host, &account, gid)? };
     Ok(Identity {
         uid: account.uid,
         gid,
@@ -87,6 +109,7 @@ pub fn identity(s: &Settings, host: &HostFacts, dynamic: Option<Account>) -> Res
         shell: account.shell,
         switch: host.is_root(),
         dynamic: is_dynamic,
+        host_id,
     })
 }
 
@@ -150,6 +173,10 @@ fn lookup_group(host: &HostFacts, g: &Spanned<String>) -> Result<u32, PlanError>
 pub fn id_map(ns: &Namespaces, id: &Identity, host: &HostFacts) -> Option<IdMap> {
     if !ns.user {
         return None;
+    }
+    if let Some(x) = id.host_id {
+        let line = format!("0 {x} 1\n");
+        return Some(IdMap { uid_map: line.clone(), gid_map: line, deny_setgroups: false });
     }
     if !host.is_root() {
         return Some(IdMap {

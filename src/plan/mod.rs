@@ -18,6 +18,7 @@ pub mod seccomp;
 pub mod sequence;
 pub mod state_dirs;
 pub mod syscalls;
+pub mod working_directory;
 
 use serde::Serialize;
 
@@ -80,20 +81,15 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     let implied = dynamic_user::implied(s);
     let s = &implied;
     let namespaces = ids::namespaces(s, host);
-    let identity = ids::identity(s, host, dynamic_user::account(s, host, &inv.name)?)?;
+    let host_id = dynamic_user::host_root_id(s, host, &inv.name)?;
+    let identity = ids::identity(s, host, dynamic_user::account(s, host, &inv.name)?, host_id)?;
     let id_map = ids::id_map(&namespaces, &identity, host);
     let caps = caps::plan(s, &namespaces, host)?;
     let state_dirs = state_dirs::plan(s, host, &identity)?;
     let exec = exec::plan(s, host, &identity, &inv.argv, &state_dirs)?;
-    let writable_cwd = Settings::flag(&s.writable_working_directory).then(|| host.cwd.clone()).flatten().map(|cwd| {
-        (
-            cwd,
-            mounts::Cause {
-                directive: "WritableWorkingDirectory",
-                origin: s.writable_working_directory.as_ref().map(|v| v.origin.clone()),
-            },
-        )
-    });
+    let writable_cwd = working_directory::writable(s, host)?.map(|w| (w.path, w.cause));
+    // Under HostRoot=no the working directory is root's: idmapped, the payload owns it.
+    let idmap_cwd = identity.host_id;
     let state_binds: Vec<mounts::StateBind> = state_dirs
         .iter()
         .map(|d| mounts::StateBind {
@@ -110,6 +106,7 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     let inputs = mounts::MountInputs {
         state_dirs: &state_binds,
         writable_cwd,
+        idmap_cwd,
         console: inv.pty.clone(),
         host_proc: inv.host_proc,
         payload_may_mount: caps.payload_may_hold_sys_admin(runs_as),

@@ -159,9 +159,13 @@ fn network_by_seccomp(s: &Settings, abi: u32, notes: &mut Notes) -> Settings {
 
 fn identity(s: &Settings, host: &HostFacts, notes: &mut Notes) -> Result<ids::Identity, PlanError> {
     if host.is_root() {
-        return ids::identity(s, host, None);
+        if ids::unprivileged_root(s, host) {
+            let why = "no user namespace: the payload is the host's uid 0 (without capabilities)";
+            notes.add("HostRoot", &s.host_root, Fate::NotEnforced(why.into()));
+        }
+        return ids::identity(s, host, None, None);
     }
-    let wanted = ids::identity(s, host, None)?;
+    let wanted = ids::identity(s, host, None, None)?;
     let me = host.caller();
     if s.user.is_some() && wanted.uid != me.uid {
         notes.add(
@@ -182,6 +186,7 @@ fn identity(s: &Settings, host: &HostFacts, notes: &mut Notes) -> Result<ids::Id
         shell: me.shell,
         switch: false,
         dynamic: false,
+        host_id: None,
     })
 }
 
@@ -219,10 +224,8 @@ fn filesystem_view(
     for d in dirs {
         v.set(&d.host_path, WRITE);
     }
-    if Settings::flag(&s.writable_working_directory) {
-        if let Some(cwd) = host.cwd.as_deref().and_then(real) {
-            v.set(&cwd, WRITE);
-        }
+    if let Some(cwd) = crate::plan::working_directory::writable(s, host)? {
+        v.set(&cwd.path, WRITE);
     }
     let handled = landlock::fs_rights(abi);
     let mut plan = LandlockPlan { abi, handled_fs: handled, paths: v.rules(handled), ..LandlockPlan::default() };

@@ -50,7 +50,7 @@ pub fn plan(s: &Settings, host: &HostFacts, id: &Identity) -> Result<Vec<StateDi
                 private_parent: private.then(|| format!("{base}/private")),
                 path,
                 mode,
-                owner: host.is_root().then_some((id.uid, id.gid)),
+                owner: host.is_root().then_some(id.host_id.map_or((id.uid, id.gid), |x| (x, x))),
                 remove_at_exit: kind == StateKind::Runtime,
                 cause: Cause { directive: kind.directive(), origin: Some(name.origin.clone()) },
             });

@@ -252,6 +252,7 @@ pub static DIRECTIVES: &[Directive] = &[
     rlimit_row!("LimitRTTIME", "1s", "Real-time CPU time limit (RLIMIT_RTTIME)."),
     // sbx's own keys
     row!("WritableWorkingDirectory", Section::XSbx, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.writable_working_directory, v, o), "yes", "Make the caller's working directory writable (a ReadWritePaths= entry for it) and start there."),
+    row!("HostRoot", Section::XSbx, Kind::Bool, Ids, |s, v, o| set_bool(&mut s.host_root, v, o), "no", "As root without User= or DynamicUser=: no makes the payload root only inside a user namespace, as a transient unprivileged uid on the host (61184-65519), so root's files and sockets are out of its reach; the writable working directory is idmapped so the payload owns it as root does. Rootless it changes nothing (the payload is never host root)."),
     // restrictions sbx cannot enforce yet
     row!("SystemCallFilter", SVC, Kind::Syscalls, Seccomp, |s, v, o| push_one(&mut s.system_call_filter, v, o, syscall_lists::parse_filter), "@system-service", "Allow (or with ~, deny) system calls by name and @group; name:errno makes a denied call fail with that errno. The first assignment decides allow or deny; later ones add or remove."),
     row!("SystemCallErrorNumber", SVC, Kind::Text, Seccomp, |s, v, o| set(&mut s.system_call_error_number, v, o, syscall_lists::parse_errno_action), "EPERM", "The errno a refused system call returns instead of killing the process (or kill)."),

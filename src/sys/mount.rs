@@ -1,4 +1,4 @@
-//! mount_setattr(2), which rustix lacks.
+//! mount_setattr(2), which rustix lacks: mount flags, and idmapping a detached mount.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -30,6 +30,28 @@ pub fn set_mount_attrs(fd: BorrowedFd<'_>, attr_set: u64, recursive: bool) -> Re
             fd.as_raw_fd(),
             c"".as_ptr(),
             flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    })?;
+    Ok(())
+}
+
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+/// mount_setattr(fd, "", AT_EMPTY_PATH, {MOUNT_ATTR_IDMAP, userns}): idmaps the detached mount
+/// `fd` (fresh from open_tree) through the id maps of the user namespace `userns`.
+pub fn set_idmap(fd: BorrowedFd<'_>, userns: BorrowedFd<'_>) -> Result<(), Errno> {
+    let attr =
+        MountAttr { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns.as_raw_fd() as u64 };
+    // SAFETY: as in `set_mount_attrs`: a static empty path, and `attr` outlives the call with
+    // its size passed alongside; the kernel only reads it.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )

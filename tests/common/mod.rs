@@ -113,6 +113,8 @@ pub const WAIT: Duration = Duration::from_secs(20);
 
 const DEFAULT_USER: &str = "sbx-test";
 const ROOT_STATE: &str = "/var/lib/sbx-tests";
+/// Where the scratch directories go when the tests run as root.
+const ROOT_WORK: &str = "/srv/sbx-tests";
 
 // ---------------------------------------------------------------------------------------------
 // Variants and skips
@@ -184,7 +186,9 @@ impl Ctx {
         bins()?;
         let base = match std::env::var_os("SBX_TEST_TMPDIR") {
             Some(d) => PathBuf::from(d),
-            None if is_root() => Path::new(ROOT_STATE).join("work"),
+            // A project directory as users have them: not below /var, /etc or /usr, where
+            // WritableWorkingDirectory= is refused (it would undo ProtectSystem=).
+            None if is_root() => PathBuf::from(ROOT_WORK),
             None => Path::new(env!("CARGO_BIN_EXE_sbx")).parent().unwrap().join("sbx-tests"),
         };
         if is_root() {

@@ -35,8 +35,11 @@ export SBX_TEST_CGROUP_DELEGATE=$delegate
 
 # The harness stages sbx and the probe in /var/lib/sbx-tests and executes them from there
 # hundreds of times: 9p caches nothing, so run them from memory (the suite is ~20% faster).
-mkdir -p /var/lib/sbx-tests
-mount -t tmpfs -o mode=0755 sbx-tests /var/lib/sbx-tests || fail "cannot mount a tmpfs on /var/lib/sbx-tests"
+# The scratch directories (/srv/sbx-tests) too.
+for d in /var/lib/sbx-tests /srv/sbx-tests; do
+    mkdir -p "$d"
+    mount -t tmpfs -o mode=0755 sbx-tests "$d" || fail "cannot mount a tmpfs on $d"
+done
 
 # Who we are and what the tests may expect of this kernel.
 export SBX_VM_KERNEL=$(uname -r)

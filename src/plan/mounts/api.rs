@@ -31,6 +31,7 @@ impl Planner<'_> {
                 readonly: false,
                 recursive: true,
                 nosuid_noexec: true,
+                idmap: false,
             };
             self.push(bind, proc_cause);
         } else {
@@ -46,6 +47,7 @@ impl Planner<'_> {
             readonly: true,
             recursive: true,
             nosuid_noexec: false,
+            idmap: false,
         };
         // A read-only clone of the host's root brings the host's /sys, read-only, along.
         if !self.host_clone {
@@ -64,6 +66,7 @@ impl Planner<'_> {
                 readonly: false,
                 recursive: true,
                 nosuid_noexec: false,
+                idmap: false,
             };
             self.push(dev, default_cause("sbx /dev (host)"));
             self.cover("/dev", Cover::Host { source: "/dev".into() });
@@ -95,6 +98,7 @@ impl Planner<'_> {
                 readonly: false,
                 recursive: false,
                 nosuid_noexec: true,
+                idmap: false,
             };
             self.push(op, c());
         }
@@ -110,6 +114,7 @@ impl Planner<'_> {
                 readonly: false,
                 recursive: false,
                 nosuid_noexec: true,
+                idmap: false,
             };
             self.push(op, default_cause("--pty"));
         }
@@ -137,6 +142,7 @@ impl Planner<'_> {
                 readonly: false,
                 recursive: false,
                 nosuid_noexec: true,
+                idmap: false,
             };
             self.push(op, c());
         }

@@ -87,6 +87,7 @@ impl Planner<'_> {
                         readonly: ro,
                         recursive: true,
                         nosuid_noexec: false,
+                        idmap: false,
                     };
                     self.push(op, cause.clone());
                     self.cover(&path, Cover::Host { source: path.clone() });
@@ -102,6 +103,7 @@ impl Planner<'_> {
                         readonly: ro,
                         recursive: false,
                         nosuid_noexec: false,
+                        idmap: false,
                     };
                     self.push(op, cause.clone());
                 }
@@ -201,10 +203,17 @@ impl Planner<'_> {
     }
 
     pub(super) fn binds(&mut self, s: &Settings, inputs: &MountInputs) -> Result<(), PlanError> {
-        // The caller's working directory is a host path; under RootDirectory= it has no place.
+        // The caller's working directory, resolved and checked (`plan::working_directory`);
+        // under RootDirectory= it has no place.
         if let Some((cwd, cause)) = inputs.writable_cwd.as_ref().filter(|_| self.root == "/") {
-            if let Ok(r) = host::resolve(&*self.host.fs, cwd) {
-                self.bind(&r.path, &r.path, r.kind, false, cause.clone())?;
+            self.bind(cwd, cwd, FileKind::Dir, false, cause.clone())?;
+            if inputs.idmap_cwd.is_some() {
+                // Not recursive: the kernel idmaps one mount; what is mounted below the working
+                // directory is left out rather than shown with the host's ids.
+                if let Some(super::Mount { op: MountOp::Bind { idmap, recursive, .. }, .. }) = self.mounts.last_mut() {
+                    *idmap = true;
+                    *recursive = false;
+                }
             }
         }
         let lists = [("BindPaths", &s.bind_paths, false), ("BindReadOnlyPaths", &s.bind_read_only_paths, true)];
@@ -223,6 +232,7 @@ impl Planner<'_> {
                     readonly,
                     recursive: b.value.recursive,
                     nosuid_noexec: false,
+                    idmap: false,
                 };
                 self.push(op, cause);
                 self.cover(&target, Cover::Host { source: source.path });
@@ -273,6 +283,7 @@ impl Planner<'_> {
                         readonly,
                         recursive: true,
                         nosuid_noexec: false,
+                        idmap: false,
                     };
                     self.push(op, cause);
                     self.cover(&path, Cover::Host { source });
@@ -321,6 +332,7 @@ impl Planner<'_> {
                 readonly: false,
                 recursive: false,
                 nosuid_noexec: false,
+                idmap: false,
             };
             self.push(op, d.cause.clone());
             self.cover(&target, Cover::Host { source: d.host_path.clone() });

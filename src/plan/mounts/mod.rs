@@ -58,6 +58,10 @@ pub enum MountOp {
         readonly: bool,
         recursive: bool,
         nosuid_noexec: bool,
+        /// Idmapped (`HostRoot=no`): the host's uid and gid 0 show as the payload's 0, whose
+        /// host id is the transient one. The monitor makes the tree; pid 1 attaches it.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        idmap: bool,
     },
     /// Bind a path of the sandbox onto itself (inside the new /proc, say).
     SelfBind {
@@ -133,6 +137,8 @@ pub struct MountInputs<'a> {
     pub state_dirs: &'a [StateBind],
     /// The caller's working directory when it must be writable.
     pub writable_cwd: Option<(String, Cause)>,
+    /// `HostRoot=no`: the working directory is idmapped to this transient host id.
+    pub idmap_cwd: Option<u32>,
     /// The host path of the payload's terminal (`--pty`), bound to /dev/console.
     pub console: Option<String>,
     /// Bind the host's /proc (recursively, so its locked overmounts stay) instead of mounting

@@ -174,6 +174,7 @@ impl Planner<'_> {
             readonly,
             recursive: true,
             nosuid_noexec: false,
+            idmap: false,
         };
         self.push(op, cause);
         self.cover(target, Cover::Host { source: source.to_string() });
