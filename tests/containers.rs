@@ -462,7 +462,8 @@ fn podman_unmask_all() {
             plain: Plain::Refuses(&[NO_SYS_ADMIN, PRIVATE_USERS_FIX]),
             private_users: Some(Plain::Runs),
             doctor: Some(("procfs", &["without CAP_SYS_ADMIN", "PrivateUsers=yes"])),
-            best_effort: Some(RETRY),
+            // strict runs in a user namespace of its own (HostRoot=no): nothing to retry.
+            best_effort: None,
             open: &[],
             bwrap: "runs",
         },
@@ -496,8 +497,8 @@ fn uid_0_without_cap_setfcap() {
                 "in the profile: PrivateUsers=yes maps uid 0",
             ])),
             doctor: Some(("root-map", &["CAP_SETFCAP", "--cap-add SETFCAP"])),
-            best_effort: Some(NO_NAMESPACES),
-            open: &["see-container-tmp", "see-container-pid1"],
+            best_effort: Some(HOST_PROC),
+            open: &["see-container-pid1"],
             bwrap: "setting up uid map: Operation not permitted",
         },
     );
