@@ -51,7 +51,11 @@ pub trait HostFs {
     /// Lstat one path: kind, symlink owner and target. `None` when it does not exist.
     fn lstat(&self, path: &str) -> Result<Option<Node>, io::Error>;
     fn root_entries(&self) -> Vec<RootEntry>;
+    /// A configuration file's text: a regular file of bounded size (`config_file`).
     fn read_to_string(&self, path: &str) -> Result<String, io::Error>;
+    /// [`HostFs::read_to_string`] of a path `resolve` returned: any symlink met on the way is
+    /// refused, so the file read is the one resolution approved.
+    fn read_resolved(&self, path: &str) -> Result<String, io::Error>;
     /// The names in a directory (empty when it cannot be read).
     fn read_dir(&self, path: &str) -> Vec<String>;
     /// The owner uid of a path, without following a final symlink.
@@ -174,7 +178,11 @@ impl HostFs for RealFs {
     }
 
     fn read_to_string(&self, path: &str) -> Result<String, io::Error> {
-        std::fs::read_to_string(path)
+        crate::config_file::read(std::path::Path::new(path), crate::config_file::Symlinks::Follow)
+    }
+
+    fn read_resolved(&self, path: &str) -> Result<String, io::Error> {
+        crate::config_file::read(std::path::Path::new(path), crate::config_file::Symlinks::Refuse)
     }
 
     fn owner(&self, path: &str) -> Option<u32> {
@@ -532,6 +540,13 @@ pub mod fake {
 
         fn read_to_string(&self, path: &str) -> Result<String, io::Error> {
             self.files.get(path).cloned().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.to_string()))
+        }
+
+        fn read_resolved(&self, path: &str) -> Result<String, io::Error> {
+            match self.nodes.get(path) {
+                Some(Node::Symlink { .. }) => Err(io::Error::from_raw_os_error(libc::ELOOP)),
+                _ => self.read_to_string(path),
+            }
         }
 
         fn owner(&self, path: &str) -> Option<u32> {

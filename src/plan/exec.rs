@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::PlanError;
-use crate::host::HostFacts;
+use crate::host::{self, HostFacts, ResolveError};
 use crate::plan::ids::Identity;
 use crate::plan::sequence::{self, Sequence};
 use crate::plan::state_dirs::StateDir;
@@ -144,12 +144,10 @@ fn environment(
         env.insert(pair.value.0.clone(), pair.value.1.clone());
     }
     for file in &s.environment_files {
-        let text = match host.fs.read_to_string(&file.value.path) {
-            Ok(t) => t,
-            Err(_) if file.value.ignore_missing => continue,
-            Err(e) => {
-                return Err(PlanError::directive("EnvironmentFile", &file.origin, format!("{}: {e}", file.value.path)));
-            }
+        let Some(text) = environment_file(host, &file.value.path, file.value.ignore_missing)
+            .map_err(|message| PlanError::directive("EnvironmentFile", &file.origin, message))?
+        else {
+            continue;
         };
         let pairs = values::parse_env_file(&text).map_err(|(line, msg)| {
             PlanError::directive("EnvironmentFile", &file.origin, format!("{}:{line}: {msg}", file.value.path))
@@ -168,6 +166,27 @@ fn environment(
         }
     }
     Ok(env)
+}
+
+/// An `EnvironmentFile=`'s text, `None` when it is missing and marked `-`. sbx reads it with
+/// its own privileges on the payload's behalf, so the path is resolved by the rule mount
+/// sources follow (`host::resolve`: only root-owned symlinks are followed) and the resolved
+/// path is then opened refusing any symlink; it must be a regular file of bounded size.
+fn environment_file(host: &HostFacts, path: &str, ignore_missing: bool) -> Result<Option<String>, String> {
+    let resolved = match host::resolve(&*host.fs, path) {
+        Ok(r) => r,
+        Err(ResolveError::NotFound(_)) if ignore_missing => return Ok(None),
+        Err(ResolveError::NotFound(p)) => {
+            return Err(format!("{p}: no such file or directory (prefix it with - to ignore a missing file)"));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    match host.fs.read_resolved(&resolved.path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && ignore_missing => Ok(None),
+        Err(e) if resolved.path == path => Err(format!("{path}: {e}")),
+        Err(e) => Err(format!("{path} (resolved to {}): {e}", resolved.path)),
+    }
 }
 
 /// What systemd's manager gives every service: its locale (locale.conf, or Debian's

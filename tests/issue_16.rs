@@ -1,0 +1,149 @@
+//! Issue 16, the attack review: each finding as a test that runs real sandboxes as root and
+//! unprivileged, with a control run beside each refusal.
+//!
+//! - Configuration files (profiles, drop-ins, units, unit drop-ins, EnvironmentFile=) must be
+//!   regular files of bounded size: a FIFO, /dev/zero or a huge file is refused at once with the
+//!   path and what was expected, never read until sbx hangs or runs out of memory.
+//! - `EnvironmentFile=` follows the symlink rule of mount paths: a symlink owned by anyone but
+//!   root is refused, so a user cannot point a root-run sbx at a root-only file.
+
+#[macro_use]
+mod common;
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+
+/// Long enough for any refusal; a hang (the bug) fails the test at this bound.
+const PROMPT: Duration = Duration::from_secs(20);
+
+/// A FIFO at `dir()/rel`, owned by the caller.
+fn fifo(ctx: &Ctx, rel: &str) -> String {
+    let path = ctx.dir().join(rel);
+    let c = CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo reads nothing else.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0, "mkfifo {}", path.display());
+    ctx.give(&path);
+    path.to_str().unwrap().to_string()
+}
+
+/// `sbx run ARGS -- probe ready`, bounded by `PROMPT`: refused with 125 (the payload never
+/// printed its line) and `what` on stderr.
+fn assert_refused(ctx: &Ctx, args: &[&str], what: &[&str]) {
+    let out = ctx.cmd(&probe_args(args, &["ready"])).timeout(PROMPT).run();
+    out.assert_sbx_error();
+    assert!(!out.stdout.contains("ready"), "the payload ran\n{out}");
+    for w in what {
+        assert!(out.stderr.contains(w), "stderr lacks {w:?}\n{out}");
+    }
+}
+
+fn assert_runs(ctx: &Ctx, args: &[&str]) {
+    let out = ctx.cmd(&probe_args(args, &["ready"])).timeout(PROMPT).run();
+    out.assert_code(0);
+    assert_eq!(out.line(0), "ready", "{out}");
+}
+
+sbx_test!(issue_16_profile_must_be_a_regular_file, |ctx| {
+    let good = ctx.profile("good.conf", "[Service]\nPrivateTmp=yes\n");
+    assert_runs(ctx, &["--profile", &good]);
+    let pipe = fifo(ctx, "pipe.conf");
+    assert_refused(ctx, &["--profile", &pipe], &[&pipe, "FIFO, not a regular file"]);
+    assert_refused(ctx, &["--profile", "/dev/zero"], &["/dev/zero", "character device, not a regular file"]);
+    let big = ctx.write("big.conf", &format!("[Service]\n{}", "# padding\n".repeat(110_000)));
+    assert_refused(ctx, &["--profile", &big], &[&big, "larger than the 1024 KiB"]);
+});
+
+sbx_test!(issue_16_profile_dropin_must_be_a_regular_file, |ctx| {
+    let profile = ctx.profile("p.conf", "[Service]\nPrivateTmp=yes\n");
+    ctx.mkdir("p.conf.d");
+    ctx.write("p.conf.d/10-good.conf", "[Service]\nPrivateNetwork=yes\n");
+    assert_runs(ctx, &["--profile", &profile]);
+    let pipe = fifo(ctx, "p.conf.d/20-pipe.conf");
+    assert_refused(ctx, &["--profile", &profile], &[&pipe, "FIFO"]);
+});
+
+sbx_test!(issue_16_unit_and_its_dropins_must_be_regular_files, |ctx| {
+    let probe = probe_path();
+    let unit = ctx.write("u.service", &format!("[Service]\nType=oneshot\nExecStart={} ready\n", probe.display()));
+    let run = |unit: &str| ctx.cmd(&["run", "--unit", unit]).timeout(PROMPT).run();
+    let out = run(&unit);
+    out.assert_code(0);
+    assert_eq!(out.line(0), "ready", "{out}");
+    let pipe = fifo(ctx, "f.service");
+    let out = run(&pipe);
+    out.assert_sbx_error();
+    assert!(out.stderr.contains(&pipe) && out.stderr.contains("FIFO"), "{out}");
+    ctx.mkdir("u.service.d");
+    let dropin = fifo(ctx, "u.service.d/10-pipe.conf");
+    let out = run(&unit);
+    out.assert_sbx_error();
+    assert!(out.stderr.contains(&dropin) && out.stderr.contains("FIFO"), "{out}");
+    assert!(!out.stdout.contains("ready"), "the unit ran\n{out}");
+});
+
+sbx_test!(issue_16_environment_file_must_be_a_regular_file, |ctx| {
+    let bare = ctx.bare();
+    let file = ctx.write("app.env", "SBXT_F=1\n");
+    let directive = |p: &str| format!("EnvironmentFile={p}");
+    assert_runs(ctx, &["--profile", &bare, "-p", &directive(&file)]);
+    let pipe = fifo(ctx, "app-pipe.env");
+    assert_refused(ctx, &["--profile", &bare, "-p", &directive(&pipe)], &["EnvironmentFile", &pipe, "FIFO"]);
+    // `-` tolerates a missing file, not one of the wrong kind.
+    let optional = directive(&format!("-{pipe}"));
+    assert_refused(ctx, &["--profile", &bare, "-p", &optional], &["EnvironmentFile", &pipe, "FIFO"]);
+    assert_refused(ctx, &["--profile", &bare, "-p", "EnvironmentFile=/dev/zero"], &["/dev/zero", "character device"]);
+});
+
+/// A symlink at `dir()/rel` to `target`, owned by `uid`.
+fn symlink_owned_by(ctx: &Ctx, rel: &str, target: &str, uid: u32) -> String {
+    let link = ctx.dir().join(rel);
+    std::os::unix::fs::symlink(target, &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(uid), None).unwrap();
+    link.to_str().unwrap().to_string()
+}
+
+sbx_test!(root: issue_16_environment_file_refuses_a_user_owned_symlink, |ctx| {
+    let secret = ctx.write("secret.env", "SBXT_SECRET=root-only\n");
+    std::os::unix::fs::chown(&secret, Some(0), Some(0)).unwrap();
+    ctx.chmod(Path::new(&secret), 0o600);
+    let (user, _) = user_ids(&std::env::var("SBX_TEST_USER").unwrap_or_else(|_| "sbx-test".into()))
+        .expect("the unprivileged test user exists");
+    let planted = symlink_owned_by(ctx, "planted.env", &secret, user);
+    let trusted = symlink_owned_by(ctx, "trusted.env", &secret, 0);
+    let run = |link: &str| {
+        let env = format!("EnvironmentFile={link}");
+        ctx.run_probe(&bare_args(&ctx.bare(), &["User=nobody", &env]), &["ids", "env", "SBXT_SECRET"])
+    };
+    // Control: the same target through a root-owned symlink reaches the payload (root chose it).
+    let c = run(&trusted);
+    c.assert_code(0);
+    assert_eq!(c.ok(1), "root-only", "{c}");
+    let t = run(&planted);
+    t.assert_sbx_error();
+    assert!(
+        t.stderr.contains("EnvironmentFile") && t.stderr.contains(&planted) && t.stderr.contains(&format!("uid {user}")),
+        "{t}"
+    );
+    assert!(!t.stdout.contains("root-only"), "{t}");
+});
+
+sbx_test!(rootless: issue_16_environment_file_symlink_rule_is_the_mount_rule, |ctx| {
+    // The caller's own symlink is refused for EnvironmentFile= as it is for a mount path.
+    let file = ctx.write("own.env", "SBXT_OWN=1\n");
+    let link = symlink_owned_by(ctx, "own-link.env", &file, ctx.uid());
+    let env = format!("EnvironmentFile={link}");
+    let t = ctx.run_probe(&bare_args(&ctx.bare(), &[&env]), &["env", "SBXT_OWN"]);
+    t.assert_sbx_error();
+    assert!(t.stderr.contains(&link) && t.stderr.contains("symlink owned by uid"), "{t}");
+    let bind = format!("BindReadOnlyPaths={link}");
+    let m = ctx.run_probe(&bare_args(&ctx.bare(), &[&bind]), &["ready"]);
+    m.assert_sbx_error();
+    assert!(m.stderr.contains("symlink owned by uid"), "{m}");
+    // Control: the file itself.
+    let c = ctx.probe(&[&format!("EnvironmentFile={file}")], &["env", "SBXT_OWN"]);
+    assert_eq!(c.ok(0), "1", "{c}");
+});
