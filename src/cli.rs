@@ -92,6 +92,10 @@ pub struct RunArgs {
     /// (killed ones are always reported)
     #[arg(long)]
     pub log_refused: bool,
+    /// End sbx and the whole sandbox when the process that started sbx dies (the same as
+    /// -p DieWithParent=yes; off by default)
+    #[arg(long)]
+    pub die_with_parent: bool,
     /// The command and its arguments
     #[arg(required_unless_present = "unit", trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<String>,

@@ -236,6 +236,9 @@ pub struct Settings {
 
     /// `[X-Sbx] WritableWorkingDirectory=`: make the caller's working directory writable.
     pub writable_working_directory: Scalar<bool>,
+    /// `[X-Sbx] DieWithParent=` (or `sbx run --die-with-parent`): sbx, and with it the
+    /// sandbox, ends when the process that started sbx dies.
+    pub die_with_parent: Scalar<bool>,
 }
 
 /// The outcome of applying assignments: settings, plus warnings for keys sbx ignores.

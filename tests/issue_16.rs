@@ -147,3 +147,57 @@ sbx_test!(rootless: issue_16_environment_file_symlink_rule_is_the_mount_rule, |c
     let c = ctx.probe(&[&format!("EnvironmentFile={file}")], &["env", "SBXT_OWN"]);
     assert_eq!(c.ok(0), "1", "{c}");
 });
+
+/// Host pids of the probe (not sbx, whose arguments hold the marker too) running with
+/// `marker` among its arguments.
+fn probe_pids(marker: &str) -> Vec<i32> {
+    let probe = probe_path();
+    pids_with_marker(marker)
+        .into_iter()
+        .filter(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            cmdline.split(|b| *b == 0).next() == Some(probe.as_os_str().as_bytes())
+        })
+        .collect()
+}
+
+/// A shell (as the caller) starts `sbx run [OPTION] -- probe stat MARKER sleep 120` in the
+/// background and waits; once the probe runs, the shell is killed with SIGKILL. Returns the
+/// marker, to look for what is left.
+fn orphan_sbx(ctx: &Ctx, option: Option<&str>) -> String {
+    let marker = ctx.unique("parent");
+    let mut args = vec!["run".to_string(), "--profile".into(), ctx.bare()];
+    args.extend(option.map(str::to_string));
+    args.extend(["--".into(), probe_path().to_str().unwrap().into(), "stat".into(), marker.clone()]);
+    args.extend(["sleep".into(), "120".into()]);
+    let mut script_args = vec!["-c".to_string(), r#""$0" "$@" & wait"#.into(), sbx_path().to_str().unwrap().into()];
+    script_args.extend(args);
+    let mut parent = ctx.host_cmd(Path::new("/bin/sh"), &script_args).spawn();
+    let started = wait_until(WAIT, || !probe_pids(&marker).is_empty());
+    assert!(started, "the payload did not start\n{}", parent.snapshot());
+    parent.kill();
+    marker
+}
+
+sbx_test!(issue_16_die_with_parent, |ctx| {
+    let marker = orphan_sbx(ctx, Some("--die-with-parent"));
+    let gone = wait_until(WAIT, || pids_with_marker(&marker).is_empty());
+    assert!(gone, "sbx or its payload outlived sbx's parent: pids {:?}", pids_with_marker(&marker));
+
+    // The profile key asks the same.
+    let dropin = ctx.profile("dwp.conf", "[X-Sbx]\nDieWithParent=yes\n");
+    let marker = orphan_sbx(ctx, Some(&format!("--profile={dropin}")));
+    let gone = wait_until(WAIT, || pids_with_marker(&marker).is_empty());
+    assert!(gone, "DieWithParent=yes: pids {:?} are left", pids_with_marker(&marker));
+
+    // Control: without it, sbx and the payload outlive the parent (the default, as bwrap's).
+    let marker = orphan_sbx(ctx, None);
+    std::thread::sleep(Duration::from_secs(2));
+    let left = probe_pids(&marker);
+    for pid in pids_with_marker(&marker) {
+        // SAFETY: kill takes no pointers; these are this test's own processes.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(!left.is_empty(), "without --die-with-parent the payload ended with the parent");
+    assert!(wait_until(WAIT, || pids_with_marker(&marker).is_empty()), "cannot clean up the control run");
+});

@@ -251,6 +251,7 @@ pub static DIRECTIVES: &[Directive] = &[
     rlimit_row!("LimitRTPRIO", "0", "Real-time priority ceiling (RLIMIT_RTPRIO)."),
     rlimit_row!("LimitRTTIME", "1s", "Real-time CPU time limit (RLIMIT_RTTIME)."),
     // sbx's own keys
+    row!("DieWithParent", Section::XSbx, Kind::Bool, Process, |s, v, o| set_bool(&mut s.die_with_parent, v, o), "yes", "End sbx and the whole sandbox when the process that started sbx dies (as bwrap --die-with-parent; sbx run --die-with-parent sets it). Off by default: nohup, a script's & and supervisors that end their children need sbx to outlive its parent or do not need this."),
     row!("WritableWorkingDirectory", Section::XSbx, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.writable_working_directory, v, o), "yes", "Make the caller's working directory writable (a ReadWritePaths= entry for it) and start there."),
     // restrictions sbx cannot enforce yet
     row!("SystemCallFilter", SVC, Kind::Syscalls, Seccomp, |s, v, o| push_one(&mut s.system_call_filter, v, o, syscall_lists::parse_filter), "@system-service", "Allow (or with ~, deny) system calls by name and @group; name:errno makes a denied call fail with that errno. The first assignment decides allow or deny; later ones add or remove."),
