@@ -96,9 +96,9 @@ pub struct RunArgs {
     /// -p DieWithParent=yes; off by default)
     #[arg(long)]
     pub die_with_parent: bool,
-    /// The command and its arguments
+    /// The command and its arguments (any bytes: they reach execve unchanged)
     #[arg(required_unless_present = "unit", trailing_var_arg = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]

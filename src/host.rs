@@ -294,6 +294,14 @@ impl CgroupHost {
     }
 }
 
+/// The caller's working directory as text, or why it cannot be had.
+fn working_directory() -> Result<String, String> {
+    let dir = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    dir.into_os_string().into_string().map_err(|raw| {
+        format!("the working directory {raw:?} is not valid UTF-8, which sbx cannot represent in a sandbox's paths")
+    })
+}
+
 /// Physical memory in bytes, as sysinfo(2) reports it (MemTotal of /proc/meminfo).
 #[allow(clippy::useless_conversion, reason = "the fields are narrower on 32-bit targets")]
 fn mem_total() -> u64 {
@@ -349,8 +357,9 @@ pub struct HostFacts {
     pub uid: u32,
     pub gid: u32,
     pub euid: u32,
-    /// The caller's working directory, if it could be read.
-    pub cwd: Option<String>,
+    /// The caller's working directory, or why sbx cannot use it (it could not be read, or it
+    /// is not UTF-8, which the plan's paths are).
+    pub cwd: Result<String, String>,
     /// The caller's environment (for PassEnvironment= and the XDG directories).
     pub env: BTreeMap<String, String>,
     pub hostname: String,
@@ -405,7 +414,7 @@ impl HostFacts {
             uid: rustix::process::getuid().as_raw(),
             gid: rustix::process::getgid().as_raw(),
             euid: rustix::process::geteuid().as_raw(),
-            cwd: std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
+            cwd: working_directory(),
             env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
@@ -573,7 +582,7 @@ pub mod fake {
             uid,
             gid: uid,
             euid: uid,
-            cwd: Some("/home/alice".into()),
+            cwd: Ok("/home/alice".into()),
             env: BTreeMap::from([("HOME".to_string(), "/home/alice".to_string())]),
             hostname: "box".into(),
             machine_id: "0123".into(),

@@ -201,3 +201,73 @@ sbx_test!(issue_16_die_with_parent, |ctx| {
     assert!(!left.is_empty(), "without --die-with-parent the payload ended with the parent");
     assert!(wait_until(WAIT, || pids_with_marker(&marker).is_empty()), "cannot clean up the control run");
 });
+
+/// `dir()/name` with a name ending in the byte 0xff (not UTF-8).
+fn non_utf8(ctx: &Ctx, name: &str) -> std::path::PathBuf {
+    let mut bytes = name.as_bytes().to_vec();
+    bytes.push(0xff);
+    ctx.dir().join(std::ffi::OsStr::from_bytes(&bytes))
+}
+
+sbx_test!(issue_16_arguments_reach_execve_as_bytes, |ctx| {
+    let bare = ctx.bare();
+    let hex = r#"printf %s "$1" | od -An -tx1"#;
+    let mut arg = b"A".to_vec();
+    arg.push(0xff);
+    let arg = std::ffi::OsStr::from_bytes(&arg);
+    let args: Vec<&std::ffi::OsStr> =
+        ["run", "--profile", &bare, "--", "/bin/sh", "-c", hex, "sh"].into_iter().map(std::ffi::OsStr::new).collect();
+    let out = ctx.cmd(&[&args[..], &[arg]].concat()).run();
+    out.assert_code(0);
+    assert_eq!(out.stdout.split_whitespace().collect::<Vec<_>>(), ["41", "ff"], "{out}");
+    // Control: the same bytes as UTF-8 text ("A\u{ff}" is 41 c3 bf) differ, so the check sees bytes.
+    let out = ctx.cmd(&[&args[..], &[std::ffi::OsStr::new("A\u{ff}")]].concat()).run();
+    out.assert_code(0);
+    assert_eq!(out.stdout.split_whitespace().collect::<Vec<_>>(), ["41", "c3", "bf"], "{out}");
+
+    // The command path too, and --dry-run shows it escaped.
+    let tool = non_utf8(ctx, "tool-");
+    std::fs::write(&tool, "#!/bin/sh\necho \"tool ran with $1\"\n").unwrap();
+    ctx.chmod(&tool, 0o755);
+    ctx.give(&tool);
+    let run = |extra: &[&str]| {
+        let mut a: Vec<&std::ffi::OsStr> = ["run", "--profile", &bare].into_iter().map(std::ffi::OsStr::new).collect();
+        a.extend(extra.iter().map(std::ffi::OsStr::new));
+        a.extend([std::ffi::OsStr::new("--"), tool.as_os_str(), std::ffi::OsStr::new("x")]);
+        ctx.cmd(&a).run()
+    };
+    let out = run(&[]);
+    out.assert_code(0);
+    assert_eq!(out.stdout.trim(), "tool ran with x", "{out}");
+    let out = run(&["--dry-run"]);
+    out.assert_code(0);
+    assert!(out.stdout.contains(r"tool-\xFF"), "--dry-run escapes the byte\n{out}");
+});
+
+sbx_test!(issue_16_working_directory_is_never_a_silent_root, |ctx| {
+    let bare = ctx.bare();
+    // Control: started in a directory the sandbox shows, the payload starts there.
+    let c = ctx.probe(&[], &["cwd"]);
+    assert_eq!(c.ok(0), ctx.cwd().to_str().unwrap(), "{c}");
+
+    // A directory whose name is not UTF-8: refused, not replaced by /.
+    let odd = non_utf8(ctx, "cwd-");
+    std::fs::create_dir(&odd).unwrap();
+    ctx.give(&odd);
+    let out = ctx.cmd(&probe_args(&["--profile", &bare], &["cwd"])).cwd(&odd).run();
+    out.assert_sbx_error();
+    assert!(out.stderr.contains("not valid UTF-8") && out.stderr.contains("WorkingDirectory="), "{out}");
+    assert!(out.stdout.is_empty(), "the payload ran\n{out}");
+
+    // A directory the sandbox does not have (an empty tmpfs over its parent): an error naming
+    // it, not a run in /.
+    let hidden = ctx.mkdir("hidden");
+    let hide = format!("TemporaryFileSystem={}", ctx.dir().display());
+    let shown = ctx.cmd(&probe_args(&bare_args(&bare, &[]), &["cwd"])).cwd(&hidden).run();
+    shown.assert_code(0);
+    assert_eq!(shown.ok(0), hidden, "{shown}");
+    let out = ctx.cmd(&probe_args(&bare_args(&bare, &[&hide]), &["cwd"])).cwd(&hidden).run();
+    out.assert_sbx_error();
+    assert!(out.stderr.contains(&hidden) && out.stderr.contains("where sbx was started"), "{out}");
+    assert!(out.stdout.is_empty(), "the payload ran\n{out}");
+});

@@ -27,7 +27,7 @@ pub fn run(mut args: RunArgs) -> Result<i32, Error> {
             (run.name, run.resolved)
         }
         None => {
-            let name = args.name.clone().unwrap_or_else(|| basename(&args.command[0]));
+            let name = args.name.clone().unwrap_or_else(|| basename(&args.command[0].to_string_lossy()));
             let profiles = common::profiles_or_default(&args.profile.profiles);
             let resolved = common::resolve(&profiles, &args.profile.set, &name, &host)?;
             unit::warn_unit_keys(&resolved.settings);
@@ -187,7 +187,7 @@ pub fn render(plan: &Plan) -> String {
         line(format!("  {v}"));
     }
     line(format!("argv: {:?}", e.argv));
-    line(format!("executable: {}", e.candidates.join(" | ")));
+    line(format!("executable: {}", lossy_join(&e.candidates)));
     if let Some(seq) = &e.sequence {
         line(format!("unit commands (Type={}):", format!("{:?}", seq.service_type).to_lowercase()));
         for (i, c) in seq.commands.iter().enumerate() {
@@ -199,10 +199,15 @@ pub fn render(plan: &Plan) -> String {
                 "  {}: {:?} ({})    [{}]",
                 c.phase.directive(),
                 c.argv,
-                c.candidates.join(" | "),
+                lossy_join(&c.candidates),
                 notes.join(", ")
             ));
         }
     }
     out
+}
+
+/// Paths joined with " | ", bytes that are not UTF-8 shown as U+FFFD (the plan keeps them).
+fn lossy_join(paths: &[std::ffi::OsString]) -> String {
+    paths.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>().join(" | ")
 }

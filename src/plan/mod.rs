@@ -19,6 +19,8 @@ pub mod sequence;
 pub mod state_dirs;
 pub mod syscalls;
 
+use std::ffi::OsString;
+
 use serde::Serialize;
 
 use crate::error::PlanError;
@@ -28,9 +30,9 @@ use crate::settings::Settings;
 /// What the command line adds to the profile.
 #[derive(Clone, Debug)]
 pub struct Invocation {
-    /// The command; empty for `sbx run --unit`, where the unit's ExecStart= and its siblings
-    /// (in Settings) run instead.
-    pub argv: Vec<String>,
+    /// The command, as bytes (Linux arguments need not be UTF-8); empty for `sbx run --unit`,
+    /// where the unit's ExecStart= and its siblings (in Settings) run instead.
+    pub argv: Vec<OsString>,
     /// The unit-like name (%N); the basename of the command unless `--name` was given.
     pub name: String,
     /// With `--pty`: the host path of the payload's terminal, shown as /dev/console under a
@@ -46,7 +48,7 @@ pub struct Invocation {
 impl Invocation {
     /// `argv` under `name`, with no terminal, no refusal log and a fresh /proc: what planning
     /// without launching (`check`, `analyze`, tests) asks for.
-    pub fn new(argv: Vec<String>, name: &str) -> Invocation {
+    pub fn new(argv: Vec<OsString>, name: &str) -> Invocation {
         Invocation { argv, name: name.to_string(), pty: None, log_refused: false, host_proc: false }
     }
 }
@@ -85,15 +87,16 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<Plan, P
     let caps = caps::plan(s, &namespaces, host)?;
     let state_dirs = state_dirs::plan(s, host, &identity)?;
     let exec = exec::plan(s, host, &identity, &inv.argv, &state_dirs)?;
-    let writable_cwd = Settings::flag(&s.writable_working_directory).then(|| host.cwd.clone()).flatten().map(|cwd| {
-        (
-            cwd,
-            mounts::Cause {
-                directive: "WritableWorkingDirectory",
-                origin: s.writable_working_directory.as_ref().map(|v| v.origin.clone()),
-            },
-        )
-    });
+    let writable_cwd =
+        Settings::flag(&s.writable_working_directory).then(|| host.cwd.clone().ok()).flatten().map(|cwd| {
+            (
+                cwd,
+                mounts::Cause {
+                    directive: "WritableWorkingDirectory",
+                    origin: s.writable_working_directory.as_ref().map(|v| v.origin.clone()),
+                },
+            )
+        });
     let state_binds: Vec<mounts::StateBind> = state_dirs
         .iter()
         .map(|d| mounts::StateBind {

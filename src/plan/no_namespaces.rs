@@ -220,7 +220,7 @@ fn filesystem_view(
         v.set(&d.host_path, WRITE);
     }
     if Settings::flag(&s.writable_working_directory) {
-        if let Some(cwd) = host.cwd.as_deref().and_then(real) {
+        if let Some(cwd) = host.cwd.as_deref().ok().and_then(real) {
             v.set(&cwd, WRITE);
         }
     }

@@ -8,7 +8,8 @@ use super::{Errno, check};
 /// getppid() as sbx's first step saw it; 0 until recorded.
 static PARENT_AT_START: AtomicI32 = AtomicI32::new(0);
 
-/// Records getppid(); called once by the entry point.
+/// Records getppid(); called once by the entry point (which unit tests do not run).
+#[cfg_attr(test, allow(dead_code))]
 pub fn remember_parent() {
     PARENT_AT_START.store(rustix::process::Pid::as_raw(rustix::process::getppid()), Ordering::Relaxed);
 }
