@@ -325,7 +325,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__run)
-            opts="-p -h --profile --property --unit --name --dry-run --json --pty --best-effort --log-refused --help"
+            opts="-p -h --profile --property --unit --name --dry-run --json --pty --best-effort --log-refused --die-with-parent --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -44,6 +44,7 @@ complete -c sbx -n "__fish_sbx_using_subcommand run" -l json -d 'With --dry-run,
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l pty -d 'Give the payload a terminal of its own, relayed by sbx (for interactive programs)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l best-effort -d 'Where no namespace can be created, run anyway with what needs none (Landlock, seccomp, no_new_privs, capabilities, rlimits) and report every directive that is weakened'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -l log-refused -d 'Report every system call the filter refuses, also those refused with an errno (killed ones are always reported)'
+complete -c sbx -n "__fish_sbx_using_subcommand run" -l die-with-parent -d 'End sbx and the whole sandbox when the process that started sbx dies (the same as -p DieWithParent=yes; off by default)'
 complete -c sbx -n "__fish_sbx_using_subcommand run" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand check" -s p -l property -d 'Overrides to check with them' -r
 complete -c sbx -n "__fish_sbx_using_subcommand check" -s h -l help -d 'Print help'

@@ -92,9 +92,13 @@ pub struct RunArgs {
     /// (killed ones are always reported)
     #[arg(long)]
     pub log_refused: bool,
-    /// The command and its arguments
+    /// End sbx and the whole sandbox when the process that started sbx dies (the same as
+    /// -p DieWithParent=yes; off by default)
+    #[arg(long)]
+    pub die_with_parent: bool,
+    /// The command and its arguments (any bytes: they reach execve unchanged)
     #[arg(required_unless_present = "unit", trailing_var_arg = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Args, Debug)]

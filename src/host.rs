@@ -51,7 +51,11 @@ pub trait HostFs {
     /// Lstat one path: kind, symlink owner and target. `None` when it does not exist.
     fn lstat(&self, path: &str) -> Result<Option<Node>, io::Error>;
     fn root_entries(&self) -> Vec<RootEntry>;
+    /// A configuration file's text: a regular file of bounded size (`config_file`).
     fn read_to_string(&self, path: &str) -> Result<String, io::Error>;
+    /// [`HostFs::read_to_string`] of a path `resolve` returned: any symlink met on the way is
+    /// refused, so the file read is the one resolution approved.
+    fn read_resolved(&self, path: &str) -> Result<String, io::Error>;
     /// The names in a directory (empty when it cannot be read).
     fn read_dir(&self, path: &str) -> Vec<String>;
     /// The owner uid of a path, without following a final symlink.
@@ -174,7 +178,11 @@ impl HostFs for RealFs {
     }
 
     fn read_to_string(&self, path: &str) -> Result<String, io::Error> {
-        std::fs::read_to_string(path)
+        crate::config_file::read(std::path::Path::new(path), crate::config_file::Symlinks::Follow)
+    }
+
+    fn read_resolved(&self, path: &str) -> Result<String, io::Error> {
+        crate::config_file::read(std::path::Path::new(path), crate::config_file::Symlinks::Refuse)
     }
 
     fn owner(&self, path: &str) -> Option<u32> {
@@ -286,6 +294,14 @@ impl CgroupHost {
     }
 }
 
+/// The caller's working directory as text, or why it cannot be had.
+fn working_directory() -> Result<String, String> {
+    let dir = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    dir.into_os_string().into_string().map_err(|raw| {
+        format!("the working directory {raw:?} is not valid UTF-8, which sbx cannot represent in a sandbox's paths")
+    })
+}
+
 /// Physical memory in bytes, as sysinfo(2) reports it (MemTotal of /proc/meminfo).
 #[allow(clippy::useless_conversion, reason = "the fields are narrower on 32-bit targets")]
 fn mem_total() -> u64 {
@@ -341,8 +357,9 @@ pub struct HostFacts {
     pub uid: u32,
     pub gid: u32,
     pub euid: u32,
-    /// The caller's working directory, if it could be read.
-    pub cwd: Option<String>,
+    /// The caller's working directory, or why sbx cannot use it (it could not be read, or it
+    /// is not UTF-8, which the plan's paths are).
+    pub cwd: Result<String, String>,
     /// The caller's environment (for PassEnvironment= and the XDG directories).
     pub env: BTreeMap<String, String>,
     pub hostname: String,
@@ -397,7 +414,7 @@ impl HostFacts {
             uid: rustix::process::getuid().as_raw(),
             gid: rustix::process::getgid().as_raw(),
             euid: rustix::process::geteuid().as_raw(),
-            cwd: std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
+            cwd: working_directory(),
             env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
@@ -534,6 +551,13 @@ pub mod fake {
             self.files.get(path).cloned().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.to_string()))
         }
 
+        fn read_resolved(&self, path: &str) -> Result<String, io::Error> {
+            match self.nodes.get(path) {
+                Some(Node::Symlink { .. }) => Err(io::Error::from_raw_os_error(libc::ELOOP)),
+                _ => self.read_to_string(path),
+            }
+        }
+
         fn owner(&self, path: &str) -> Option<u32> {
             self.owners.get(path).copied().or_else(|| self.nodes.contains_key(path).then_some(0))
         }
@@ -558,7 +582,7 @@ pub mod fake {
             uid,
             gid: uid,
             euid: uid,
-            cwd: Some("/home/alice".into()),
+            cwd: Ok("/home/alice".into()),
             env: BTreeMap::from([("HOME".to_string(), "/home/alice".to_string())]),
             hostname: "box".into(),
             machine_id: "0123".into(),

@@ -9,6 +9,7 @@
 mod analyze;
 mod cli;
 mod cmd;
+mod config_file;
 mod doctor;
 mod error;
 mod host;

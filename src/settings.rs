@@ -238,6 +238,9 @@ pub struct Settings {
     pub writable_working_directory: Scalar<bool>,
     /// `[X-Sbx] HostRoot=no`: as root, the payload's uid 0 is a transient host uid.
     pub host_root: Scalar<bool>,
+    /// `[X-Sbx] DieWithParent=` (or `sbx run --die-with-parent`): sbx, and with it the
+    /// sandbox, ends when the process that started sbx dies.
+    pub die_with_parent: Scalar<bool>,
 }
 
 /// The outcome of applying assignments: settings, plus warnings for keys sbx ignores.

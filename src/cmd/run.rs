@@ -9,7 +9,10 @@ use crate::launch::pty::Pty;
 use crate::plan::{self, Invocation, Plan};
 use crate::settings::Settings;
 
-pub fn run(args: RunArgs) -> Result<i32, Error> {
+pub fn run(mut args: RunArgs) -> Result<i32, Error> {
+    if args.die_with_parent {
+        args.profile.set.push("DieWithParent=yes".into());
+    }
     let host = HostFacts::probe();
     let (name, resolved) = match &args.unit {
         Some(path) => {
@@ -24,13 +27,16 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
             (run.name, run.resolved)
         }
         None => {
-            let name = args.name.clone().unwrap_or_else(|| basename(&args.command[0]));
+            let name = args.name.clone().unwrap_or_else(|| basename(&args.command[0].to_string_lossy()));
             let profiles = common::profiles_or_default(&args.profile.profiles);
             let resolved = common::resolve(&profiles, &args.profile.set, &name, &host)?;
             unit::warn_unit_keys(&resolved.settings);
             (name, resolved)
         }
     };
+    if Settings::flag(&resolved.settings.die_with_parent) && !args.dry_run {
+        die_with_parent()?;
+    }
     let pty = if args.pty { Some(Pty::open()?) } else { None };
     let inv = Invocation {
         argv: args.command.clone(),
@@ -61,6 +67,23 @@ pub fn run(args: RunArgs) -> Result<i32, Error> {
     // allocations) just before the process goes away.
     std::mem::forget((plan, settings, resolved, host, inv, args));
     result
+}
+
+/// DieWithParent=: SIGKILL to sbx when its parent dies. pid 1 dies with sbx (its own
+/// parent-death signal) and takes the pid namespace down, so the whole sandbox ends. A parent
+/// that died before the prctl is caught by comparing getppid() with the parent recorded at
+/// sbx's start: it has changed to a reaper.
+fn die_with_parent() -> Result<(), Error> {
+    use rustix::process::{Pid, Signal, getppid, set_parent_process_death_signal};
+    set_parent_process_death_signal(Some(Signal::KILL))
+        .map_err(|e| Error::io("DieWithParent=: prctl(PR_SET_PDEATHSIG, SIGKILL)", e.into()))?;
+    let now = Pid::as_raw(getppid());
+    match crate::sys::proc::parent_at_start() {
+        Some(first) if first != now => Err(Error::Launch(format!(
+            "DieWithParent=: sbx's parent (pid {first}) ended before sbx started the sandbox; nothing was started"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Resource limits need a usable cgroup v2 subtree; with --best-effort and none, the limits
@@ -164,7 +187,7 @@ pub fn render(plan: &Plan) -> String {
         line(format!("  {v}"));
     }
     line(format!("argv: {:?}", e.argv));
-    line(format!("executable: {}", e.candidates.join(" | ")));
+    line(format!("executable: {}", lossy_join(&e.candidates)));
     if let Some(seq) = &e.sequence {
         line(format!("unit commands (Type={}):", format!("{:?}", seq.service_type).to_lowercase()));
         for (i, c) in seq.commands.iter().enumerate() {
@@ -176,10 +199,15 @@ pub fn render(plan: &Plan) -> String {
                 "  {}: {:?} ({})    [{}]",
                 c.phase.directive(),
                 c.argv,
-                c.candidates.join(" | "),
+                lossy_join(&c.candidates),
                 notes.join(", ")
             ));
         }
     }
     out
+}
+
+/// Paths joined with " | ", bytes that are not UTF-8 shown as U+FFFD (the plan keeps them).
+fn lossy_join(paths: &[std::ffi::OsString]) -> String {
+    paths.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>().join(" | ")
 }

@@ -21,6 +21,10 @@ impl Failure {
                 Some(r) => format!("rlimits: {}=: {errno}{}", r.name, hint_rlimit(self.errno)),
                 None => format!("rlimits: {errno}"),
             },
+            Step::Chdir if plan.exec.cwd_from_caller => format!(
+                "working directory {} (where sbx was started): {errno}; it must be reachable in the sandbox: start sbx in another directory or set -p WorkingDirectory=PATH",
+                plan.exec.cwd
+            ),
             Step::Chdir => format!("working directory {}: {errno}", plan.exec.cwd),
             Step::Landlock => match plan.landlock.paths.get(self.index as usize) {
                 Some(r) if self.sub != Sub::None => {
@@ -28,7 +32,7 @@ impl Failure {
                 }
                 _ => format!("Landlock: {errno}"),
             },
-            Step::Exec => format!("cannot execute {}: {errno}", plan.exec.argv[0]),
+            Step::Exec => format!("cannot execute {}: {errno}", plan.exec.argv[0].to_string_lossy()),
             step => format!("{}: {errno}", step_name(step)),
         }
     }

@@ -169,8 +169,10 @@ fn single_name(path: &CStr) -> bool {
     !b.is_empty() && !b.contains(&b'/') && b != b"." && b != b".."
 }
 
-fn c(s: &str) -> Result<CString, Error> {
-    CString::new(s).map_err(|_| Error::Launch(format!("{s:?} contains a NUL byte")))
+fn c(s: impl AsRef<std::ffi::OsStr>) -> Result<CString, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    let s = s.as_ref();
+    CString::new(s.as_bytes()).map_err(|_| Error::Launch(format!("{s:?} contains a NUL byte")))
 }
 
 /// A sandbox path relative to the root it is opened from: "/" is ".".

@@ -55,7 +55,7 @@ pub fn prepare(plan: &Plan) -> Result<Option<SequencePrep>, Error> {
     let mut commands = Vec::with_capacity(seq.commands.len());
     for c in &seq.commands {
         let mut view = plan.clone();
-        view.exec.argv.clone_from(&c.argv);
+        view.exec.argv = c.argv.iter().map(std::ffi::OsString::from).collect();
         view.exec.candidates.clone_from(&c.candidates);
         view.identity.switch &= !c.keep_ids;
         commands.push(CommandPrep {

@@ -6,11 +6,13 @@
 //! are read now, and a missing one is an error unless marked with `-`.
 
 use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 
 use serde::Serialize;
 
 use crate::error::PlanError;
-use crate::host::HostFacts;
+use crate::host::{self, HostFacts, ResolveError};
 use crate::plan::ids::Identity;
 use crate::plan::sequence::{self, Sequence};
 use crate::plan::state_dirs::StateDir;
@@ -22,13 +24,19 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ExecPlan {
-    pub argv: Vec<String>,
+    /// The bytes execve gets (shown lossily in JSON; the plan keeps them exact).
+    #[serde(serialize_with = "lossy")]
+    pub argv: Vec<OsString>,
     /// Paths tried in order with execve (PATH search done here); ENOENT moves to the next.
-    pub candidates: Vec<String>,
+    #[serde(serialize_with = "lossy")]
+    pub candidates: Vec<OsString>,
     pub env: Vec<String>,
     pub cwd: String,
-    /// When the working directory was not asked for explicitly, a failed chdir falls back to /.
+    /// `WorkingDirectory=-PATH`: a failed chdir falls back to /, as in systemd. Never for the
+    /// caller's directory: a payload must not run somewhere else than it was started for.
     pub cwd_fallback_root: bool,
+    /// The working directory is the one sbx was started in (no WorkingDirectory=).
+    pub cwd_from_caller: bool,
     pub umask: u32,
     pub nice: Option<i32>,
     pub rlimits: Vec<Rlimit>,
@@ -57,7 +65,7 @@ pub fn plan(
     s: &Settings,
     host: &HostFacts,
     id: &Identity,
-    argv: &[String],
+    argv: &[OsString],
     state: &[StateDir],
 ) -> Result<ExecPlan, PlanError> {
     if argv.is_empty() {
@@ -65,13 +73,26 @@ pub fn plan(
     }
     let env = environment(s, host, id, state, false)?;
     let path = env.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.to_string());
-    let (cwd, cwd_fallback_root) = working_directory(s, host, id);
-    Ok(ExecPlan {
-        candidates: candidates(&argv[0], &path),
+    let (cwd, cwd_fallback_root) = working_directory(s, host, id)?;
+    Ok(command_plan(s, argv, &path, env, cwd, cwd_fallback_root))
+}
+
+/// The plan of one command line with its environment and working directory decided.
+fn command_plan(
+    s: &Settings,
+    argv: &[OsString],
+    path: &str,
+    env: BTreeMap<String, String>,
+    cwd: String,
+    cwd_fallback_root: bool,
+) -> ExecPlan {
+    ExecPlan {
+        candidates: candidates(&argv[0], path),
         argv: argv.to_vec(),
         env: env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
         cwd,
         cwd_fallback_root,
+        cwd_from_caller: s.working_directory.is_none(),
         umask: s.umask.as_ref().map_or(0o022, |u| u.value),
         nice: s.nice.as_ref().map(|n| n.value),
         rlimits: rlimits(s),
@@ -79,7 +100,7 @@ pub fn plan(
         runtime_max: s.runtime_max.as_ref().and_then(|r| r.value),
         timeout_stop: s.timeout_stop.as_ref().map(|t| t.value),
         sequence: None,
-    })
+    }
 }
 
 /// `sbx run --unit` (no command line): the unit's commands (see `sequence`) in a service's
@@ -89,23 +110,37 @@ fn plan_unit(s: &Settings, host: &HostFacts, id: &Identity, state: &[StateDir]) 
     let sequence = sequence::plan(s, &env, id)?;
     let main = sequence.indices(Phase::Start).next().map(|i| &sequence.commands[i]);
     let Some(main) = main else { return Err(PlanError::Host("the unit has no ExecStart=".into())) };
-    let mut exec = plan(s, host, id, &main.argv, state)?;
+    let argv: Vec<OsString> = main.argv.iter().map(OsString::from).collect();
+    // A service starts in the root directory, not where it was started from.
+    let (cwd, fallback) = match s.working_directory {
+        Some(_) => working_directory(s, host, id)?,
+        None => ("/".to_string(), false),
+    };
+    let mut exec = command_plan(s, &argv, DEFAULT_PATH, env, cwd, fallback);
+    exec.cwd_from_caller = false;
     exec.candidates.clone_from(&main.candidates);
-    exec.env = env.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    if s.working_directory.is_none() {
-        // A service starts in the root directory, not where it was started from.
-        exec.cwd = "/".into();
-    }
     exec.sequence = Some(sequence);
     Ok(exec)
 }
 
 /// The paths execve tries for `cmd`: itself when it has a `/`, else each directory of `path`.
-pub fn candidates(cmd: &str, path: &str) -> Vec<String> {
-    if cmd.contains('/') {
-        return vec![cmd.to_string()];
+/// Bytes in, bytes out: a command name need not be UTF-8.
+pub fn candidates(cmd: &OsStr, path: &str) -> Vec<OsString> {
+    if cmd.as_bytes().contains(&b'/') {
+        return vec![cmd.to_os_string()];
     }
-    path.split(':').filter(|d| d.starts_with('/')).map(|d| format!("{}/{cmd}", d.trim_end_matches('/'))).collect()
+    let join = |dir: &str| {
+        let mut p = OsString::from(dir.trim_end_matches('/'));
+        p.push("/");
+        p.push(cmd);
+        p
+    };
+    path.split(':').filter(|d| d.starts_with('/')).map(join).collect()
+}
+
+/// Byte strings as JSON strings, bytes that are not UTF-8 as U+FFFD.
+pub fn lossy<S: serde::Serializer>(v: &[OsString], ser: S) -> Result<S::Ok, S::Error> {
+    ser.collect_seq(v.iter().map(|a| a.to_string_lossy()))
 }
 
 /// systemd's order: fixed variables, the user's, PassEnvironment=, Environment=,
@@ -144,12 +179,10 @@ fn environment(
         env.insert(pair.value.0.clone(), pair.value.1.clone());
     }
     for file in &s.environment_files {
-        let text = match host.fs.read_to_string(&file.value.path) {
-            Ok(t) => t,
-            Err(_) if file.value.ignore_missing => continue,
-            Err(e) => {
-                return Err(PlanError::directive("EnvironmentFile", &file.origin, format!("{}: {e}", file.value.path)));
-            }
+        let Some(text) = environment_file(host, &file.value.path, file.value.ignore_missing)
+            .map_err(|message| PlanError::directive("EnvironmentFile", &file.origin, message))?
+        else {
+            continue;
         };
         let pairs = values::parse_env_file(&text).map_err(|(line, msg)| {
             PlanError::directive("EnvironmentFile", &file.origin, format!("{}:{line}: {msg}", file.value.path))
@@ -170,6 +203,27 @@ fn environment(
     Ok(env)
 }
 
+/// An `EnvironmentFile=`'s text, `None` when it is missing and marked `-`. sbx reads it with
+/// its own privileges on the payload's behalf, so the path is resolved by the rule mount
+/// sources follow (`host::resolve`: only root-owned symlinks are followed) and the resolved
+/// path is then opened refusing any symlink; it must be a regular file of bounded size.
+fn environment_file(host: &HostFacts, path: &str, ignore_missing: bool) -> Result<Option<String>, String> {
+    let resolved = match host::resolve(&*host.fs, path) {
+        Ok(r) => r,
+        Err(ResolveError::NotFound(_)) if ignore_missing => return Ok(None),
+        Err(ResolveError::NotFound(p)) => {
+            return Err(format!("{p}: no such file or directory (prefix it with - to ignore a missing file)"));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    match host.fs.read_resolved(&resolved.path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && ignore_missing => Ok(None),
+        Err(e) if resolved.path == path => Err(format!("{path}: {e}")),
+        Err(e) => Err(format!("{path} (resolved to {}): {e}", resolved.path)),
+    }
+}
+
 /// What systemd's manager gives every service: its locale (locale.conf, or Debian's
 /// /etc/default/locale; C.UTF-8 when neither sets LANG) and a fresh INVOCATION_ID.
 fn manager_environment(host: &HostFacts) -> BTreeMap<String, String> {
@@ -188,12 +242,22 @@ fn manager_environment(host: &HostFacts) -> BTreeMap<String, String> {
     env
 }
 
-fn working_directory(s: &Settings, host: &HostFacts, id: &Identity) -> (String, bool) {
-    match &s.working_directory {
+/// The payload's working directory and whether a failed chdir may fall back to / (only
+/// when `WorkingDirectory=-` says so). Without WorkingDirectory= it is the caller's, which
+/// must then be usable: never a silent /.
+fn working_directory(s: &Settings, host: &HostFacts, id: &Identity) -> Result<(String, bool), PlanError> {
+    Ok(match &s.working_directory {
         Some(w) if w.value.home => (id.home.clone(), w.value.ignore_missing),
         Some(w) => (w.value.path.clone().unwrap_or_else(|| "/".into()), w.value.ignore_missing),
-        None => (host.cwd.clone().unwrap_or_else(|| "/".into()), true),
-    }
+        None => match &host.cwd {
+            Ok(cwd) => (cwd.clone(), false),
+            Err(why) => {
+                return Err(PlanError::Host(format!(
+                    "{why}; start sbx in another directory or set -p WorkingDirectory=PATH"
+                )));
+            }
+        },
+    })
 }
 
 fn rlimits(s: &Settings) -> Vec<Rlimit> {

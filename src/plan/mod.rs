@@ -20,6 +20,8 @@ pub mod state_dirs;
 pub mod syscalls;
 pub mod working_directory;
 
+use std::ffi::OsString;
+
 use serde::Serialize;
 
 use crate::error::PlanError;
@@ -29,9 +31,9 @@ use crate::settings::Settings;
 /// What the command line adds to the profile.
 #[derive(Clone, Debug)]
 pub struct Invocation {
-    /// The command; empty for `sbx run --unit`, where the unit's ExecStart= and its siblings
-    /// (in Settings) run instead.
-    pub argv: Vec<String>,
+    /// The command, as bytes (Linux arguments need not be UTF-8); empty for `sbx run --unit`,
+    /// where the unit's ExecStart= and its siblings (in Settings) run instead.
+    pub argv: Vec<OsString>,
     /// The unit-like name (%N); the basename of the command unless `--name` was given.
     pub name: String,
     /// With `--pty`: the host path of the payload's terminal, shown as /dev/console under a
@@ -47,7 +49,7 @@ pub struct Invocation {
 impl Invocation {
     /// `argv` under `name`, with no terminal, no refusal log and a fresh /proc: what planning
     /// without launching (`check`, `analyze`, tests) asks for.
-    pub fn new(argv: Vec<String>, name: &str) -> Invocation {
+    pub fn new(argv: Vec<OsString>, name: &str) -> Invocation {
         Invocation { argv, name: name.to_string(), pty: None, log_refused: false, host_proc: false }
     }
 }

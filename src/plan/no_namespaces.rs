@@ -406,4 +406,8 @@ fn unenforceable(s: &Settings, abi: u32, notes: &mut Notes) {
         Fate::Substituted("Landlock: /sys is read-only".into()),
     );
     notes.add("DynamicUser", &s.dynamic_user, why("a transient user needs a user namespace or root"));
+    if Settings::flag(&s.die_with_parent) {
+        let what = "no pid namespace: sbx ends with its parent, the payload and its processes may not";
+        notes.add("DieWithParent", &s.die_with_parent, Fate::Weakened(what.into()));
+    }
 }

@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::error::PlanError;
+use std::ffi::OsString;
+
 use crate::plan::exec::{DEFAULT_PATH, candidates};
 use crate::plan::ids::Identity;
 use crate::profile::Origin;
@@ -38,7 +40,8 @@ pub struct Command {
     /// Variables expanded (unless the `:` prefix says not to).
     pub argv: Vec<String>,
     /// Paths tried in order with execve.
-    pub candidates: Vec<String>,
+    #[serde(serialize_with = "crate::plan::exec::lossy")]
+    pub candidates: Vec<OsString>,
     /// `-`: a failure is reported and has no effect.
     pub ignore_failure: bool,
     /// `!`: no switch to User=/Group= for this command.
@@ -134,7 +137,7 @@ fn command(
     Ok(Command {
         phase,
         argv,
-        candidates: candidates(&c.path, DEFAULT_PATH),
+        candidates: candidates(c.path.as_ref(), DEFAULT_PATH),
         ignore_failure: c.flags.ignore_failure,
         keep_ids,
         written: c.to_string(),

@@ -49,10 +49,11 @@ pub fn writable(s: &Settings, host: &HostFacts) -> Result<Option<Writable>, Plan
     }
     let cause = Cause { directive: "WritableWorkingDirectory", origin: Some(flag.origin.clone()) };
     let refuse = |message: String| PlanError::directive("WritableWorkingDirectory", &flag.origin, message);
-    let Some(cwd) = host.cwd.as_deref() else {
-        return Err(refuse(
-            "sbx cannot tell its working directory (deleted, or not reachable from /); change to a directory, or add -p WritableWorkingDirectory=no".into(),
-        ));
+    let cwd = match host.cwd.as_deref() {
+        Ok(cwd) => cwd,
+        Err(why) => {
+            return Err(refuse(format!("{why}; change to another directory, or add -p WritableWorkingDirectory=no")));
+        }
     };
     let path = host::resolve(&*host.fs, cwd)
         .map_err(|e| {
@@ -176,7 +177,7 @@ mod tests {
             fs.nodes.entry(at.clone()).or_insert(crate::host::Node::Dir);
         }
         host.fs = Box::new(fs);
-        host.cwd = Some(cwd.into());
+        host.cwd = Ok(cwd.into());
         let s = settings(&format!("{lines}\n[X-Sbx]\nWritableWorkingDirectory=yes"));
         writable(&s, &host).map(|w| w.map(|w| w.path)).map_err(|e| e.to_string())
     }
@@ -239,7 +240,7 @@ mod tests {
         assert!(e.contains("TemporaryFileSystem= on /srv"), "{e}");
         // Off: nothing to check.
         let mut host = fake::host(1000);
-        host.cwd = Some("/".into());
+        host.cwd = Ok("/".into());
         assert!(writable(&settings("ProtectSystem=strict"), &host).unwrap().is_none());
     }
 }

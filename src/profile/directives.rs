@@ -251,6 +251,7 @@ pub static DIRECTIVES: &[Directive] = &[
     rlimit_row!("LimitRTPRIO", "0", "Real-time priority ceiling (RLIMIT_RTPRIO)."),
     rlimit_row!("LimitRTTIME", "1s", "Real-time CPU time limit (RLIMIT_RTTIME)."),
     // sbx's own keys
+    row!("DieWithParent", Section::XSbx, Kind::Bool, Process, |s, v, o| set_bool(&mut s.die_with_parent, v, o), "yes", "End sbx and the whole sandbox when the process that started sbx dies (as bwrap --die-with-parent; sbx run --die-with-parent sets it). Off by default: nohup, a script's & and supervisors that end their children need sbx to outlive its parent or do not need this."),
     row!("WritableWorkingDirectory", Section::XSbx, Kind::Bool, Mounts, |s, v, o| set_bool(&mut s.writable_working_directory, v, o), "yes", "Make the caller's working directory writable (a ReadWritePaths= entry for it) and start there."),
     row!("HostRoot", Section::XSbx, Kind::Bool, Ids, |s, v, o| set_bool(&mut s.host_root, v, o), "no", "As root without User= or DynamicUser=: no makes the payload root only inside a user namespace, as a transient unprivileged uid on the host (61184-65519), so root's files and sockets are out of its reach; the writable working directory is idmapped so the payload owns it as root does. Rootless it changes nothing (the payload is never host root)."),
     // restrictions sbx cannot enforce yet

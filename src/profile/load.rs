@@ -66,8 +66,10 @@ fn is_path(spec: &str) -> bool {
     spec.contains('/') || spec.ends_with(".conf")
 }
 
+/// A profile, unit or drop-in: a regular file of bounded size (see `config_file`).
 pub(crate) fn read(path: &Path) -> Result<String, ProfileError> {
-    std::fs::read_to_string(path).map_err(|source| ProfileError::Read { path: path.to_path_buf(), source })
+    crate::config_file::read(path, crate::config_file::Symlinks::Follow)
+        .map_err(|source| ProfileError::Read { path: path.to_path_buf(), source })
 }
 
 fn load_one(loaded: &mut Loaded, spec: &str) -> Result<(), ProfileError> {

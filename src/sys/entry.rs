@@ -20,6 +20,7 @@ use std::os::unix::ffi::OsStringExt;
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     standard_descriptors_open();
     ignore_sigpipe();
+    super::proc::remember_parent();
     crate::run(arguments(argc, argv))
 }
 

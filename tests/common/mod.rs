@@ -448,6 +448,14 @@ impl Ctx {
         cmd
     }
 
+    /// A command line for any host program, run as the caller with `SbxCmd`'s options (e.g.
+    /// a shell that starts sbx itself).
+    pub fn host_cmd<S: AsRef<OsStr>>(&self, program: &Path, args: &[S]) -> SbxCmd<'_> {
+        let mut cmd = self.cmd(args);
+        cmd.program = program.to_path_buf();
+        cmd
+    }
+
     /// Starts `sbx ARGS...` in the background.
     pub fn spawn<S: AsRef<OsStr>>(&self, args: &[S]) -> Running {
         self.cmd(args).spawn()
