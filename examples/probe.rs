@@ -43,6 +43,7 @@ usage: probe OP [ARG]... [OP [ARG]...]...
   network:    ifaces | tcp-connect HOST:PORT | tcp-bind HOST:PORT
               unix-connect-abstract NAME | sysv-msgq KEY
   keyrings:   keyring-id RING | key-add DESC DATA RING | key-search RING DESC | key-read ID
+              key-unlink ID RING
               (RING: @u @s @us @p @t or a serial number)
   lifecycle:  ready | marker TOKEN | sleep SECS | wait-signal | exit N | kill-self SIG
               orphan | spawn-zombies N | fork-sleep SECS
@@ -140,7 +141,7 @@ fn arity(op: &str) -> Option<usize> {
         | "keyring-id"
         | "key-read" => 1,
         "same-file" | "chown" | "syscall" | "int80" | "socket" | "chmod" | "fchmod" | "mkdir-mode" | "open-creat"
-        | "pty-ioctl" | "child-syscall" | "umount" | "key-search" => 2,
+        | "pty-ioctl" | "child-syscall" | "umount" | "key-search" | "key-unlink" => 2,
         "ioctl" | "key-add" => 3,
         _ => return None,
     })
@@ -206,6 +207,7 @@ fn run(op: &str, a: &[String]) -> String {
         "key-add" => key_add(&a[0], &a[1], &a[2]),
         "key-search" => key_search(&a[0], &a[1]),
         "key-read" => key_read(&a[0]),
+        "key-unlink" => key_unlink(&a[0], &a[1]),
         "ready" => "ready".to_string(),
         "marker" => "ok".to_string(),
         "sleep" => {
@@ -702,6 +704,7 @@ fn sysv_msgq(key: &str) -> String {
 // ---- keyrings ----
 
 const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
+const KEYCTL_UNLINK: libc::c_long = 9;
 const KEYCTL_SEARCH: libc::c_long = 10;
 const KEYCTL_READ: libc::c_long = 11;
 
@@ -743,6 +746,12 @@ fn key_search(from: &str, desc: &str) -> String {
     let desc = CString::new(desc).expect("description without NUL");
     // SAFETY: the type and description are NUL-terminated; no keyring is linked (0).
     key_ret(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SEARCH, ring(from), c"user".as_ptr(), desc.as_ptr(), 0) })
+}
+
+/// Removes key ID from RING.
+fn key_unlink(id: &str, from: &str) -> String {
+    // SAFETY: no pointers are passed.
+    key_ret(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_UNLINK, ring(id), ring(from)) })
 }
 
 /// The payload of key ID, as text.

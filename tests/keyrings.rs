@@ -13,11 +13,41 @@ mod common;
 
 use common::*;
 
-/// A key in the caller's user keyring: (description, key serial, user keyring serial).
-fn host_key(ctx: &Ctx) -> (String, String, String) {
-    let desc = ctx.unique("key");
-    let h = ctx.direct(&["key-add", &desc, "host-secret", "@u", "keyring-id", "@u"]);
-    (desc, h.ok(0).to_string(), h.ok(1).to_string())
+/// Names the keys a test makes or plants, and removes them from the caller's user keyring
+/// when the test ends, so that runs do not fill the test user's key quota.
+struct Keys<'a> {
+    ctx: &'a Ctx,
+    names: std::cell::RefCell<Vec<String>>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(ctx: &'a Ctx) -> Self {
+        Keys { ctx, names: Default::default() }
+    }
+
+    fn name(&self, what: &str) -> String {
+        let n = self.ctx.unique(what);
+        self.names.borrow_mut().push(n.clone());
+        n
+    }
+
+    /// A key in the caller's user keyring: (description, key serial, user keyring serial).
+    fn on_host(&self) -> (String, String, String) {
+        let desc = self.name("key");
+        let h = self.ctx.direct(&["key-add", &desc, "host-secret", "@u", "keyring-id", "@u"]);
+        (desc, h.ok(0).to_string(), h.ok(1).to_string())
+    }
+}
+
+impl Drop for Keys<'_> {
+    fn drop(&mut self) {
+        for name in self.names.borrow().iter() {
+            let found = self.ctx.direct_cmd(&["key-search", "@u", name]).run();
+            if found.is_ok(0) {
+                let _ = self.ctx.direct_cmd(&["key-unlink", found.ok(0), "@u"]).run();
+            }
+        }
+    }
 }
 
 /// Whether the caller's user keyring (on the host) holds a `user` key named `desc`.
@@ -27,8 +57,9 @@ fn host_has(ctx: &Ctx, desc: &str) -> bool {
 
 /// Runs the four ways in and returns the output: find the host key through `@u`, read it by
 /// serial, plant a key by the user keyring's serial, plant one through `@u`.
-fn try_keyrings(ctx: &Ctx, sbx_args: &[&str], desc: &str, key: &str, ring: &str) -> (Output, [String; 2]) {
-    let planted = [ctx.unique("planted-serial"), ctx.unique("planted-at-u")];
+fn try_keyrings(keys: &Keys, sbx_args: &[&str], desc: &str, key: &str, ring: &str) -> (Output, [String; 2]) {
+    let ctx = keys.ctx;
+    let planted = [keys.name("planted-serial"), keys.name("planted-at-u")];
     let ops = [
         "key-search",
         "@u",
@@ -50,8 +81,9 @@ fn try_keyrings(ctx: &Ctx, sbx_args: &[&str], desc: &str, key: &str, ring: &str)
 }
 
 fn assert_sealed(ctx: &Ctx, what: &str, sbx_args: &[&str]) {
-    let (desc, key, ring) = host_key(ctx);
-    let (t, planted) = try_keyrings(ctx, sbx_args, &desc, &key, &ring);
+    let keys = Keys::new(ctx);
+    let (desc, key, ring) = keys.on_host();
+    let (t, planted) = try_keyrings(&keys, sbx_args, &desc, &key, &ring);
     assert!(!t.is_ok(0), "{what}: the payload found the caller's key through @u\n{t}");
     assert!(!t.is_ok(1), "{what}: the payload read the caller's key by serial\n{t}");
     assert!(!t.is_ok(2), "{what}: the payload added a key to the caller's user keyring by serial\n{t}");
@@ -63,10 +95,11 @@ fn assert_sealed(ctx: &Ctx, what: &str, sbx_args: &[&str]) {
 /// Control: with KeyringMode=shared the same payload plants a key in the caller's user keyring
 /// by serial (and, as root, where `@u` is the host's, finds the caller's key through it).
 fn assert_open_under_shared(ctx: &Ctx) {
-    let (desc, key, ring) = host_key(ctx);
+    let keys = Keys::new(ctx);
+    let (desc, key, ring) = keys.on_host();
     let args = bare_args(&ctx.bare(), &["KeyringMode=shared"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (c, planted) = try_keyrings(ctx, &args, &desc, &key, &ring);
+    let (c, planted) = try_keyrings(&keys, &args, &desc, &key, &ring);
     assert!(c.is_ok(2) && host_has(ctx, &planted[0]), "control: a key planted by serial lands\n{c}");
     if ctx.is_root() {
         assert_eq!(c.ok(0), key, "control: as root, @u is the host's user keyring\n{c}");
@@ -97,8 +130,9 @@ sbx_test!(issue_16_keyring_mode_private_keeps_the_payload_out_of_the_user_keyrin
 });
 
 sbx_test!(issue_16_a_unit_without_keyring_mode_keeps_the_payload_out_of_the_user_keyring, |ctx| {
-    let (desc, key, ring) = host_key(ctx);
-    let planted = ctx.unique("planted-unit");
+    let keys = Keys::new(ctx);
+    let (desc, key, ring) = keys.on_host();
+    let planted = keys.name("planted-unit");
     let probe = probe_path();
     let unit = ctx.write(
         "keys.service",
