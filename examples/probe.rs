@@ -42,6 +42,9 @@ usage: probe OP [ARG]... [OP [ARG]...]...
               env NAME | env-names | hostname | sethostname NAME | ns NAME
   network:    ifaces | tcp-connect HOST:PORT | tcp-bind HOST:PORT
               unix-connect-abstract NAME | sysv-msgq KEY
+  keyrings:   keyring-id RING | key-add DESC DATA RING | key-search RING DESC | key-read ID
+              key-unlink ID RING
+              (RING: @u @s @us @p @t or a serial number)
   lifecycle:  ready | marker TOKEN | sleep SECS | wait-signal | exit N | kill-self SIG
               orphan | spawn-zombies N | fork-sleep SECS
   syscalls:   syscall NR ARGS | int80 NR ARGS (ARGS: comma-separated integers or `buf`, `-`
@@ -135,10 +138,12 @@ fn arity(op: &str) -> Option<usize> {
         | "personality"
         | "sched"
         | "syslog"
-        | "clone-flags" => 1,
+        | "clone-flags"
+        | "keyring-id"
+        | "key-read" => 1,
         "same-file" | "chown" | "syscall" | "int80" | "socket" | "chmod" | "fchmod" | "mkdir-mode" | "open-creat"
-        | "pty-ioctl" | "child-syscall" | "umount" => 2,
-        "ioctl" => 3,
+        | "pty-ioctl" | "child-syscall" | "umount" | "key-search" | "key-unlink" => 2,
+        "ioctl" | "key-add" => 3,
         _ => return None,
     })
 }
@@ -200,6 +205,11 @@ fn run(op: &str, a: &[String]) -> String {
         "unix-connect-abstract" => unix_connect_abstract(&a[0]),
         "unix-connect" => result(UnixStream::connect(&a[0]).map(drop)),
         "sysv-msgq" => sysv_msgq(&a[0]),
+        "keyring-id" => keyring_id(&a[0]),
+        "key-add" => key_add(&a[0], &a[1], &a[2]),
+        "key-search" => key_search(&a[0], &a[1]),
+        "key-read" => key_read(&a[0]),
+        "key-unlink" => key_unlink(&a[0], &a[1]),
         "ready" => "ready".to_string(),
         "marker" => "ok".to_string(),
         "sleep" => {
@@ -691,6 +701,70 @@ fn sysv_msgq(key: &str) -> String {
     // SAFETY: msgget takes no pointers.
     let id = unsafe { libc::msgget(key, 0) };
     if id < 0 { last_err() } else { "ok".to_string() }
+}
+
+// ---- keyrings ----
+
+const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
+const KEYCTL_UNLINK: libc::c_long = 9;
+const KEYCTL_SEARCH: libc::c_long = 10;
+const KEYCTL_READ: libc::c_long = 11;
+
+/// A keyring named as keyctl(1) names it (`@u` the user keyring, `@s` the session keyring...)
+/// or by its serial number.
+fn ring(name: &str) -> libc::c_long {
+    match name {
+        "@t" => -1,
+        "@p" => -2,
+        "@s" => -3,
+        "@u" => -4,
+        "@us" => -5,
+        n => parse(n),
+    }
+}
+
+/// The `KEYCTL_*` return value as `ok N`, or the errno.
+fn key_ret(r: libc::c_long) -> String {
+    if r < 0 { last_err() } else { format!("ok {r}") }
+}
+
+/// The serial number of a keyring, without creating it (`keyctl(KEYCTL_GET_KEYRING_ID, RING, 0)`).
+fn keyring_id(name: &str) -> String {
+    // SAFETY: no pointers are passed.
+    key_ret(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_GET_KEYRING_ID, ring(name), 0) })
+}
+
+/// Adds (or updates) a `user` key DESC holding DATA to RING; prints its serial number.
+fn key_add(desc: &str, data: &str, to: &str) -> String {
+    let desc = CString::new(desc).expect("description without NUL");
+    // SAFETY: the type and description are NUL-terminated; data is valid for its length.
+    key_ret(unsafe {
+        libc::syscall(libc::SYS_add_key, c"user".as_ptr(), desc.as_ptr(), data.as_ptr(), data.len(), ring(to))
+    })
+}
+
+/// Searches RING (and the keyrings it links) for the `user` key DESC; prints its serial number.
+fn key_search(from: &str, desc: &str) -> String {
+    let desc = CString::new(desc).expect("description without NUL");
+    // SAFETY: the type and description are NUL-terminated; no keyring is linked (0).
+    key_ret(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_SEARCH, ring(from), c"user".as_ptr(), desc.as_ptr(), 0) })
+}
+
+/// Removes key ID from RING.
+fn key_unlink(id: &str, from: &str) -> String {
+    // SAFETY: no pointers are passed.
+    key_ret(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_UNLINK, ring(id), ring(from)) })
+}
+
+/// The payload of key ID, as text.
+fn key_read(id: &str) -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; the kernel writes at most that much.
+    let n = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_READ, ring(id), buf.as_mut_ptr(), buf.len()) };
+    if n < 0 {
+        return last_err();
+    }
+    format!("ok {}", String::from_utf8_lossy(&buf[..(n as usize).min(buf.len())]))
 }
 
 // ---- lifecycle ----

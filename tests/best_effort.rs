@@ -134,3 +134,40 @@ sbx_test!(root: landlock_keeps_a_root_payload_from_remounting, |ctx| {
     let c = std::process::Command::new("unshare").args(["-m", "sh", "-c", "mount --bind /etc /etc && mount -o remount,bind,ro /etc && mount -o remount,bind,rw /etc; echo rc=$?"]).output().unwrap();
     assert!(String::from_utf8_lossy(&c.stdout).contains("rc=0"), "{c:?}");
 });
+
+/// Forks up to 60 children that sleep, and prints how many started.
+const FORKS: &str = "import os, time\nn = 0\ntry:\n    for _ in range(60):\n        if os.fork() == 0:\n            time.sleep(3)\n            os._exit(0)\n        n += 1\nexcept OSError:\n    pass\nprint(n)\n";
+
+// Issue 16: without a usable cgroup, --best-effort approximates TasksMax= with RLIMIT_NPROC,
+// which the kernel does not apply to uid 0. The report must say what holds: not enforced for a
+// root payload; weakened for an unprivileged one, whose fork loop the rlimit then stops.
+sbx_test!(issue_16_tasks_max_by_rlimit_is_reported_as_it_holds, |ctx| {
+    let run = |directives: &[&str]| {
+        let mut args = vec!["run".to_string(), "--best-effort".into()];
+        args.extend(bare_args(&ctx.bare(), directives));
+        args.extend(["--".into(), "/usr/bin/python3".into(), "-c".into(), FORKS.into()]);
+        ctx.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let t = run(&["TasksMax=20"]);
+    if !t.stderr.contains("resource limits without a cgroup") {
+        eprintln!("note: {}: not applicable: this host has a usable cgroup v2 (tests/cgroup.rs covers it)", ctx.name());
+        return;
+    }
+    t.assert_code(0);
+    let forked: u32 = t.stdout.trim().parse().unwrap_or_else(|_| panic!("a count\n{t}"));
+    let line = t.stderr.lines().find(|l| l.contains("TasksMax=")).unwrap_or_else(|| panic!("TasksMax= reported\n{t}"));
+    if ctx.is_root() {
+        assert!(line.contains("NOT enforced") && line.contains("uid 0"), "{line}\n{t}");
+        assert_eq!(forked, 60, "the report's reason holds: a root payload forks past the rlimit\n{t}");
+        // Control: a payload as another user, with no way back to a capability (no_new_privs),
+        // is bound by the rlimit, and the report says so.
+        let c = run(&["TasksMax=20", "User=nobody", "NoNewPrivileges=yes"]);
+        c.assert_code(0);
+        let cline = c.stderr.lines().find(|l| l.contains("TasksMax=")).unwrap_or("");
+        assert!(cline.contains("weakened") && cline.contains("LimitNPROC"), "{c}");
+        assert!(c.stdout.trim().parse::<u32>().is_ok_and(|n| n < 60), "{c}");
+    } else {
+        assert!(line.contains("weakened") && line.contains("LimitNPROC"), "{line}\n{t}");
+        assert!(forked < 60, "LimitNPROC=20 let {forked} children start\n{t}");
+    }
+});

@@ -107,3 +107,40 @@ sbx_test!(root: web_profile, |ctx| {
     c.ok(2);
     assert_eq!(c.field(0, "uid"), "0", "{c}");
 });
+
+// Issue 16: like systemd's hardened web units, the web profile lets its server create no
+// namespace (a user namespace would hand it every capability over objects it then owns) and no
+// socket outside AF_UNIX/AF_INET/AF_INET6 (netlink reaches the kernel's routing and audit
+// interfaces). Root only: the profile is for a server started as root (User=www-data).
+sbx_test!(root: issue_16_web_profile_allows_no_namespace_and_no_netlink, |ctx| {
+    if user_ids("www-data").is_none() {
+        ctx.skip("there is no www-data user on this host");
+        return;
+    }
+    let ops = [
+        "unshare", "USER", "unshare", "NET", "socket", "AF_NETLINK", "RAW", "socket", "AF_PACKET", "DGRAM",
+        "socket", "AF_INET", "STREAM", "socket", "AF_UNIX", "STREAM",
+    ];
+    let run = |extra: &[&str]| {
+        let name = ctx.unique("web");
+        let dirs = ctx.state_dirs(&name);
+        ctx.remove_later(&dirs.runtime);
+        ctx.remove_later(&dirs.logs);
+        let mut args = vec!["--profile", "web", "--name", &name];
+        args.extend(extra);
+        let out = ctx.run_probe(&args, &ops);
+        out.assert_code(0);
+        out
+    };
+    let t = run(&[]);
+    assert_eq!(t.err(0), "EPERM", "a user namespace\n{t}");
+    assert_eq!(t.err(1), "EPERM", "a network namespace\n{t}");
+    assert_eq!(t.err(2), "EAFNOSUPPORT", "a netlink socket\n{t}");
+    assert_eq!(t.err(3), "EAFNOSUPPORT", "a packet socket\n{t}");
+    t.ok(4);
+    t.ok(5);
+    // Control: the same profile with the two directives reset.
+    let c = run(&["-p", "RestrictNamespaces=no", "-p", "RestrictAddressFamilies="]);
+    c.ok(0);
+    c.ok(2);
+});

@@ -687,16 +687,20 @@ sbx_test!(unknown_names_are_plan_time_errors, |ctx| {
     assert!(Path::new(&marker).exists());
 });
 
-sbx_test!(keyring_mode_private_gives_a_session_keyring_of_its_own, |ctx| {
+sbx_test!(keyring_mode_gives_a_session_keyring_of_its_own, |ctx| {
     // keyctl(KEYCTL_GET_KEYRING_ID, KEY, create=0) for the session (-3) and the user-session
     // (-5) keyrings. A process without a session keyring of its own gets the user-session
-    // keyring for the first; KeyringMode=private gives it a new one.
+    // keyring for the first; KeyringMode=shared gives it a new one (linked to the user
+    // keyring). KeyringMode=private joins a new one too, and refuses keyctl altogether
+    // (tests/keyrings.rs: the uid's user keyring would answer to its serial number).
     let keyctl = nr(libc::SYS_keyctl);
     let ops = ["syscall", &keyctl, "0,-3,0", "syscall", &keyctl, "0,-5,0"];
     let host = ctx.direct(&ops);
+    let shared = ctx.probe(&["KeyringMode=shared"], &ops);
+    assert_ne!(shared.ok(0), shared.ok(1), "a session keyring of its own\n{shared}");
+    assert_ne!(shared.ok(0), host.ok(0), "not the caller's\n{shared}\n{host}");
     let private = ctx.probe(&["KeyringMode=private"], &ops);
-    assert_ne!(private.ok(0), private.ok(1), "a session keyring of its own\n{private}");
-    assert_ne!(private.ok(0), host.ok(0), "not the caller's\n{private}\n{host}");
+    assert_eq!((private.err(0), private.err(1)), ("EPERM", "EPERM"), "{private}");
     // Control: inherit keeps what the caller has (no session keyring, or the caller's own).
     let inherit = ctx.probe(&["KeyringMode=inherit"], &ops);
     if host.ok(0) == host.ok(1) {

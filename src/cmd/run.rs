@@ -45,7 +45,7 @@ pub fn run(mut args: RunArgs) -> Result<i32, Error> {
         log_refused: args.log_refused,
         host_proc: false,
     };
-    let settings = limits_or_fallback(&resolved.settings, &host, args.best_effort)?;
+    let settings = limits_or_fallback(&resolved.settings, &host, &inv, args.best_effort)?;
     let plan = plan::build(&settings, &host, &inv)?;
     if args.dry_run {
         if args.json {
@@ -88,11 +88,14 @@ fn die_with_parent() -> Result<(), Error> {
 
 /// Resource limits need a usable cgroup v2 subtree; with --best-effort and none, the limits
 /// rlimits can approximate are moved there and every limit is reported.
-fn limits_or_fallback(s: &Settings, host: &HostFacts, best_effort: bool) -> Result<Settings, Error> {
+fn limits_or_fallback(s: &Settings, host: &HostFacts, inv: &Invocation, best_effort: bool) -> Result<Settings, Error> {
     match plan::cgroup::plan(s, host) {
         Ok(_) => Ok(s.clone()),
         Err(e) if best_effort => {
-            let (fallback, notes) = plan::cgroup::rlimit_fallback(s);
+            // Who the payload runs as, and with what, decides whether RLIMIT_NPROC binds it.
+            let (approximated, _) = plan::cgroup::rlimit_fallback(s, None);
+            let exempt = plan::cgroup::nproc_exemption(&plan::build(&approximated, host, inv)?, host);
+            let (fallback, notes) = plan::cgroup::rlimit_fallback(s, exempt);
             eprintln!("sbx: {e}");
             eprintln!("sbx: --best-effort: resource limits without a cgroup:");
             for n in &notes {

@@ -32,8 +32,20 @@ impl CapPlan {
     /// capabilities across execve; another uid has none after execve unless they are ambient,
     /// or a setuid-root program or file capabilities grant them, which no_new_privs forbids.
     pub fn payload_may_hold_sys_admin(&self, uid: u32) -> bool {
-        let sys_admin = Capability::CAP_SYS_ADMIN.bitmask();
-        self.bounding_mask & sys_admin != 0 && (uid == 0 || self.ambient_mask & sys_admin != 0 || !self.no_new_privs)
+        self.payload_may_hold(Capability::CAP_SYS_ADMIN, uid)
+    }
+
+    /// Whether a payload running as `uid` can hold CAP_SYS_ADMIN or CAP_SYS_RESOURCE, either of
+    /// which lets it fork past RLIMIT_NPROC.
+    pub fn payload_may_exceed_nproc(&self, uid: u32) -> bool {
+        [Capability::CAP_SYS_ADMIN, Capability::CAP_SYS_RESOURCE].into_iter().any(|c| self.payload_may_hold(c, uid))
+    }
+
+    /// Whether a payload running as `uid` can hold `cap` (the same reasoning as for
+    /// CAP_SYS_ADMIN above).
+    fn payload_may_hold(&self, cap: Capability, uid: u32) -> bool {
+        let bit = cap.bitmask();
+        self.bounding_mask & bit != 0 && (uid == 0 || self.ambient_mask & bit != 0 || !self.no_new_privs)
     }
 }
 

@@ -173,9 +173,28 @@ fn io_max(s: &Settings, host: &HostFacts, w: &mut Want) -> Result<(), PlanError>
     Ok(())
 }
 
+/// Why RLIMIT_NPROC would not bind the payload of `plan`, when it would not. The kernel lets a
+/// fork past the limit when the process's real uid is uid 0 of the initial user namespace, or
+/// when it holds CAP_SYS_ADMIN or CAP_SYS_RESOURCE there (fork.c, `copy_process`). Rootless,
+/// the payload's host uid is the caller's (never 0) and its capabilities hold only in its own
+/// user namespace, so the limit binds.
+pub fn nproc_exemption(plan: &crate::plan::Plan, host: &HostFacts) -> Option<&'static str> {
+    if !host.is_root() {
+        return None;
+    }
+    if plan.identity.uid == 0 {
+        return Some(
+            "the payload runs as uid 0, which RLIMIT_NPROC does not bind (add User= to run it as another user)",
+        );
+    }
+    (!plan.namespaces.user && plan.caps.payload_may_exceed_nproc(plan.identity.uid))
+        .then_some("the payload may hold CAP_SYS_ADMIN or CAP_SYS_RESOURCE, which exempt it from RLIMIT_NPROC")
+}
+
 /// `--best-effort` without a usable cgroup: the limits rlimits can approximate, and a note
-/// for every limit, weakened or not enforced.
-pub fn rlimit_fallback(s: &Settings) -> (Settings, Vec<crate::plan::no_namespaces::Note>) {
+/// for every limit, weakened or not enforced. `nproc_exempt` says why RLIMIT_NPROC would not
+/// bind this payload (`nproc_exemption`); TasksMax= is then reported not enforced.
+pub fn rlimit_fallback(s: &Settings, nproc_exempt: Option<&str>) -> (Settings, Vec<crate::plan::no_namespaces::Note>) {
     use crate::plan::no_namespaces::{Fate, Note};
     use crate::profile::values::RlimitValue;
     use crate::settings::Spanned;
@@ -191,8 +210,11 @@ pub fn rlimit_fallback(s: &Settings) -> (Settings, Vec<crate::plan::no_namespace
     ];
     for (directive, limit, rlimit, unlike) in approximated {
         let Some(l) = limit else { continue };
-        match l.value {
-            Limit::Value(n) if !out.rlimits.contains_key(rlimit) => {
+        match (l.value, nproc_exempt.filter(|_| rlimit == "LimitNPROC")) {
+            (Limit::Value(_), Some(why)) => {
+                note(directive, &l.origin, Fate::NotEnforced(format!("no usable cgroup, and {why}")));
+            }
+            (Limit::Value(n), None) if !out.rlimits.contains_key(rlimit) => {
                 let v = RlimitValue { soft: Some(n), hard: Some(n) };
                 out.rlimits.insert(rlimit.into(), Spanned { value: v, origin: l.origin.clone() });
                 let how = format!("no usable cgroup: approximated by {rlimit}= ({unlike})");
@@ -296,7 +318,7 @@ mod tests {
     fn without_a_cgroup_two_limits_become_rlimits_and_the_rest_are_reported() {
         use crate::plan::no_namespaces::Fate;
         let s = settings("MemoryMax=64M\nTasksMax=10\nLimitNPROC=5\nCPUQuota=20%");
-        let (out, notes) = rlimit_fallback(&s);
+        let (out, notes) = rlimit_fallback(&s, None);
         let as_limit = out.rlimits.get("LimitAS").map(|r| (r.value.soft, r.value.hard));
         assert_eq!(as_limit, Some((Some(64 << 20), Some(64 << 20))));
         let nproc = out.rlimits.get("LimitNPROC").map(|r| r.value.soft);
@@ -311,8 +333,12 @@ mod tests {
         assert!(matches!(fate("TasksMax"), Some(Fate::NotEnforced(_))), "{:?}", fate("TasksMax"));
         assert!(matches!(fate("CPUQuota"), Some(Fate::NotEnforced(_))), "{:?}", fate("CPUQuota"));
         assert_eq!(notes.len(), 3);
-        let (out, notes) = rlimit_fallback(&settings("TasksMax=10"));
+        let (out, notes) = rlimit_fallback(&settings("TasksMax=10"), None);
         assert_eq!(out.rlimits.get("LimitNPROC").map(|r| r.value.hard), Some(Some(10)));
         assert!(matches!(&notes[..], [n] if matches!(&n.fate, Fate::Weakened(w) if w.contains("LimitNPROC="))));
+        // A payload the limit does not bind: not enforced, and no rlimit pretends otherwise.
+        let (out, notes) = rlimit_fallback(&settings("TasksMax=10"), Some("uid 0"));
+        assert!(!out.rlimits.contains_key("LimitNPROC"));
+        assert!(matches!(&notes[..], [n] if matches!(&n.fate, Fate::NotEnforced(w) if w.contains("uid 0"))));
     }
 }

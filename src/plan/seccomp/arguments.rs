@@ -1,6 +1,7 @@
 //! The argument-level halves of the hardening directives, as seccomp rules on a `Builder`:
 //! RestrictNamespaces=, RestrictAddressFamilies=, MemoryDenyWriteExecute= (without
-//! PR_SET_MDWE), RestrictRealtime=, RestrictSUIDSGID=, LockPersonality=, the terminal
+//! PR_SET_MDWE), RestrictRealtime=, RestrictSUIDSGID=, LockPersonality=, KeyringMode=private
+//! (sbx's own rule: see `keyring`), the terminal
 //! injection refusal every sandbox gets, and the syscall groups behind ProtectClock=,
 //! ProtectKernelModules=, ProtectKernelLogs=, ProtectKernelTunables=, PrivateDevices= and
 //! ProtectHostname=. Each follows the rules systemd's seccomp-util.c applies.
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use super::resolve::{Builder, Cause, EAFNOSUPPORT, ENOSYS, EPERM, cause};
 use super::{Action, Cmp, Cond, Width};
 use crate::profile::Origin;
-use crate::profile::syscall_lists::{self, NsAssign};
+use crate::profile::syscall_lists::{self, KeyringMode, NsAssign};
 use crate::settings::{Settings, Spanned};
 
 fn flag_cause(directive: &'static str, v: &Option<Spanned<bool>>) -> Option<Cause> {
@@ -216,4 +217,19 @@ pub fn restrict_suid_sgid(b: &mut Builder, s: &Settings) {
 pub fn lock_personality(b: &mut Builder, s: &Settings) {
     let Some(c) = flag_cause("LockPersonality", &s.lock_personality) else { return };
     b.rule("personality", vec![cond(0, Width::Qword, Cmp::Ne, 0)], Action::Errno(EPERM), c);
+}
+
+/// KeyringMode=private, also when unset (systemd's default for a service): besides the session
+/// keyring of its own the payload joins, add_key(2), keyctl(2) and request_key(2) are refused.
+/// A uid's user keyring grants every right to every process of that uid, found by its serial
+/// number (listed in /proc/keys) from any user namespace, so a payload that runs as a host uid
+/// (root's or `User=`'s as root; the caller's rootless) could otherwise plant keys there or
+/// unlink them. An argument filter cannot tell a serial number apart, so the calls go whole.
+pub fn keyring(b: &mut Builder, s: &Settings) {
+    let set = s.keyring_mode.as_ref();
+    if set.is_some_and(|m| m.value != KeyringMode::Private) {
+        return;
+    }
+    let c = cause("KeyringMode", None, set.map(|m| &m.origin));
+    b.refuse_names(&["add_key", "keyctl", "request_key"], Action::Errno(EPERM), c);
 }

@@ -181,6 +181,7 @@ pub fn plan_for(s: &Settings, host: &HostFacts, opts: &Options, arch: Arch) -> R
     arguments::restrict_realtime(&mut b, s);
     arguments::restrict_suid_sgid(&mut b, s);
     arguments::lock_personality(&mut b, s);
+    arguments::keyring(&mut b, s);
     resolve::system_call_log(&mut b, s);
     if b.allow_list {
         resolve::newer_than_systemd(&mut b);
@@ -211,10 +212,20 @@ pub fn plan_for(s: &Settings, host: &HostFacts, opts: &Options, arch: Arch) -> R
         causes,
         default_cause,
         mdwe_prctl,
-        keyring: s.keyring_mode.as_ref().map(|k| k.value),
+        keyring: keyring(s, host),
         program,
         fallback,
     })
+}
+
+/// The session keyring the payload joins (systemd's default, `private`, when unset). Where
+/// keyctl(2) is refused to sbx itself there is none to join for `private`: the host's filter and
+/// the payload's (`arguments::keyring`) both keep the payload away from every keyring.
+fn keyring(s: &Settings, host: &HostFacts) -> Option<KeyringMode> {
+    match s.keyring_mode.as_ref().map_or(KeyringMode::Private, |k| k.value) {
+        KeyringMode::Private if host.keyctl_refused => None,
+        mode => Some(mode),
+    }
 }
 
 /// The policy with the kernel deciding everything itself.

@@ -39,8 +39,20 @@ SystemCallArchitectures=native";
 /// Names refused (with an errno) even with all-zero arguments by directives other than
 /// SystemCallFilter= in the strict profile, or argument-checked so that zero is refused.
 fn refused_by_other_directives() -> BTreeSet<&'static str> {
-    let mut s: BTreeSet<&str> =
-        ["socket", "setns", "clone3", "openat2", "syslog", "_sysctl", "sethostname", "setdomainname"].into();
+    let mut s: BTreeSet<&str> = [
+        "socket",
+        "setns",
+        "clone3",
+        "openat2",
+        "syslog",
+        "_sysctl",
+        "sethostname",
+        "setdomainname",
+        "add_key",
+        "keyctl",
+        "request_key",
+    ]
+    .into();
     s.extend(group("@clock"));
     s.extend(group("@module"));
     s.extend(group("@raw-io"));
@@ -97,7 +109,8 @@ fn strict_profile_decides_every_syscall_as_systemd_groups_say() {
 
 #[test]
 fn without_a_policy_only_terminal_injection_is_refused() {
-    let s = settings("");
+    // KeyringMode=inherit: the default (private) refuses the keyring calls, tested below.
+    let s = settings("KeyringMode=inherit");
     for arch in [Arch::X86_64, Arch::Aarch64] {
         let p = plan_for(&s, &nested(1000), &Options { log_refused: false }, arch).unwrap();
         assert!(p.filter.syscalls.iter().all(|r| r.otherwise == Action::Allow), "{arch:?}");
@@ -154,4 +167,20 @@ fn the_fallback_program_is_compiled_only_under_a_filter_that_may_hold_a_listener
     let p = plan_for(&s, &quiet, &opts, Arch::X86_64).unwrap();
     assert!(p.fallback.is_none(), "without a listener the program itself has no Notify");
     assert_eq!(run(&p.program, &call(Arch::X86_64, 165)), KILL, "mount is killed by the kernel");
+}
+
+#[test]
+fn keyring_calls_are_refused_unless_the_keyring_is_shared_or_inherited() {
+    const EPERM: u32 = 0x0005_0000 | 1;
+    for (profile, want) in
+        [("", EPERM), ("KeyringMode=private", EPERM), ("KeyringMode=shared", ALLOW), ("KeyringMode=inherit", ALLOW)]
+    {
+        // Even an allow-list that names @keyring does not give them back.
+        let s = settings(&format!("SystemCallFilter=@system-service @keyring\n{profile}"));
+        let p = plan_for(&s, &nested(1000), &Options { log_refused: false }, Arch::X86_64).unwrap();
+        for name in ["add_key", "keyctl", "request_key"] {
+            let nr = syscalls::number(Arch::X86_64, name).unwrap();
+            assert_eq!(run(fallback(&p), &call(Arch::X86_64, nr)), want, "{profile:?}: {name}");
+        }
+    }
 }
