@@ -272,7 +272,7 @@ fn doctor(config: &Config, expect: Option<(&str, &[&str])>) {
 /// `--best-effort` under strict: runs, and reports every directive the profile sets.
 fn best_effort(config: &Config, headline: Option<&str>) -> String {
     let out = config
-        .run("cd $(mktemp -d /work/b.XXXXXX) && /sbx run --best-effort --profile strict -- /probe pid; echo rc=$?");
+        .run("d=$(mktemp -d /work/b.XXXXXX) && chmod 755 $d && cd $d && /sbx run --best-effort --profile strict -- /probe pid; echo rc=$?");
     assert!(out.stdout.starts_with("ok ") && out.stdout.contains("\nrc=0"), "the payload ran\n{out}");
     match headline {
         Some(h) => {

@@ -86,8 +86,8 @@ sbx_test!(the_host_root_is_gone_once_the_sandbox_runs, |ctx| {
     let ops = ["mounts-at", "/", "same-file", "/etc/..", "/", "same-file", "/usr/..", "/"];
     for directives in [
         &["ProtectSystem=strict", "CapabilityBoundingSet="][..],
-        &["ProtectSystem=strict", "CapabilityBoundingSet=", "InaccessiblePaths=/etc/hostname -/srv"],
-        &["ProtectSystem=strict", "InaccessiblePaths=/etc/hostname -/srv"],
+        &["ProtectSystem=strict", "CapabilityBoundingSet=", "InaccessiblePaths=/etc/hostname -/opt"],
+        &["ProtectSystem=strict", "InaccessiblePaths=/etc/hostname -/opt"],
         &["ProtectSystem=full", "ProtectKernelTunables=yes"],
     ] {
         let t = ctx.probe(directives, &ops);

@@ -63,7 +63,7 @@ sbx_test!(started_anywhere_the_profiles_write_nothing_outside, |ctx| {
             let home = ctx.home().join(&name);
             ctx.remove_later(&here);
             ctx.remove_later(&home);
-            let args = ["--profile", profile, "-p", "WritableWorkingDirectory=no"];
+            let args = ["--profile", profile, "-p", "WritableWorkingDirectory=no", "-p", "WorkingDirectory=/"];
             let out = ctx
                 .cmd(&probe_args(&args, &["write", here.to_str().unwrap(), "write", home.to_str().unwrap()]))
                 .cwd(&place)

@@ -249,6 +249,9 @@ fn working_directory(s: &Settings, host: &HostFacts, id: &Identity) -> Result<(S
     Ok(match &s.working_directory {
         Some(w) if w.value.home => (id.home.clone(), w.value.ignore_missing),
         Some(w) => (w.value.path.clone().unwrap_or_else(|| "/".into()), w.value.ignore_missing),
+        // The caller's directory is a host path: in another root it means nothing; systemd's
+        // default, the root, applies.
+        None if s.root_directory.is_some() => ("/".into(), false),
         None => match &host.cwd {
             Ok(cwd) => (cwd.clone(), false),
             Err(why) => {
