@@ -35,11 +35,16 @@ export SBX_TEST_CGROUP_DELEGATE=$delegate
 
 # The harness stages sbx and the probe in /var/lib/sbx-tests and executes them from there
 # hundreds of times: 9p caches nothing, so run them from memory (the suite is ~20% faster).
-# The scratch directories (/srv/sbx-tests) too.
-for d in /var/lib/sbx-tests /srv/sbx-tests; do
-    mkdir -p "$d"
-    mount -t tmpfs -o mode=0755 sbx-tests "$d" || fail "cannot mount a tmpfs on $d"
-done
+mkdir -p /var/lib/sbx-tests
+mount -t tmpfs -o mode=0755 sbx-tests /var/lib/sbx-tests || fail "cannot mount a tmpfs on /var/lib/sbx-tests"
+# The scratch directories (/srv/sbx-tests) on ext4 in memory: strict's working directory is an
+# idmapped mount as root (HostRoot=no), which tmpfs supports only from Linux 6.3 and the
+# overlay on /srv not at all.
+mkdir -p /srv/sbx-tests
+img=/var/lib/sbx-tests/scratch.img
+truncate -s 1G "$img" && mkfs.ext4 -q -F "$img" && mount -o loop "$img" /srv/sbx-tests ||
+    fail "cannot mount an ext4 image on /srv/sbx-tests"
+chmod 755 /srv/sbx-tests
 
 # Who we are and what the tests may expect of this kernel.
 export SBX_VM_KERNEL=$(uname -r)
