@@ -92,7 +92,7 @@ fn command_plan(
         env: env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
         cwd,
         cwd_fallback_root,
-        cwd_from_caller: s.working_directory.is_none(),
+        cwd_from_caller: s.working_directory.is_none() && s.root_directory.is_none(),
         umask: s.umask.as_ref().map_or(0o022, |u| u.value),
         nice: s.nice.as_ref().map(|n| n.value),
         rlimits: rlimits(s),
@@ -244,7 +244,8 @@ fn manager_environment(host: &HostFacts) -> BTreeMap<String, String> {
 
 /// The payload's working directory and whether a failed chdir may fall back to / (only
 /// when `WorkingDirectory=-` says so). Without WorkingDirectory= it is the caller's, which
-/// must then be usable: never a silent /.
+/// must then be usable: never a silent /; under RootDirectory= (where the caller's path names
+/// nothing of the caller's) it is the new root, as for a service.
 fn working_directory(s: &Settings, host: &HostFacts, id: &Identity) -> Result<(String, bool), PlanError> {
     Ok(match &s.working_directory {
         Some(w) if w.value.home => (id.home.clone(), w.value.ignore_missing),
