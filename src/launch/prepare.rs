@@ -35,6 +35,7 @@ pub enum PMount {
     SelfBind { target: CString, readonly: bool },
     Tmpfs { target: CString, mode: CString, options: Vec<(CString, Option<CString>)>, attrs: u64 },
     Proc { target: CString, hidepid: Option<CString>, subset_pid: bool },
+    Sysfs { target: CString },
     Devpts { target: CString },
     Mqueue { target: CString },
     InaccessibleDir { target: CString, shared: bool },
@@ -223,6 +224,7 @@ fn mount(op: &MountOp) -> Result<PMount, Error> {
         MountOp::Proc { target, hidepid, subset_pid } => {
             PMount::Proc { target: rel(target)?, hidepid: hidepid.map(c).transpose()?, subset_pid: *subset_pid }
         }
+        MountOp::Sysfs { target } => PMount::Sysfs { target: rel(target)? },
         MountOp::Devpts { target } => PMount::Devpts { target: rel(target)? },
         MountOp::Mqueue { target } => PMount::Mqueue { target: rel(target)? },
         MountOp::Inaccessible { target, kind: FileKind::Dir } => {
