@@ -17,7 +17,7 @@ use super::{Finding, Fix, Impact, Status, engines, mountinfo, read, read_number,
 use crate::host::HostFacts;
 use crate::launch::messages::describe_errno;
 use crate::sys::Errno;
-use crate::sys::ns::{CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS};
+use crate::sys::ns::CLONE_NEWUSER;
 use crate::sys::probe::unshare_namespaces;
 
 /// The way out when namespaces are refused, offered by `sbx run` and `sbx doctor` alike.
@@ -52,13 +52,13 @@ pub struct Facts {
 /// What the fixes `cause` and `clone_cause` can offer need, each tried by a throwaway child.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tried {
-    /// A user namespace with uid 0 mapped into it, and in it a mount namespace whose root can
-    /// be made a slave (pid 1's first mount call): what PrivateUsers=yes as root needs. (A
-    /// Landlock domain, an outer sbx's say, lets the first two through and refuses the last.)
+    /// A user namespace with uid 0 mapped into it (CAP_SETFCAP), and a user, mount and pid
+    /// namespace with a fresh procfs (`procfs::probe`: a container's masked /proc, or an outer
+    /// Landlock domain, refuses that): what PrivateUsers=yes as root needs.
     pub private_users: bool,
     /// A user namespace made by another uid (65534), mapping itself: sbx run by a non-root user.
     pub unprivileged: bool,
-    /// Mount, pid, IPC and UTS namespaces without a user namespace: sbx's root mode.
+    /// Mount and pid namespaces without a user namespace, with a fresh procfs: sbx's root mode.
     pub root_mode: bool,
 }
 
@@ -66,31 +66,16 @@ pub struct Tried {
 const NOBODY: u32 = 65534;
 
 impl Tried {
-    /// Runs the three tries (three forks; only on a failure path or in `sbx doctor`).
+    /// Runs the tries (a few forks; only on a failure path or in `sbx doctor`).
     pub fn probe(euid: u32) -> Tried {
         if euid != 0 {
             return Tried::default();
         }
         let ok = |o: Result<Record, ChildError>| matches!(o, Ok(r) if r == Record::OK);
-        let root_mode = child::run(|r| {
-            let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
-            r.send(unshare_namespaces(flags).map_or_else(|e| Record::failed(STEP_CREATE, e), |()| Record::OK))
-        });
-        let private_users = child::run(|r| {
-            let mapped = map_self(0);
-            if mapped != Record::OK {
-                return r.send(mapped);
-            }
-            let flags = rustix::mount::MountPropagationFlags::DOWNSTREAM | rustix::mount::MountPropagationFlags::REC;
-            let mounted = unshare_namespaces(CLONE_NEWNS).and_then(|()| rustix::mount::mount_change(c"/", flags));
-            r.send(mounted.map_or_else(|e| Record::failed(STEP_MOUNT, e), |()| Record::OK))
-        });
-        Tried { private_users: ok(private_users), unprivileged: ok(probe_as(NOBODY)), root_mode: ok(root_mode) }
+        let private_users = ok(probe(0).outcome) && ok(super::procfs::probe(true));
+        Tried { private_users, unprivileged: ok(probe_as(NOBODY)), root_mode: ok(super::procfs::probe(false)) }
     }
 }
-
-/// The private-users try's third step: a mount namespace in the user namespace.
-const STEP_MOUNT: u32 = 3;
 
 /// As `probe`, in a child that first becomes `uid` (group `uid` too, no supplementary groups).
 fn probe_as(uid: u32) -> Result<Record, ChildError> {
