@@ -174,3 +174,40 @@ sbx_test!(proc_subset_pid, |ctx| {
     let c = ctx.probe(&[], &ops);
     assert!(c.words(0).contains(&"meminfo"), "{c}");
 });
+
+// Issue 16: with a network namespace of its own the sandbox's /sys is a sysfs mounted from
+// inside that namespace (as systemd mounts one for PrivateNetwork=), so /sys/class/net lists
+// only the sandbox's interfaces. It stays read-only, the host's cgroup hierarchy stays
+// visible read-only below it, and ProtectKernelTunables= still hides the tracing file systems.
+sbx_test!(issue_16_private_network_sys_lists_only_the_sandbox_interfaces, |ctx| {
+    let host = ctx.direct(&["ls", "/sys/class/net", "ls", "/sys/fs/cgroup"]);
+    assert!(host.words(0).len() > 2, "the host has no interface but lo: no control\n{host}");
+    let ops = [
+        "ls",
+        "/sys/class/net",
+        "mount",
+        "/sys",
+        "ls",
+        "/sys/fs/cgroup",
+        "mount",
+        "/sys/fs/cgroup",
+        "stat",
+        "/sys/kernel/tracing",
+    ];
+    let bare = bare_args(&ctx.bare(), &["PrivateNetwork=yes", "ProtectKernelTunables=yes"]);
+    let strict = ["--profile", "strict"];
+    for args in [bare.iter().map(String::as_str).collect::<Vec<_>>(), strict.to_vec()] {
+        let t = ctx.run_probe(&args, &ops);
+        t.assert_code(0);
+        assert_eq!(t.line(0), "ok lo", "only the sandbox's loopback\n{t}");
+        assert!(is_read_only(&t, 1), "/sys must be read-only\n{t}");
+        assert_eq!(t.words(1)[1], "sysfs", "{t}");
+        assert_eq!(t.line(2), host.line(1), "the host's cgroup hierarchy\n{t}");
+        assert!(is_read_only(&t, 3), "/sys/fs/cgroup must be read-only\n{t}");
+        let hidden = t.line(4).starts_with("err ") || t.field(4, "mode") == "0000";
+        assert!(hidden, "ProtectKernelTunables= hides /sys/kernel/tracing\n{t}");
+    }
+    // Control: without a network namespace of its own the sandbox sees the host's interfaces.
+    let c = ctx.probe(&[], &ops[..2]);
+    assert_eq!(c.line(0), host.line(0), "{c}");
+});

@@ -171,3 +171,52 @@ sbx_test!(issue_16_tasks_max_by_rlimit_is_reported_as_it_holds, |ctx| {
         assert!(forked < 60, "LimitNPROC=20 let {forked} children start\n{t}");
     }
 });
+
+// Issue 16: every fix a refusal prints must work on the host where it is printed. sbx as root
+// without CAP_SYS_ADMIN under a filter that refuses namespaces (Docker's default profile does
+// both) used to suggest PrivateUsers=yes, which the same filter refuses. A fix is now offered
+// only after a throwaway child has tried what it needs here.
+sbx_test!(root: issue_16_a_refusal_offers_only_fixes_that_work_here, |ctx| {
+    let sbx = sbx_path();
+    let sbx = sbx.to_str().unwrap();
+    let probe = probe_path();
+    let inner = |extra: &[&str]| {
+        let mut args: Vec<String> = vec![sbx.into(), "run".into(), "--profile".into(), ctx.bare()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(["--".into(), probe.to_str().unwrap().into(), "pid".into()]);
+        args
+    };
+    // Under an sbx sandbox that refuses namespaces and CAP_SYS_ADMIN.
+    let nested = |extra: &[&str]| {
+        let mut args: Vec<String> = ["run", "--profile", &ctx.bare(), "-p", "CapabilityBoundingSet=~CAP_SYS_ADMIN"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(["-p".into(), "RestrictNamespaces=yes".into(), "--".into()]);
+        args.extend(inner(extra));
+        ctx.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let fixes = |stderr: &str| stderr.lines().filter(|l| l.contains("fix: ")).map(String::from).collect::<Vec<_>>();
+    let t = nested(&[]);
+    t.assert_code(125);
+    assert!(!fixes(&t.stderr).is_empty(), "the refusal names fixes\n{t}");
+    assert!(!t.stderr.contains("PrivateUsers=yes"), "PrivateUsers=yes does not work here: not offered\n{t}");
+    // What it no longer offers would indeed have failed.
+    nested(&["-p", "PrivateUsers=yes"]).assert_code(125);
+    // Control: only CAP_SYS_ADMIN missing (dropped by setpriv, no filter and no Landlock
+    // domain around sbx): PrivateUsers=yes is offered, and it works.
+    let without_sys_admin = |extra: &[&str]| {
+        let out = std::process::Command::new("setpriv")
+            .args(["--bounding-set", "-sys_admin", "--"])
+            .args(inner(extra))
+            .current_dir(ctx.cwd())
+            .output()
+            .expect("run setpriv");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, _, stderr) = without_sys_admin(&[]);
+    assert_eq!(code, Some(125), "{stderr}");
+    assert!(fixes(&stderr).iter().any(|f| f.contains("PrivateUsers=yes")), "{stderr}");
+    let (code, stdout, stderr) = without_sys_admin(&["-p", "PrivateUsers=yes"]);
+    assert_eq!((code, stdout.trim()), (Some(0), "ok 2"), "the offered fix runs the payload as pid 2\n{stderr}");
+});

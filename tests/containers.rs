@@ -207,6 +207,10 @@ fn check(config: &Config, expect: &Expect) {
         return;
     }
     let mut table = vec![format!("{}: sbx: {}", config.name, outcome(config, &expect.plain, ""))];
+    // Issue 16: the refusal offers PrivateUsers=yes exactly where it then runs.
+    let works = matches!(expect.private_users, Some(Plain::Runs));
+    let (_, _, plain) = config.marker_run("--profile default");
+    assert_eq!(plain.stderr.contains(PRIVATE_USERS_FIX), works, "PrivateUsers=yes offered iff it works\n{plain}");
     if let Some(pu) = &expect.private_users {
         table.push(format!("{}: sbx -p PrivateUsers=yes: {}", config.name, outcome(config, pu, "-p PrivateUsers=yes")));
     }
@@ -377,7 +381,6 @@ fn docker_default() {
                 "a seccomp filter refuses clone(2)",
                 "Docker's default seccomp profile",
                 SECCOMP_FIX,
-                PRIVATE_USERS_FIX,
             ]),
             private_users: Some(Plain::Refuses(&[
                 "a seccomp filter refuses",
@@ -420,9 +423,10 @@ fn docker_seccomp_unconfined() {
     check(
         &config,
         &Expect {
-            plain: Plain::Refuses(&[NO_SYS_ADMIN, PRIVATE_USERS_FIX, "docker run --cap-add SYS_ADMIN"]),
+            plain: Plain::Refuses(&[NO_SYS_ADMIN, "docker run --cap-add SYS_ADMIN"]),
             private_users: Some(Plain::Refuses(&[MASKED, "docker run --security-opt systempaths=unconfined"])),
-            doctor: Some(("procfs", &["without CAP_SYS_ADMIN", "PrivateUsers=yes"])),
+            // PrivateUsers=yes meets the masked /proc too: not offered (issue 16).
+            doctor: Some(("procfs", &["without CAP_SYS_ADMIN"])),
             best_effort: Some(HOST_PROC),
             open: &["see-container-pid1"],
             bwrap: "Can't mount proc",
@@ -432,9 +436,9 @@ fn docker_seccomp_unconfined() {
 
 /// podman's default, as root or rootless: its masked /proc is the limit either way.
 const PODMAN_MASKED_PROC: Expect = Expect {
-    plain: Plain::Refuses(&[NO_SYS_ADMIN, PRIVATE_USERS_FIX]),
+    plain: Plain::Refuses(&[NO_SYS_ADMIN]),
     private_users: Some(Plain::Refuses(&[MASKED, "podman run --security-opt unmask=ALL"])),
-    doctor: Some(("procfs", &["without CAP_SYS_ADMIN", "PrivateUsers=yes"])),
+    doctor: Some(("procfs", &["without CAP_SYS_ADMIN"])),
     best_effort: Some(HOST_PROC),
     open: &["see-container-pid1"],
     bwrap: "Can't mount proc",
@@ -489,12 +493,11 @@ fn uid_0_without_cap_setfcap() {
     check(
         &config,
         &Expect {
-            plain: Plain::Refuses(&[NO_SYS_ADMIN, PRIVATE_USERS_FIX]),
+            plain: Plain::Refuses(&[NO_SYS_ADMIN]),
             private_users: Some(Plain::Refuses(&[
                 "write \"0 0 1\\n\" to /proc/",
                 "sbx runs as uid 0 without CAP_SETFCAP",
                 "podman run --cap-add SETFCAP",
-                "in the profile: PrivateUsers=yes maps uid 0",
             ])),
             doctor: Some(("root-map", &["CAP_SETFCAP", "--cap-add SETFCAP"])),
             best_effort: Some(HOST_PROC),

@@ -79,6 +79,12 @@ fn with_host_proc(
     print_lines(why);
     eprintln!("sbx: --best-effort: running with every namespace; for each directive of the profile:");
     eprintln!("sbx:   /proc: weakened: {}", plan::host_proc::VIEW);
+    if Settings::flag(&settings.private_network) {
+        // The new sysfs meets the kernel's check on the same masks: the container's /sys stays.
+        eprintln!(
+            "sbx:   /sys: weakened: the container's /sys, read-only, instead of a sysfs of the sandbox's network namespace: /sys/class/net lists the container's interfaces"
+        );
+    }
     if added_userns {
         eprintln!("sbx:   PrivateUsers=: {ADDED_USERNS}");
     }

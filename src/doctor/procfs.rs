@@ -296,6 +296,7 @@ mod tests {
             seccomp: SeccompState { mode: Some(0), filters: Some(0) },
             engine,
             exe: "/sbx".into(),
+            tried: Default::default(),
         }
     }
 

@@ -4,8 +4,11 @@
 //! name the same cause.
 //!
 //! Invariant: `cause` is pure over `Facts`, keyed by the step that failed and its errno, and
-//! returns `None` rather than guess; only `Facts::read` and `probe` touch the host, and the
-//! probe's namespace dies with its child.
+//! returns `None` rather than guess; only `Facts::read` and the probes touch the host, and a
+//! probe's namespace dies with its child. A fix that asks for something on this host (a
+//! profile line, another user) is offered only when a throwaway child has tried what it needs
+//! here and it worked (`Tried`): under Docker's default profile, say, PrivateUsers=yes is
+//! refused by the same filter as root mode and is not offered.
 
 use super::child::{self, ChildError, Record};
 use super::container::{self, Engine};
@@ -42,6 +45,51 @@ pub struct Facts {
     pub engine: Option<Engine>,
     /// sbx's own path, for an AppArmor profile.
     pub exe: String,
+    /// What the fixes on this host need, tried (as root only; all false otherwise).
+    pub tried: Tried,
+}
+
+/// What the fixes `cause` and `clone_cause` can offer need, each tried by a throwaway child.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tried {
+    /// A user namespace with uid 0 mapped into it (CAP_SETFCAP), and a user, mount and pid
+    /// namespace with a fresh procfs (`procfs::probe`: a container's masked /proc, or an outer
+    /// Landlock domain, refuses that): what PrivateUsers=yes as root needs.
+    pub private_users: bool,
+    /// A user namespace made by another uid (65534), mapping itself: sbx run by a non-root user.
+    pub unprivileged: bool,
+    /// Mount and pid namespaces without a user namespace, with a fresh procfs: sbx's root mode.
+    pub root_mode: bool,
+}
+
+/// The uid the unprivileged try switches to.
+const NOBODY: u32 = 65534;
+
+impl Tried {
+    /// Runs the tries (a few forks; only on a failure path or in `sbx doctor`).
+    pub fn probe(euid: u32) -> Tried {
+        if euid != 0 {
+            return Tried::default();
+        }
+        let ok = |o: Result<Record, ChildError>| matches!(o, Ok(r) if r == Record::OK);
+        let private_users = ok(probe(0).outcome) && ok(super::procfs::probe(true));
+        Tried { private_users, unprivileged: ok(probe_as(NOBODY)), root_mode: ok(super::procfs::probe(false)) }
+    }
+}
+
+/// As `probe`, in a child that first becomes `uid` (group `uid` too, no supplementary groups).
+fn probe_as(uid: u32) -> Result<Record, ChildError> {
+    use rustix::process::{Gid, Uid};
+    child::run(|r| {
+        let (gid, id) = (Gid::from_raw(uid), Uid::from_raw(uid));
+        let switched = rustix::thread::set_thread_groups(&[])
+            .and_then(|()| rustix::thread::set_thread_res_gid(gid, gid, gid))
+            .and_then(|()| rustix::thread::set_thread_res_uid(id, id, id));
+        if let Err(e) = switched {
+            return r.send(Record::failed(STEP_CREATE, e));
+        }
+        r.send(map_self(uid))
+    })
 }
 
 impl Facts {
@@ -60,6 +108,7 @@ impl Facts {
             // A guess (only /.dockerenv) names no engine: the fixes then cover the common ones.
             engine: container.filter(|c| c.certain).map(|c| c.engine.clone()),
             exe: std::env::current_exe().map_or_else(|_| "/usr/bin/sbx".into(), |p| p.to_string_lossy().into_owned()),
+            tried: Tried::probe(host.euid),
         }
     }
 }
@@ -127,9 +176,10 @@ pub fn clone_cause(f: &Facts, user: bool, e: Errno) -> Option<Cause> {
     if user {
         return cause(f, Step::Create, e);
     }
-    let private_users = Fix::note(
-        "set PrivateUsers=yes in the profile: sbx then creates a user namespace first, which needs no capability",
-    );
+    // Each offered only when tried here (`Tried`).
+    let private_users = f.tried.private_users.then(|| {
+        Fix::note("set PrivateUsers=yes in the profile: sbx then creates a user namespace first, which needs no capability (tried here: it works)")
+    });
     // The container side: CAP_SYS_ADMIN is a broad grant (Docker's default seccomp profile
     // then allows namespaces too), so it comes after the profile's fix.
     let sys_admin = engines(f.engine.as_ref()).into_iter().map(|e| Fix::engine(e, "--cap-add SYS_ADMIN"));
@@ -138,15 +188,17 @@ pub fn clone_cause(f: &Facts, user: bool, e: Errno) -> Option<Cause> {
             let mut c = seccomp_cause(f, "clone(2) with namespace flags");
             if !f.sys_admin {
                 c.why.push_str("; and sbx runs as root without CAP_SYS_ADMIN, which root mode needs");
-                c.fixes.push(private_users);
+                c.fixes.extend(private_users);
                 c.fixes.extend(sys_admin);
             }
             Some(c)
         }
         Errno::PERM if !f.sys_admin => {
-            let mut fixes = vec![private_users];
+            let mut fixes: Vec<Fix> = private_users.into_iter().collect();
             fixes.extend(sys_admin);
-            fixes.push(Fix::note("or run sbx as a non-root user"));
+            if f.tried.unprivileged {
+                fixes.push(Fix::note("or run sbx as a non-root user (tried here: it works)"));
+            }
             Some(Cause {
                 why: "sbx runs as root without CAP_SYS_ADMIN (a container drops it), and as root it creates namespaces without a user namespace".into(),
                 fixes,
@@ -221,12 +273,16 @@ fn root_map_cause(f: &Facts) -> Cause {
     let mut fixes: Vec<Fix> =
         engines(f.engine.as_ref()).into_iter().map(|e| Fix::engine(e, "--cap-add SETFCAP")).collect();
     fixes.push(Fix::note("in an OCI bundle (runc, crun): add CAP_SETFCAP to process.capabilities in config.json"));
-    fixes.push(Fix::note(
-        "or run the container (or sbx) as a non-root user: a rootless sandbox maps only the caller's own id",
-    ));
-    fixes.push(Fix::note(
-        "in the profile: PrivateUsers=yes maps uid 0 for sbx's pid 1, whatever User= says; without PrivateUsers= sbx as root needs CAP_SYS_ADMIN instead",
-    ));
+    if f.tried.unprivileged {
+        fixes.push(Fix::note(
+            "or run the container (or sbx) as a non-root user: a rootless sandbox maps only the caller's own id (tried here: it works)",
+        ));
+    }
+    if f.tried.root_mode {
+        fixes.push(Fix::note(
+            "or drop PrivateUsers= from the profile (it maps uid 0 for sbx's pid 1, whatever User= says): as root sbx then needs no user namespace (tried here: it works)",
+        ));
+    }
     Cause {
         why: format!(
             "sbx runs as uid 0 without CAP_SETFCAP, and since Linux 5.12 only a process with CAP_SETFCAP may map uid 0 into a user namespace (kernel {}.{})",
@@ -257,19 +313,22 @@ impl Probe {
 /// Forks a child that unshares a user namespace and maps itself: as root uid 0 to uid 0
 /// (what PrivateUsers= does), otherwise uid 0 to the caller (what a rootless sandbox does).
 pub fn probe(euid: u32) -> Probe {
-    let map = format!("0 {euid} 1\n");
-    let outcome = child::run(|r| {
-        if let Err(e) = unshare_namespaces(CLONE_NEWUSER) {
-            return r.send(Record::failed(STEP_CREATE, e));
-        }
-        let write = rustix::fs::open(c"/proc/self/uid_map", rustix::fs::OFlags::WRONLY, rustix::fs::Mode::empty())
-            .and_then(|fd| rustix::io::write(&fd, map.as_bytes()));
-        r.send(match write {
-            Ok(_) => Record::OK,
-            Err(e) => Record::failed(STEP_MAP, e),
-        })
-    });
-    Probe { outcome, map }
+    let outcome = child::run(|r| r.send(map_self(euid)));
+    Probe { outcome, map: format!("0 {euid} 1\n") }
+}
+
+/// In a probing child: unshares a user namespace and maps uid 0 in it to `uid`.
+fn map_self(uid: u32) -> Record {
+    if let Err(e) = unshare_namespaces(CLONE_NEWUSER) {
+        return Record::failed(STEP_CREATE, e);
+    }
+    let map = format!("0 {uid} 1\n");
+    let write = rustix::fs::open(c"/proc/self/uid_map", rustix::fs::OFlags::WRONLY, rustix::fs::Mode::empty())
+        .and_then(|fd| rustix::io::write(&fd, map.as_bytes()));
+    match write {
+        Ok(_) => Record::OK,
+        Err(e) => Record::failed(STEP_MAP, e),
+    }
 }
 
 /// The user-namespace finding and the root-mapping finding.
@@ -363,6 +422,7 @@ mod tests {
             seccomp: SeccompState { mode: Some(0), filters: Some(0) },
             engine: None,
             exe: "/usr/local/bin/sbx".into(),
+            tried: Tried::default(),
         }
     }
 
@@ -448,7 +508,18 @@ mod tests {
             "{}",
             c.why
         );
+        assert!(!c.fixes.iter().any(|x| x.to_string().contains("PrivateUsers=yes")), "not tried: not offered");
+        // Offered only when the child that tried it got a user namespace with uid 0 mapped.
+        let works = Tried { private_users: true, ..Tried::default() };
+        let c = clone_cause(&Facts { tried: works, ..filtered }, false, Errno::PERM).unwrap();
         assert!(c.fixes.iter().any(|x| x.to_string().contains("PrivateUsers=yes")));
+        let plain = clone_cause(&Facts { euid: 0, ..host() }, false, Errno::PERM).unwrap();
+        assert!(
+            !plain
+                .fixes
+                .iter()
+                .any(|x| x.to_string().contains("PrivateUsers=yes") || x.to_string().contains("non-root"))
+        );
         assert_eq!(clone_cause(&Facts { sys_admin: true, ..host() }, false, Errno::PERM), None);
     }
 

@@ -55,16 +55,15 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
         }
     }
     rustix::process::umask(rustix::fs::Mode::empty());
+    let mut net = net;
     let pivoted = match prep.mounts.is_empty() {
         true => None,
-        false => Some(mounts::apply(&prep.mounts, &prep.trees).unwrap_or_else(|f| fail(f))),
+        false => Some(mounts::apply(&prep.mounts, &prep.trees, || join_network(&mut net)).unwrap_or_else(|f| fail(f))),
     };
     // Without a pid namespace this is not pid 1: adopt the payload's orphans all the same.
     let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
-    if let Some(end) = net {
-        if let Err(f) = network::join(&end) {
-            fail(f);
-        }
+    if let Err(f) = join_network(&mut net) {
+        fail(f);
     }
     if prep.loopback {
         if let Err(e) = crate::sys::net::loopback_up() {
@@ -149,6 +148,12 @@ fn end(prep: &Prepared, code: i32, report: &OwnedFd) -> ! {
         Finished { code }.send(report.as_fd());
     }
     exit_now(code)
+}
+
+/// Enters the network namespace the helper made, once (before a new sysfs, or after the
+/// mounts); a no-op when there is none or pid 1 is in it already.
+fn join_network(net: &mut Option<OwnedFd>) -> Result<(), Failure> {
+    net.take().map_or(Ok(()), |end| network::join(&end))
 }
 
 /// Dies with the monitor, then waits for its go-ahead (the network helper is started, the id

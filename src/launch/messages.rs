@@ -113,6 +113,7 @@ pub fn describe_op(op: &crate::plan::mounts::MountOp) -> String {
         }
         Tmpfs { target, .. } => format!("tmpfs → {target}"),
         Proc { target, .. } => format!("proc → {target}"),
+        Sysfs { target } => format!("sysfs of the sandbox's network namespace → {target} read-only"),
         Devpts { target } => format!("devpts → {target}"),
         Mqueue { target } => format!("mqueue → {target}"),
         Inaccessible { target, .. } => format!("inaccessible → {target}"),

@@ -254,7 +254,9 @@ fn read_record(report: &OwnedFd) -> Option<Record> {
 /// Whether pid 1 failed to mount the fresh procfs with EPERM in a user namespace: what the
 /// kernel does when the /proc sbx runs under has paths mounted over (a container's masks).
 fn refused_proc(plan: &Plan, f: &Failure) -> bool {
-    let proc_op = plan.mounts.get(f.index as usize).is_some_and(|m| matches!(m.op, MountOp::Proc { .. }));
+    // A new sysfs meets the same check on the /sys sbx runs under.
+    let proc_op =
+        plan.mounts.get(f.index as usize).is_some_and(|m| matches!(m.op, MountOp::Proc { .. } | MountOp::Sysfs { .. }));
     proc_op && plan.namespaces.user && f.errno == rustix::io::Errno::PERM
 }
 

@@ -91,6 +91,7 @@ pub fn mount_target(op: &PMount) -> Option<&CStr> {
         | PMount::SelfBind { target, .. }
         | PMount::Tmpfs { target, .. }
         | PMount::Proc { target, .. }
+        | PMount::Sysfs { target }
         | PMount::Devpts { target }
         | PMount::Mqueue { target }
         | PMount::InaccessibleDir { target, .. }
@@ -124,14 +125,23 @@ struct Wanted {
 }
 
 /// Applies every mount operation and pivots to the new root. The host root is still stacked
-/// on it, reachable by ".." from any top-level directory, until `Pivoted::detach`.
-pub fn apply(ops: &[PMount], trees: &[OwnedFd]) -> Result<Pivoted, Failure> {
+/// on it, reachable by ".." from any top-level directory, until `Pivoted::detach`. Before a
+/// new sysfs, `join_network` puts pid 1 in the sandbox's network namespace (a sysfs shows the
+/// network devices of the namespace that mounts it).
+pub fn apply(
+    ops: &[PMount],
+    trees: &[OwnedFd],
+    mut join_network: impl FnMut() -> Result<(), Failure>,
+) -> Result<Pivoted, Failure> {
     let wanted = Wanted {
         file: ops.iter().any(|op| matches!(op, PMount::InaccessibleFile { .. })),
         dir: ops.iter().any(|op| matches!(op, PMount::InaccessibleDir { shared: true, .. })),
     };
     let mut roots = staging(wanted).map_err(|(sub, e)| Failure::at(Step::Staging, sub, 0, e))?;
     for (i, op) in ops.iter().enumerate() {
+        if matches!(op, PMount::Sysfs { .. }) {
+            join_network()?;
+        }
         apply_one(&mut roots, op, trees).map_err(|(sub, e)| Failure::at(Step::Mount, sub, i, e))?;
         roots.after(op);
     }
@@ -308,6 +318,12 @@ fn apply_one<'a>(roots: &mut Roots<'a>, op: &'a PMount, trees: &[OwnedFd]) -> R<
                 configure(&fs, c"subset", Some(c"pid"))?;
             }
             attach(&make_mount(&fs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?, &target(roots, t)?)
+        }
+        PMount::Sysfs { target: t } => {
+            // The network namespace is the one pid 1 is in now (`apply` joined it first).
+            let fs = new_fs(c"sysfs")?;
+            let attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+            attach(&make_mount(&fs, attrs)?, &target(roots, t)?)
         }
         PMount::Devpts { target: t } => {
             let fs = new_fs(c"devpts")?;

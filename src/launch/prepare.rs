@@ -69,6 +69,9 @@ pub enum PMount {
         hidepid: Option<CString>,
         subset_pid: bool,
     },
+    Sysfs {
+        target: CString,
+    },
     Devpts {
         target: CString,
     },
@@ -309,6 +312,7 @@ fn mount(op: &MountOp, plan: &Plan, trees: &mut Vec<OwnedFd>) -> Result<PMount, 
         MountOp::Proc { target, hidepid, subset_pid } => {
             PMount::Proc { target: rel(target)?, hidepid: hidepid.map(c).transpose()?, subset_pid: *subset_pid }
         }
+        MountOp::Sysfs { target } => PMount::Sysfs { target: rel(target)? },
         MountOp::Devpts { target } => PMount::Devpts { target: rel(target)? },
         MountOp::Mqueue { target } => PMount::Mqueue { target: rel(target)? },
         MountOp::Inaccessible { target, kind: FileKind::Dir } => {

@@ -1,5 +1,6 @@
 //! The API file systems as mount operations: /proc (a new procfs, or with --best-effort the
-//! container's bound), /sys, a private /dev, and the kernel protections that hide or freeze
+//! container's bound), /sys (the host's read-only, or with PrivateNetwork= a new read-only
+//! sysfs of the sandbox's network namespace), a private /dev, and the kernel protections that hide or freeze
 //! parts of them (ProtectKernelTunables=, ProtectKernelLogs=, ProtectControlGroups=, ...).
 //!
 //! Invariant: as in families.rs, operations are appended only through the planner's
@@ -49,8 +50,10 @@ impl Planner<'_> {
             nosuid_noexec: false,
             idmap: false,
         };
-        // A read-only clone of the host's root brings the host's /sys, read-only, along.
-        if !self.host_clone {
+        if Settings::flag(&s.private_network) && !inputs.host_proc {
+            self.private_sysfs(s)?;
+        } else if !self.host_clone {
+            // A read-only clone of the host's root brings the host's /sys, read-only, along.
             self.mountpoint("/sys", FileKind::Dir, &default_cause("sbx /sys (read-only)"))?;
             self.push(sys, default_cause("sbx /sys (read-only)"));
             self.cover("/sys", Cover::Host { source: "/sys".into() });
@@ -70,6 +73,30 @@ impl Planner<'_> {
             };
             self.push(dev, default_cause("sbx /dev (host)"));
             self.cover("/dev", Cover::Host { source: "/dev".into() });
+        }
+        Ok(())
+    }
+
+    /// PrivateNetwork=: a sysfs of the sandbox's network namespace, read-only like the host's
+    /// /sys otherwise is, over the clone's /sys too. The host's cgroup hierarchy, a separate
+    /// mount the new sysfs lacks, is bound below it read-only. (With the container's /proc
+    /// bound, a fresh sysfs would be refused for the same masks: the host's /sys is kept.)
+    fn private_sysfs(&mut self, s: &Settings) -> Result<(), PlanError> {
+        let cause = cause_of("PrivateNetwork", &s.private_network);
+        self.mountpoint("/sys", FileKind::Dir, &cause)?;
+        self.push(MountOp::Sysfs { target: "/sys".into() }, cause.clone());
+        self.cover("/sys", Cover::Host { source: "/sys".into() });
+        if self.host.path_exists("/sys/fs/cgroup") {
+            let cgroup = MountOp::Bind {
+                source: "/sys/fs/cgroup".into(),
+                target: "/sys/fs/cgroup".into(),
+                kind: FileKind::Dir,
+                readonly: true,
+                recursive: true,
+                nosuid_noexec: true,
+                idmap: false,
+            };
+            self.push(cgroup, cause);
         }
         Ok(())
     }

@@ -81,6 +81,11 @@ pub enum MountOp {
         hidepid: Option<&'static str>,
         subset_pid: bool,
     },
+    /// A new sysfs, read-only, mounted from inside the sandbox's own network namespace (pid 1
+    /// joins it first), so that its network class lists the sandbox's interfaces only.
+    Sysfs {
+        target: String,
+    },
     Devpts {
         target: String,
     },
@@ -171,6 +176,37 @@ pub fn plan(s: &Settings, host: &HostFacts, inputs: &MountInputs) -> Result<Vec<
     plan_with(s, host, inputs, Root::Mirror)
 }
 
+/// A new sysfs needs the sandbox's network namespace, which pid 1 joins only when the helper
+/// of launch/network.rs has made it (in parallel with the mounts before). So the sysfs and
+/// every operation at or below /sys go last, in their order: the mounts before them need no
+/// namespace, and a parent still precedes its children.
+fn defer_sysfs(mounts: &mut Vec<Mount>) {
+    if !mounts.iter().any(|m| matches!(m.op, MountOp::Sysfs { .. })) {
+        return;
+    }
+    let below_sys = |m: &Mount| {
+        let path = match &m.op {
+            MountOp::Mkdir { path, .. } | MountOp::Touch { path } | MountOp::Symlink { path, .. } => path,
+            MountOp::Bind { target, .. }
+            | MountOp::SelfBind { target, .. }
+            | MountOp::Tmpfs { target, .. }
+            | MountOp::Proc { target, .. }
+            | MountOp::Sysfs { target }
+            | MountOp::Devpts { target }
+            | MountOp::Mqueue { target }
+            | MountOp::Inaccessible { target, .. }
+            | MountOp::RemountReadOnly { target } => target,
+            MountOp::RootTmpfs | MountOp::RootBind { .. } => return false,
+        };
+        // The mountpoint /sys itself is made in the root, before.
+        let mountpoint = matches!(m.op, MountOp::Mkdir { .. }) && path == "/sys";
+        !mountpoint && (path == "/sys" || path.starts_with("/sys/"))
+    };
+    let (sys, rest): (Vec<Mount>, Vec<Mount>) = std::mem::take(mounts).into_iter().partition(below_sys);
+    *mounts = rest;
+    mounts.extend(sys);
+}
+
 /// A read-only clone of the host's root looks the same to the payload as the mirror when all
 /// of the root is read-only (ProtectSystem=strict) — one operation instead of about fifty.
 /// It differs below what sbx mounts over /proc, /sys, /dev, /tmp and the home directories:
@@ -198,6 +234,7 @@ fn plan_with(s: &Settings, host: &HostFacts, inputs: &MountInputs, root: Root) -
     p.access_paths(s)?;
     p.state_dirs(inputs)?;
     p.kernel(s);
+    defer_sysfs(&mut p.mounts);
     for (target, cause) in std::mem::take(&mut p.finally_readonly) {
         p.push(MountOp::RemountReadOnly { target }, cause);
     }

@@ -55,6 +55,33 @@ mod cases {
     }
 
     #[test]
+    fn a_private_network_gets_a_sysfs_of_its_own_mounted_last_with_its_children() {
+        let under_sys = |m: &Mount| match &m.op {
+            MountOp::Sysfs { target } | MountOp::Bind { target, .. } | MountOp::Inaccessible { target, .. } => {
+                target == "/sys" || target.starts_with("/sys/")
+            }
+            _ => false,
+        };
+        for profile in [
+            "PrivateNetwork=yes\nProtectKernelTunables=yes",
+            "PrivateNetwork=yes\nProtectSystem=strict\nProtectKernelTunables=yes",
+        ] {
+            let m = ops(profile);
+            let first = m.iter().position(|m| matches!(m.op, MountOp::Sysfs { .. })).expect("a sysfs");
+            assert_eq!(m[first].cause.directive, "PrivateNetwork");
+            assert!(m[..first].iter().all(|m| !under_sys(m)), "nothing at or below /sys before it: {m:?}");
+            let rest: Vec<&Mount> =
+                m[first..].iter().filter(|m| !matches!(m.op, MountOp::RemountReadOnly { .. })).collect();
+            assert!(rest.iter().all(|m| under_sys(m)), "only /sys and its children after it: {rest:?}");
+            assert!(!binds(&m).iter().any(|(t, _)| t == "/sys"), "not the host's /sys: {m:?}");
+        }
+        // Without the directive: the host's /sys, read-only, and no sysfs.
+        let m = ops("ProtectKernelTunables=yes");
+        assert!(!m.iter().any(|m| matches!(m.op, MountOp::Sysfs { .. })));
+        assert!(binds(&m).contains(&("/sys".into(), true)), "{m:?}");
+    }
+
+    #[test]
     fn a_strict_root_is_mirrored_when_the_payload_may_unmount_a_cover() {
         // CAP_SYS_ADMIN kept: unmounting sbx's /proc would uncover the clone's host /proc.
         let m = ops("ProtectSystem=strict\nCapabilityBoundingSet=CAP_SYS_ADMIN");
