@@ -113,6 +113,9 @@ sbx_test!(best_effort_keeps_the_working_directory_rule, |ctx| {
         nested_from(ctx, &ctx.cwd(), &["--best-effort", "--profile", "strict"], &["write", file.to_str().unwrap()]);
     out.assert_code(0);
     out.ok(0);
+    // Without a user namespace strict's HostRoot=no cannot hold for root, and the report says so.
+    let want = if ctx.is_root() { "HostRoot=: NOT enforced" } else { "HostRoot=: enforced: rootless" };
+    assert!(out.stderr.contains(want), "{want}\n{out}");
 });
 
 sbx_test!(strict_payload_is_not_host_root, |ctx| {

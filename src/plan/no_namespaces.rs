@@ -165,6 +165,10 @@ fn identity(s: &Settings, host: &HostFacts, notes: &mut Notes) -> Result<ids::Id
         }
         return ids::identity(s, host, None, None);
     }
+    if s.host_root.as_ref().is_some_and(|v| !v.value) {
+        let how = "rootless, the payload runs as the caller and is never the host's root";
+        notes.add("HostRoot", &s.host_root, Fate::Substituted(how.into()));
+    }
     let wanted = ids::identity(s, host, None, None)?;
     let me = host.caller();
     if s.user.is_some() && wanted.uid != me.uid {
