@@ -1,5 +1,6 @@
 //! pid 1 of the sandbox: waits for the monitor's go-ahead and the id maps (rootless, it
-//! writes its own), builds the root, starts the payload and detaches the host root while the
+//! writes its own; under `HostRoot=no` it then becomes the namespace's root, the transient
+//! host uid, before anything else), builds the root, starts the payload and detaches the host root while the
 //! payload's first steps run, then relays signals to it and reaps every orphan until it exits.
 //!
 //! Invariant: runs between clone and exit without parsing, formatting or name lookups; it
