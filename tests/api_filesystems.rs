@@ -181,7 +181,7 @@ sbx_test!(proc_subset_pid, |ctx| {
 // visible read-only below it, and ProtectKernelTunables= still hides the tracing file systems.
 sbx_test!(issue_16_private_network_sys_lists_only_the_sandbox_interfaces, |ctx| {
     let host = ctx.direct(&["ls", "/sys/class/net", "ls", "/sys/fs/cgroup"]);
-    assert!(host.words(0).len() > 2, "the host has no interface but lo: no control\n{host}");
+    assert!(host.words(0).iter().any(|w| *w != "lo"), "the host has no interface but lo: no control\n{host}");
     let ops = [
         "ls",
         "/sys/class/net",

@@ -42,9 +42,14 @@ mount -t tmpfs -o mode=0755 sbx-tests /var/lib/sbx-tests || fail "cannot mount a
 # overlay on /srv not at all.
 mkdir -p /srv/sbx-tests
 img=/var/lib/sbx-tests/scratch.img
-truncate -s 1G "$img" && mkfs.ext4 -q -F "$img" && mount -o loop "$img" /srv/sbx-tests ||
+# (mount does not load the loop driver by itself: without /dev/loop* it fails with EPERM.)
+modprobe loop && truncate -s 1G "$img" && mkfs.ext4 -q -F "$img" && mount -o loop "$img" /srv/sbx-tests ||
     fail "cannot mount an ext4 image on /srv/sbx-tests"
 chmod 755 /srv/sbx-tests
+
+# A network interface besides lo, as every real host has: the tests compare a private
+# network's /sys/class/net with the host's.
+modprobe dummy && ip link add sbx-dummy0 type dummy || fail "cannot add a dummy network interface"
 
 # Who we are and what the tests may expect of this kernel.
 export SBX_VM_KERNEL=$(uname -r)
