@@ -161,3 +161,35 @@ sbx_test!(default_keeps_the_kernel_out_of_reach, |ctx| {
     let c = ctx.probe(&[], &ops);
     assert!(!c.words(0)[2].split(',').any(|o| o == "ro"), "{c}");
 });
+
+sbx_test!(the_sandbox_never_outlives_sbx, |ctx| {
+    // strict as root changes pid 1's credentials (HostRoot=no), which clears a parent-death
+    // signal: the sandbox must still end with sbx. The bare profile is the control that it
+    // always did.
+    for profile in [ctx.bare(), "strict".to_string()] {
+        let marker = ctx.unique("outlive");
+        let mut sbx = ctx.spawn(&probe_args(&["--profile", &profile], &["stat", &marker, "sleep", "120"]));
+        let probe = probe_path();
+        let payload_runs = || {
+            pids_with_marker(&marker).into_iter().any(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                cmdline.split(|b| *b == 0).next() == Some(std::os::unix::ffi::OsStrExt::as_bytes(probe.as_os_str()))
+            })
+        };
+        assert!(wait_until(std::time::Duration::from_secs(20), payload_runs), "{}", sbx.snapshot());
+        sbx.signal(libc::SIGKILL);
+        let gone = wait_until(std::time::Duration::from_secs(20), || pids_with_marker(&marker).is_empty());
+        assert!(gone, "{profile}: pids {:?} outlived sbx", pids_with_marker(&marker));
+    }
+});
+
+sbx_test!(default_keeps_the_hosts_ipc_apart, |ctx| {
+    // As root, default's payload attached and wrote a root process's System V segment; its IPC
+    // objects are now its own.
+    let key = ctx.host_msg_queue().to_string();
+    let t = ctx.run_probe(&["--profile", "default"], &["sysv-msgq", &key]);
+    t.assert_code(0);
+    assert_eq!(t.err(0), "ENOENT", "the host's queue is not visible under default\n{t}");
+    let c = ctx.probe(&[], &["sysv-msgq", &key]);
+    c.ok(0);
+});

@@ -47,7 +47,13 @@ pub fn run(prep: &Prepared, fds: ChildFds) -> ! {
     let started = wait_for_monitor(&sync_r).map_err(|e| Failure::new(Step::WaitForMonitor, e)).and_then(|()| {
         prep.own_id_maps.as_ref().map_or(Ok(()), |maps| map_own_ids(maps).map_err(|e| Failure::new(Step::IdMaps, e)))
     });
-    if let Err(f) = started.and_then(|()| if prep.become_root { become_root() } else { Ok(()) }) {
+    let rooted = started.and_then(|()| match prep.become_root {
+        // The kernel clears the parent-death signal on a change of credentials: set it again,
+        // then make sure the monitor did not die in between (its end of the pipe is open).
+        true => become_root().and_then(|()| tie_to_monitor(&sync_r).map_err(|e| Failure::new(Step::WaitForMonitor, e))),
+        false => Ok(()),
+    });
+    if let Err(f) = rooted {
         fail(f);
     }
     if prep.unshare_cgroupns {
@@ -166,6 +172,13 @@ fn wait_for_monitor(sync_r: &OwnedFd) -> Result<(), Errno> {
     if rustix::io::read(sync_r, &mut byte)? == 0 {
         exit_now(EXIT_SBX_FAILURE);
     }
+    tie_to_monitor(sync_r)
+}
+
+/// Sets the parent-death signal, then ends pid 1 if the monitor is already gone (its end of
+/// the sync pipe closed): a monitor that died before the signal was set sends none.
+fn tie_to_monitor(sync_r: &OwnedFd) -> Result<(), Errno> {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
     let mut fds = [PollFd::new(sync_r, PollFlags::IN)];
     rustix::event::poll(&mut fds, Some(&rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 }))?;
     if fds[0].revents().contains(PollFlags::HUP) {

@@ -122,10 +122,10 @@ pub fn build(s: &Settings, host: &HostFacts, inv: &Invocation) -> Result<(Plan, 
 /// pid namespace's wall between the payload and the host's processes. One report line.
 pub fn process_isolation(abi: u32, uid: u32) -> String {
     if abi >= 6 {
-        "other processes: enforced: no pid namespace, but Landlock refuses ptrace and signals to processes outside the sandbox".into()
+        "other processes: weakened: no pid namespace; Landlock refuses ptrace and signals to processes outside the sandbox, but their /proc/PID files that need neither (oom_score_adj, coredump_filter) stay writable for processes of the payload's uid".into()
     } else {
         format!(
-            "other processes: weakened: no pid namespace; Landlock refuses ptrace of processes outside the sandbox, but this kernel's Landlock (ABI {abi}) cannot scope signals (ABI 6, Linux 6.12): the payload can signal every process of uid {uid}"
+            "other processes: weakened: no pid namespace; Landlock refuses ptrace of processes outside the sandbox, but this kernel's Landlock (ABI {abi}) cannot scope signals (ABI 6, Linux 6.12): the payload can signal every process of uid {uid}, and write their oom_score_adj and coredump_filter"
         )
     }
 }
