@@ -193,3 +193,28 @@ sbx_test!(default_keeps_the_hosts_ipc_apart, |ctx| {
     let c = ctx.probe(&[], &["sysv-msgq", &key]);
     c.ok(0);
 });
+
+sbx_test!(root: a_run_name_never_takes_over_a_host_directory, |ctx| {
+    // web's RuntimeDirectory=%N with a run named `user` would have given /run/user to
+    // www-data and removed it at the end.
+    std::fs::create_dir_all("/run/user").unwrap();
+    let before = std::fs::metadata("/run/user").unwrap();
+    let out = ctx.run_probe(&["--profile", "web", "--name", "user"], &["marker", "ran"]);
+    out.assert_code(125);
+    assert!(out.stderr.contains("/run/user already exists and belongs to uid 0"), "{out}");
+    let after = std::fs::metadata("/run/user").unwrap();
+    assert_eq!((after.uid(), after.ino()), (0, before.ino()), "/run/user is untouched");
+    // A name that is not one component is refused before anything is planned.
+    for bad in ["a/b", "a b"] {
+        let out = ctx.run_probe(&["--profile", "web", "--name", bad], &["marker", "ran"]);
+        out.assert_code(125);
+        assert!(out.stderr.contains("--name"), "{out}");
+    }
+    // Control: a name of its own runs, and its runtime directory is gone afterwards.
+    let name = ctx.unique("web");
+    ctx.remove_later(Path::new(&format!("/var/log/{name}")));
+    let out = ctx.run_probe(&["--profile", "web", "--name", &name], &["stat", &format!("/run/{name}")]);
+    out.assert_code(0);
+    out.ok(0);
+    assert!(!Path::new(&format!("/run/{name}")).exists());
+});

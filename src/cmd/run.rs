@@ -13,6 +13,9 @@ pub fn run(mut args: RunArgs) -> Result<i32, Error> {
     if args.die_with_parent {
         args.profile.set.push("DieWithParent=yes".into());
     }
+    if let Some(name) = &args.name {
+        check_name(name)?;
+    }
     let host = HostFacts::probe();
     let (name, resolved) = match &args.unit {
         Some(path) => {
@@ -107,9 +110,45 @@ fn limits_or_fallback(s: &Settings, host: &HostFacts, inv: &Invocation, best_eff
     }
 }
 
+/// Bytes a run's name (%N, and so the state directories named after it) may hold: those of a
+/// systemd unit name, without its escape character.
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-' | '@')
+}
+
+/// `--name`: one path component of a unit name's characters, or an error saying so.
+fn check_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() || name == "." || name == ".." || name.len() > 255 || !name.chars().all(name_char) {
+        return Err(Error::Usage(format!(
+            "--name {name:?}: a run's name names its state directories (RuntimeDirectory=%N, ...), so it must be 1-255 of A-Z a-z 0-9 : _ . - @, and not . or .."
+        )));
+    }
+    Ok(())
+}
+
+/// The command's base name as a run name: every other character becomes `_` (a name with a
+/// slash or a space would name another directory, or several).
 fn basename(cmd: &str) -> String {
     let b = cmd.rsplit('/').next().unwrap_or(cmd);
-    if b.is_empty() { "sbx".into() } else { b.to_string() }
+    let name: String = b.chars().map(|c| if name_char(c) { c } else { '_' }).take(255).collect();
+    if name.is_empty() || name == "." || name == ".." { "sbx".into() } else { name }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn names_are_one_safe_component() {
+        assert_eq!(basename("/usr/sbin/lighttpd"), "lighttpd");
+        assert_eq!(basename("./my tool"), "my_tool");
+        assert_eq!(basename("a\nb"), "a_b");
+        assert_eq!(basename("/x/.."), "sbx");
+        assert!(check_name("web-1@x").is_ok());
+        for bad in ["a/b", "a b", "..", "", "x\ny"] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+    }
 }
 
 /// The plan as text, grouped by mechanism, one mount per line with its cause.

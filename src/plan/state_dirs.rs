@@ -4,7 +4,10 @@
 //! Invariant: as root they live under /run, /var/lib, /var/cache, /var/log and /etc and belong
 //! to User=; rootless under the caller's XDG directories, as for systemd's user services.
 //! The same path is used on the host and in the sandbox. Only RuntimeDirectory= is removed
-//! at the end of a run.
+//! at the end of a run. As root, a directory that already exists and belongs to someone else
+//! (say /run/user, for a command named `user` under `RuntimeDirectory=%N`) is refused, never
+//! handed over or removed; a transient uid (DynamicUser=, HostRoot=no) may take over one of
+//! an earlier transient uid, as systemd's do.
 
 use serde::Serialize;
 
@@ -44,9 +47,13 @@ pub fn plan(s: &Settings, host: &HostFacts, id: &Identity) -> Result<Vec<StateDi
         let private = id.dynamic && matches!(kind, StateKind::State | StateKind::Cache | StateKind::Logs);
         for name in names {
             let path = format!("{base}/{}", name.value);
+            let host_path = if private { format!("{base}/private/{}", name.value) } else { path.clone() };
+            if host.is_root() {
+                claimable(kind, &name.origin, &host_path, host, id)?;
+            }
             out.push(StateDir {
                 kind,
-                host_path: if private { format!("{base}/private/{}", name.value) } else { path.clone() },
+                host_path,
                 private_parent: private.then(|| format!("{base}/private")),
                 path,
                 mode,
@@ -57,6 +64,32 @@ pub fn plan(s: &Settings, host: &HostFacts, id: &Identity) -> Result<Vec<StateDi
         }
     }
     Ok(out)
+}
+
+/// As root: an existing directory at `path` may become the payload's only if it is already
+/// the payload's host uid's, or (for a transient uid) an earlier transient uid's.
+fn claimable(
+    kind: StateKind,
+    origin: &crate::profile::Origin,
+    path: &str,
+    host: &HostFacts,
+    id: &Identity,
+) -> Result<(), PlanError> {
+    use crate::plan::dynamic_user::{FIRST_UID, LAST_UID};
+    let Some(owner) = host.fs.owner(path) else { return Ok(()) };
+    let payload = id.host_id.unwrap_or(id.uid);
+    let transient = id.dynamic || id.host_id.is_some();
+    if owner == payload || (transient && (FIRST_UID..=LAST_UID).contains(&owner)) {
+        return Ok(());
+    }
+    let fate = if kind == StateKind::Runtime { "given to it and removed when the run ends" } else { "given to it" };
+    Err(PlanError::directive(
+        kind.directive(),
+        origin,
+        format!(
+            "{path} already exists and belongs to uid {owner}, not to the payload's uid {payload}; it would be {fate}; choose another name (with RuntimeDirectory=%N and friends: sbx run --name NAME), or give the directory to that uid first"
+        ),
+    ))
 }
 
 /// The base directory of a family: systemd's system paths as root, XDG paths rootless.
@@ -82,4 +115,40 @@ pub fn base_dir(kind: StateKind, host: &HostFacts) -> Result<String, String> {
         StateKind::Logs => format!("{state}/log"),
         StateKind::Configuration => env("XDG_CONFIG_HOME").unwrap_or_else(|| format!("{home}/.config")),
     })
+}
+
+#[cfg(test)]
+mod claim_tests {
+    use crate::host::fake;
+    use crate::plan::tests::settings;
+    use crate::plan::{Invocation, build};
+
+    fn plan_with(lines: &str, existing: Option<(&str, u32)>) -> Result<(), String> {
+        let mut host = fake::host(0);
+        let mut fs = fake::FakeFs::debian();
+        if let Some((path, owner)) = existing {
+            fs.nodes.insert(path.into(), crate::host::Node::Dir);
+            fs.owners.insert(path.into(), owner);
+        }
+        host.fs = Box::new(fs);
+        build(&settings(lines), &host, &Invocation::new(vec!["true".into()], "app"))
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn someone_elses_directory_is_never_taken_over() {
+        // /run/user is root's: a runtime directory named `user` would hand it to www-data and
+        // remove it at the end.
+        let e = plan_with("User=www-data\nRuntimeDirectory=user", None).unwrap_err();
+        assert!(e.contains("/run/user already exists and belongs to uid 0") && e.contains("--name"), "{e}");
+        let e = plan_with("User=www-data\nLogsDirectory=apt", Some(("/var/log/apt", 0))).unwrap_err();
+        assert!(e.contains("LogsDirectory") && e.contains("given to it"), "{e}");
+        // The payload's own, or none yet: fine.
+        assert!(plan_with("User=www-data\nLogsDirectory=web", Some(("/var/log/web", 33))).is_ok());
+        assert!(plan_with("User=www-data\nRuntimeDirectory=fresh", None).is_ok());
+        // A transient uid takes over an earlier transient uid's directory, as systemd does.
+        assert!(plan_with("DynamicUser=yes\nRuntimeDirectory=app", Some(("/run/app", 61500))).is_ok());
+        assert!(plan_with("DynamicUser=yes\nRuntimeDirectory=app", Some(("/run/app", 1000))).is_err());
+    }
 }
