@@ -218,3 +218,47 @@ sbx_test!(root: a_run_name_never_takes_over_a_host_directory, |ctx| {
     out.ok(0);
     assert!(!Path::new(&format!("/run/{name}")).exists());
 });
+
+/// Unmounts a bind mount the test made when dropped.
+struct BindGuard(String);
+
+impl Drop for BindGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+fn bind(source: &str, target: &str) -> BindGuard {
+    let ok = std::process::Command::new("mount").args(["--bind", source, target]).status().unwrap().success();
+    assert!(ok, "mount --bind {source} {target}");
+    BindGuard(target.to_string())
+}
+
+sbx_test!(root: a_bind_mount_does_not_smuggle_a_protected_directory, |ctx| {
+    // The red team bound /etc/x (and /run, /tmp) at a harmless-looking path and ran from
+    // there; the rule judged the path, not the directory.
+    let etc_dir = Path::new("/etc").join(ctx.unique("etc"));
+    std::fs::create_dir(&etc_dir).unwrap();
+    ctx.remove_later(&etc_dir);
+    let etc_dir = etc_dir.to_str().unwrap();
+    let alias = ctx.mkdir("alias");
+    let _alias = bind(etc_dir, &alias);
+    let project = ctx.mkdir("project");
+    let sub = ctx.mkdir("project/sub");
+    let _sub = bind(etc_dir, &sub);
+    let tmp_alias = ctx.mkdir("tmp-alias");
+    let _tmp = bind("/tmp", &tmp_alias);
+    for (cwd, named) in [(&alias, etc_dir), (&project, etc_dir), (&tmp_alias, "/tmp")] {
+        for profile in ["default", "strict"] {
+            let out = ctx.cmd(&probe_args(&["--profile", profile], &["write", "x"])).cwd(cwd.as_str()).run();
+            out.assert_code(125);
+            assert!(out.stderr.contains(&format!("same directory as {named}")), "{profile} from {cwd}\n{out}");
+        }
+    }
+    assert!(std::fs::read_dir(etc_dir).unwrap().next().is_none(), "nothing was written to {etc_dir}");
+    // Control: the project without the smuggled mount runs.
+    drop(_sub);
+    let out = ctx.cmd(&probe_args(&["--profile", "default"], &["write", "x"])).cwd(project.as_str()).run();
+    out.assert_code(0);
+    out.ok(0);
+});

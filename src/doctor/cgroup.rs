@@ -9,9 +9,9 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use super::mountinfo::Mount;
 use super::{Finding, Fix, Impact, Status};
 use crate::host::HostFacts;
+use crate::host::mountinfo::Mount;
 
 /// The cgroup2 controllers sbx's limits need, each with the directives it serves.
 pub const CONTROLLERS: &[(&str, &[&str])] = &[
@@ -392,8 +392,8 @@ fn no_cgroup2(s: &State) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::mountinfo;
     use crate::host::fake;
+    use crate::host::mountinfo;
 
     /// This machine: cgroup v1 controllers plus an empty cgroup2 at /sys/fs/cgroup/unified.
     const HYBRID: &str = "\

@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use super::mountinfo::Mount;
 use super::{Finding, Status, read};
+use crate::host::mountinfo::Mount;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -181,7 +181,7 @@ pub fn finding(c: Option<&Container>) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doctor::mountinfo;
+    use crate::host::mountinfo;
 
     #[test]
     fn nothing_means_no_container() {

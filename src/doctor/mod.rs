@@ -12,7 +12,6 @@ pub mod child;
 pub mod container;
 pub mod kernel;
 pub mod landlock;
-pub mod mountinfo;
 pub mod procfs;
 pub mod render;
 pub mod seccomp;
@@ -24,7 +23,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::host::HostFacts;
+use crate::host::{HostFacts, mountinfo};
 use crate::profile::directives;
 
 /// Exit code when some protection a profile can ask for cannot be enforced here.

@@ -11,9 +11,9 @@ use rustix::fs::{Mode, OFlags};
 use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MountPropagationFlags, MoveMountFlags};
 
 use super::child::{self, ChildError, Record, Reporter};
-use super::mountinfo::Mount;
 use super::userns::{self, Facts as UsernsFacts, Step as UsernsStep};
 use super::{Finding, Fix, Impact, Status, engines};
+use crate::host::mountinfo::Mount;
 use crate::launch::messages::describe_errno;
 use crate::sys::Errno;
 use crate::sys::ns::{CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, Forked, exit_now, fork_into};
@@ -281,8 +281,8 @@ pub fn explain_refused_proc() -> (Vec<String>, Vec<Fix>) {
 mod tests {
     use super::*;
     use crate::doctor::container::Engine;
-    use crate::doctor::mountinfo;
     use crate::doctor::seccomp::SeccompState;
+    use crate::host::mountinfo;
 
     fn facts(euid: u32, engine: Option<Engine>) -> UsernsFacts {
         UsernsFacts {

@@ -13,8 +13,9 @@
 use super::child::{self, ChildError, Record};
 use super::container::{self, Engine};
 use super::seccomp::SeccompState;
-use super::{Finding, Fix, Impact, Status, engines, mountinfo, read, read_number, status_field};
+use super::{Finding, Fix, Impact, Status, engines, read, read_number, status_field};
 use crate::host::HostFacts;
+use crate::host::mountinfo;
 use crate::launch::messages::describe_errno;
 use crate::sys::Errno;
 use crate::sys::ns::CLONE_NEWUSER;

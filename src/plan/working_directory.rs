@@ -10,10 +10,13 @@
 //! (a project directory inside a home directory is the one exception: the home directory
 //! itself stays protected); nor `/`, the API file systems, the directories shared with other
 //! users (/tmp, /var/tmp, /dev/shm, /run/user/UID) or a directory `ProtectSystem=` covers.
-//! Otherwise the run is refused, naming the directory, the directive it would undo and the
-//! fixes; the grant is never narrowed silently.
+//! The rule applies to every name of the directory (a bind mount of /etc/x elsewhere is still
+//! /etc/x) and of every mount below it, which the writable bind takes along. Otherwise the run
+//! is refused, naming the directory, the directive it would undo and the fixes; the grant is
+//! never narrowed silently.
 
 use crate::error::PlanError;
+use crate::host::mountinfo::{self, Mount};
 use crate::host::{self, HostFacts};
 use crate::plan::mounts::Cause;
 use crate::settings::{ProtectHome, ProtectSystem, Settings};
@@ -60,12 +63,53 @@ pub fn writable(s: &Settings, host: &HostFacts) -> Result<Option<Writable>, Plan
             refuse(format!("cannot resolve the working directory {cwd}: {e}; add -p WritableWorkingDirectory=no"))
         })?
         .path;
+    let fixes = "run sbx from a project directory, add -p WritableWorkingDirectory=no, or name the directory with -p ReadWritePaths=... if it really must be writable";
     if let Some(undone) = undone_protection(s, host, &path) {
-        return Err(refuse(format!(
-            "the working directory {path} cannot be made writable: {undone}; run sbx from a project directory, add -p WritableWorkingDirectory=no, or name the directory with -p ReadWritePaths=... if it really must be writable"
-        )));
+        return Err(refuse(format!("the working directory {path} cannot be made writable: {undone}; {fixes}")));
+    }
+    // The same directory under another name (a bind mount), or a mount below it that shows a
+    // directory from elsewhere, is judged by that name too.
+    let mounts = mountinfo::parse(&host.fs.mountinfo());
+    let below = mounts.iter().filter(|m| is_below(&m.point, &path)).map(|m| (Some(m.point.as_str()), m.point.as_str()));
+    for (mount, at) in std::iter::once((None, path.as_str())).chain(below) {
+        for name in other_names(&mounts, at).into_iter().filter(|n| n != &path && !is_below(n, &path)) {
+            if let Some(undone) = undone_protection(s, host, &name) {
+                let what = match mount {
+                    None => String::new(),
+                    Some(m) => format!(": {m}, mounted below it,"),
+                };
+                return Err(refuse(format!(
+                    "the working directory {path} cannot be made writable{what} is the same directory as {name} (a bind mount), and {undone}; {fixes}"
+                )));
+            }
+        }
     }
     Ok(Some(Writable { path, cause }))
+}
+
+/// Every host path that names the directory at `path` through a mount of the file system
+/// that holds it: a bind mount of /etc/x at /srv/alias makes /etc/x a name of /srv/alias.
+fn other_names(mounts: &[Mount], path: &str) -> Vec<String> {
+    let holder = mounts.iter().filter(|m| m.point == path || is_below(path, &m.point)).max_by_key(|m| m.point.len());
+    let Some(holder) = holder else { return Vec::new() };
+    let rest = if holder.point == path { "" } else { path[holder.point.len()..].trim_start_matches('/') };
+    let in_fs = join(&holder.root, rest);
+    mounts
+        .iter()
+        .filter(|m| m.dev == holder.dev && (m.root == in_fs || is_below(&in_fs, &m.root)))
+        .map(|m| {
+            let tail = if m.root == in_fs { "" } else { in_fs[m.root.len()..].trim_start_matches('/') };
+            join(&m.point, tail)
+        })
+        .collect()
+}
+
+fn join(base: &str, rest: &str) -> String {
+    match (base, rest) {
+        (b, "") => b.to_string(),
+        ("/", r) => format!("/{r}"),
+        (b, r) => format!("{b}/{r}"),
+    }
 }
 
 /// How making `cwd` writable would undo the profile, in words, or `None` when it would not.
@@ -222,6 +266,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    fn check_mounts(lines: &str, cwd: &str, mountinfo: &str) -> Result<Option<String>, String> {
+        let mut host = fake::host(0);
+        let mut fs = fake::FakeFs::debian();
+        for d in ["/srv/alias", "/srv/proj", "/srv/proj/sub", "/etc/app"] {
+            fs.nodes.insert(d.into(), crate::host::Node::Dir);
+        }
+        fs.mountinfo = Some(mountinfo.into());
+        host.fs = Box::new(fs);
+        host.cwd = Ok(cwd.into());
+        let s = settings(&format!("{lines}\n[X-Sbx]\nWritableWorkingDirectory=yes"));
+        writable(&s, &host).map(|w| w.map(|w| w.path)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_bind_mount_is_judged_by_every_name() {
+        let root = "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n";
+        // /srv/alias shows /etc/app; /srv/proj/sub shows /etc/app below a project.
+        let alias = format!("{root}2 1 8:1 /etc/app /srv/alias rw - ext4 /dev/sda1 rw\n");
+        let e = check_mounts(DEFAULT, "/srv/alias", &alias).unwrap_err();
+        assert!(e.contains("same directory as /etc/app") && e.contains("ProtectSystem=strict on /etc"), "{e}");
+        let sub = format!("{root}2 1 8:1 /etc/app /srv/proj/sub rw - ext4 /dev/sda1 rw\n");
+        let e = check_mounts(DEFAULT, "/srv/proj", &sub).unwrap_err();
+        assert!(e.contains("/srv/proj/sub, mounted below it,") && e.contains("/etc/app"), "{e}");
+        // Another file system mounted in the project, or a bind of a project elsewhere: fine.
+        let disk = format!("{root}2 1 8:17 / /srv/proj/sub rw - ext4 /dev/sdb1 rw\n");
+        assert!(check_mounts(DEFAULT, "/srv/proj", &disk).unwrap().is_some());
+        let fine = format!("{root}2 1 8:1 /srv/proj /srv/alias rw - ext4 /dev/sda1 rw\n");
+        assert!(check_mounts(DEFAULT, "/srv/alias", &fine).unwrap().is_some());
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! /proc/PID/mountinfo, parsed: the mounts doctor looks at for cgroup hierarchies, masked
-//! /proc paths and container hints.
+//! /proc paths and container hints, and the planner for other names of a directory (a bind
+//! mount shows the same directory at a second path).
 //!
 //! Invariant: pure; a line that does not parse is skipped, never an error.
 
 /// One mount as mountinfo(5) describes it, with octal escapes (`\040`) decoded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mount {
+    /// The file system's device, `major:minor` (field 3): mounts with the same one show the
+    /// same file system.
+    pub dev: String,
     /// The path inside the filesystem that is mounted (field 4).
     pub root: String,
     pub point: String,
@@ -32,6 +36,7 @@ fn parse_line(line: &str) -> Option<Mount> {
     let head: Vec<&str> = head.split(' ').collect();
     let mut tail = tail.split(' ');
     Some(Mount {
+        dev: head.get(2)?.to_string(),
         root: unescape(head.get(3)?),
         point: unescape(head.get(4)?),
         options: head.get(5)?.to_string(),

@@ -4,6 +4,8 @@
 //! and user-database parts sit behind small traits so plans can be tested against a fake
 //! host. Probing reads files and calls getuid and friends; it changes nothing.
 
+pub mod mountinfo;
+
 use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -60,6 +62,8 @@ pub trait HostFs {
     fn read_dir(&self, path: &str) -> Vec<String>;
     /// The owner uid of a path, without following a final symlink.
     fn owner(&self, path: &str) -> Option<u32>;
+    /// The text of /proc/self/mountinfo (empty when it cannot be read).
+    fn mountinfo(&self) -> String;
     /// (major, minor) of a block device node, or of the device a path's file system is on.
     fn device_numbers(&self, path: &str) -> Option<(u32, u32)>;
 }
@@ -187,6 +191,10 @@ impl HostFs for RealFs {
 
     fn owner(&self, path: &str) -> Option<u32> {
         std::fs::symlink_metadata(path).ok().map(|m| m.uid())
+    }
+
+    fn mountinfo(&self) -> String {
+        std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default()
     }
 
     fn device_numbers(&self, path: &str) -> Option<(u32, u32)> {
@@ -484,6 +492,8 @@ pub mod fake {
     pub struct FakeFs {
         pub nodes: BTreeMap<String, Node>,
         pub owners: BTreeMap<String, u32>,
+        /// /proc/self/mountinfo; by default one ext4 root.
+        pub mountinfo: Option<String>,
         pub files: BTreeMap<String, String>,
     }
 
@@ -560,6 +570,10 @@ pub mod fake {
 
         fn owner(&self, path: &str) -> Option<u32> {
             self.owners.get(path).copied().or_else(|| self.nodes.contains_key(path).then_some(0))
+        }
+
+        fn mountinfo(&self) -> String {
+            self.mountinfo.clone().unwrap_or_else(|| "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n".into())
         }
 
         fn device_numbers(&self, path: &str) -> Option<(u32, u32)> {
