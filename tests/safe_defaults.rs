@@ -262,3 +262,19 @@ sbx_test!(root: a_bind_mount_does_not_smuggle_a_protected_directory, |ctx| {
     out.assert_code(0);
     out.ok(0);
 });
+
+sbx_test!(a_variable_that_is_not_utf8_is_never_dropped_silently, |ctx| {
+    // default passes LANG; a value sbx cannot carry yet is an error, not a silent omission.
+    let run = |value: &str| {
+        let script = format!(r#"LANG=$(printf '{value}') exec "$0" "$@""#);
+        let mut args = vec!["-c".to_string(), script, sbx_path().to_str().unwrap().to_string()];
+        args.extend(probe_args(&["--profile", "default"], &["env", "LANG"]));
+        ctx.host_cmd(Path::new("/bin/sh"), &args).run()
+    };
+    let out = run("a\\377");
+    out.assert_code(125);
+    assert!(out.stderr.contains("PassEnvironment") && out.stderr.contains("$LANG is not UTF-8"), "{out}");
+    let c = run("C.UTF-8");
+    c.assert_code(0);
+    assert_eq!(c.ok(0), "C.UTF-8", "{c}");
+});

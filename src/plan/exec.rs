@@ -171,6 +171,13 @@ fn environment(
         }
     }
     for name in &s.pass_environment {
+        if host.env_not_utf8.contains(&name.value) {
+            let why = format!(
+                "${} is not UTF-8, and sbx passes only UTF-8 values for now (rather than leave it out silently); unset or re-encode it, or leave {} out of PassEnvironment= (-p PassEnvironment= empties the list)",
+                name.value, name.value
+            );
+            return Err(PlanError::directive("PassEnvironment", &name.origin, why));
+        }
         if let Some(v) = host.env.get(&name.value) {
             env.insert(name.value.clone(), v.clone());
         }
