@@ -32,7 +32,7 @@ runs() { if [ "$quick" = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
 # Binaries, profiles and the web root where the test user and www-data can read them, and
 # where no sandbox hides them.
-mkdir -p /var/lib/sbx-bench && work=$(mktemp -d /var/lib/sbx-bench/run.XXXXXX) # not /tmp or /var/tmp: PrivateTmp= hides them
+mkdir -p /srv/sbx-bench && work=$(mktemp -d /srv/sbx-bench/run.XXXXXX) # a project directory: not /tmp or /var (WritableWorkingDirectory= refuses them)
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
 install -m 755 "$static_sbx" "$work/sbx"
