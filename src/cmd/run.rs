@@ -226,7 +226,8 @@ pub fn render(plan: &Plan) -> String {
     line(format!("working directory: {}", e.cwd));
     line("environment:".into());
     for v in &e.env {
-        line(format!("  {v}"));
+        // Bytes that are not UTF-8 shown escaped (\xFF), as the kernel will get them.
+        line(format!("  {}", v.as_encoded_bytes().escape_ascii()));
     }
     line(format!("argv: {:?}", e.argv));
     line(format!("executable: {}", lossy_join(&e.candidates)));

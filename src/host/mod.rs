@@ -370,8 +370,8 @@ pub struct HostFacts {
     pub cwd: Result<String, String>,
     /// The caller's environment (for PassEnvironment= and the XDG directories).
     pub env: BTreeMap<String, String>,
-    /// Variables of the caller's environment whose value is not UTF-8 (left out of `env`).
-    pub env_not_utf8: Vec<String>,
+    /// The caller's environment as bytes (names that are UTF-8): what PassEnvironment= passes.
+    pub env_os: BTreeMap<String, std::ffi::OsString>,
     pub hostname: String,
     pub machine_id: String,
     /// Whether setgroups(2) is allowed in sbx's user namespace (/proc/self/setgroups is not
@@ -428,10 +428,7 @@ impl HostFacts {
             env: std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
-            env_not_utf8: std::env::vars_os()
-                .filter(|(_, v)| v.to_str().is_none())
-                .filter_map(|(k, _)| k.into_string().ok())
-                .collect(),
+            env_os: std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v))).collect(),
             hostname: uname.nodename().to_string_lossy().into_owned(),
             machine_id: read("/etc/machine-id").trim().to_string(),
             setgroups_allowed: read("/proc/self/setgroups").trim() != "deny",
@@ -604,7 +601,7 @@ pub mod fake {
             euid: uid,
             cwd: Ok("/home/alice".into()),
             env: BTreeMap::from([("HOME".to_string(), "/home/alice".to_string())]),
-            env_not_utf8: Vec::new(),
+            env_os: BTreeMap::from([("HOME".to_string(), "/home/alice".into())]),
             hostname: "box".into(),
             machine_id: "0123".into(),
             setgroups_allowed: true,

@@ -30,7 +30,9 @@ pub struct ExecPlan {
     /// Paths tried in order with execve (PATH search done here); ENOENT moves to the next.
     #[serde(serialize_with = "lossy")]
     pub candidates: Vec<OsString>,
-    pub env: Vec<String>,
+    /// `NAME=VALUE` entries, as bytes: a passed variable need not be UTF-8.
+    #[serde(serialize_with = "lossy")]
+    pub env: Vec<OsString>,
     pub cwd: String,
     /// `WorkingDirectory=-PATH`: a failed chdir falls back to /, as in systemd. Never for the
     /// caller's directory: a payload must not run somewhere else than it was started for.
@@ -72,7 +74,7 @@ pub fn plan(
         return plan_unit(s, host, id, state);
     }
     let env = environment(s, host, id, state, false)?;
-    let path = env.get("PATH").cloned().unwrap_or_else(|| DEFAULT_PATH.to_string());
+    let path = env.get("PATH").and_then(|p| p.to_str()).unwrap_or(DEFAULT_PATH).to_string();
     let (cwd, cwd_fallback_root) = working_directory(s, host, id)?;
     Ok(command_plan(s, argv, &path, env, cwd, cwd_fallback_root))
 }
@@ -82,14 +84,22 @@ fn command_plan(
     s: &Settings,
     argv: &[OsString],
     path: &str,
-    env: BTreeMap<String, String>,
+    env: BTreeMap<String, OsString>,
     cwd: String,
     cwd_fallback_root: bool,
 ) -> ExecPlan {
     ExecPlan {
         candidates: candidates(&argv[0], path),
         argv: argv.to_vec(),
-        env: env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        env: env
+            .into_iter()
+            .map(|(k, v)| {
+                let mut entry = OsString::from(k);
+                entry.push("=");
+                entry.push(v);
+                entry
+            })
+            .collect(),
         cwd,
         cwd_fallback_root,
         cwd_from_caller: s.working_directory.is_none() && s.root_directory.is_none(),
@@ -107,7 +117,7 @@ fn command_plan(
 /// environment.
 fn plan_unit(s: &Settings, host: &HostFacts, id: &Identity, state: &[StateDir]) -> Result<ExecPlan, PlanError> {
     let env = environment(s, host, id, state, true)?;
-    let sequence = sequence::plan(s, &env, id)?;
+    let sequence = sequence::plan(s, &expandable(s, &env)?, id)?;
     let main = sequence.indices(Phase::Start).next().map(|i| &sequence.commands[i]);
     let Some(main) = main else { return Err(PlanError::Host("the unit has no ExecStart=".into())) };
     let argv: Vec<OsString> = main.argv.iter().map(OsString::from).collect();
@@ -121,6 +131,36 @@ fn plan_unit(s: &Settings, host: &HostFacts, id: &Identity, state: &[StateDir]) 
     exec.candidates.clone_from(&main.candidates);
     exec.sequence = Some(sequence);
     Ok(exec)
+}
+
+/// The environment as text for `$NAME` expansion in a unit's command lines. A value that is not
+/// UTF-8 passes to the payload as it is, but a command line that names it is refused (sbx's
+/// command lines are text).
+fn expandable(s: &Settings, env: &BTreeMap<String, OsString>) -> Result<BTreeMap<String, String>, PlanError> {
+    let mut text = BTreeMap::new();
+    for (k, v) in env {
+        match v.to_str() {
+            Some(v) => {
+                text.insert(k.clone(), v.to_string());
+            }
+            None => {
+                let named = |w: &String| w.contains(&format!("${k}")) || w.contains(&format!("${{{k}}}"));
+                let lines = Phase::ALL.into_iter().flat_map(|p| s.commands[p.index()].iter().map(move |l| (p, l)));
+                let flagged =
+                    lines.filter(|(_, l)| !l.value.flags.no_env_expand).find(|(_, l)| l.value.argv.iter().any(named));
+                if let Some((phase, line)) = flagged {
+                    return Err(PlanError::directive(
+                        phase.directive(),
+                        &line.origin,
+                        format!(
+                            "${k} is not UTF-8 and cannot be expanded in a command line; the payload still gets it in its environment"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(text)
 }
 
 /// The paths execve tries for `cmd`: itself when it has a `/`, else each directory of `path`.
@@ -153,37 +193,30 @@ fn environment(
     id: &Identity,
     state: &[StateDir],
     unit: bool,
-) -> Result<BTreeMap<String, String>, PlanError> {
-    let mut env = BTreeMap::new();
-    env.insert("PATH".to_string(), DEFAULT_PATH.to_string());
+) -> Result<BTreeMap<String, OsString>, PlanError> {
+    let mut env: BTreeMap<String, OsString> = BTreeMap::new();
+    env.insert("PATH".to_string(), DEFAULT_PATH.into());
     if unit {
-        env.extend(manager_environment(host));
+        env.extend(manager_environment(host).into_iter().map(|(k, v)| (k, v.into())));
     }
     if !unit || s.user.is_some() || Settings::flag(&s.dynamic_user) {
         for (k, v) in [("USER", &id.user_name), ("LOGNAME", &id.user_name), ("HOME", &id.home), ("SHELL", &id.shell)] {
-            env.insert(k.to_string(), v.clone());
+            env.insert(k.to_string(), v.into());
         }
     }
     for kind in StateKind::ALL {
         let paths: Vec<&str> = state.iter().filter(|d| d.kind == kind).map(|d| d.path.as_str()).collect();
         if !paths.is_empty() {
-            env.insert(kind.env_var().to_string(), paths.join(":"));
+            env.insert(kind.env_var().to_string(), paths.join(":").into());
         }
     }
     for name in &s.pass_environment {
-        if host.env_not_utf8.contains(&name.value) {
-            let why = format!(
-                "${} is not UTF-8, and sbx passes only UTF-8 values for now (rather than leave it out silently); unset or re-encode it, or leave {} out of PassEnvironment= (-p PassEnvironment= empties the list)",
-                name.value, name.value
-            );
-            return Err(PlanError::directive("PassEnvironment", &name.origin, why));
-        }
-        if let Some(v) = host.env.get(&name.value) {
+        if let Some(v) = host.env_os.get(&name.value) {
             env.insert(name.value.clone(), v.clone());
         }
     }
     for pair in &s.environment {
-        env.insert(pair.value.0.clone(), pair.value.1.clone());
+        env.insert(pair.value.0.clone(), pair.value.1.clone().into());
     }
     for file in &s.environment_files {
         let Some(text) = environment_file(host, &file.value.path, file.value.ignore_missing)
@@ -194,11 +227,11 @@ fn environment(
         let pairs = values::parse_env_file(&text).map_err(|(line, msg)| {
             PlanError::directive("EnvironmentFile", &file.origin, format!("{}:{line}: {msg}", file.value.path))
         })?;
-        env.extend(pairs);
+        env.extend(pairs.into_iter().map(|(k, v)| (k, v.into())));
     }
     for name in &s.unset_environment {
         match name.value.split_once('=') {
-            Some((k, v)) if env.get(k).is_some_and(|cur| cur == v) => {
+            Some((k, v)) if env.get(k).is_some_and(|cur| cur.to_str() == Some(v)) => {
                 env.remove(k);
             }
             Some(_) => {}
@@ -303,4 +336,28 @@ fn resource(name: &str) -> Option<i32> {
         _ => return None,
     };
     Some(r as i32)
+}
+
+#[cfg(test)]
+mod bytes_tests {
+    use std::os::unix::ffi::OsStringExt;
+
+    use crate::host::fake;
+    use crate::plan::tests::settings;
+    use crate::plan::{Invocation, build};
+
+    #[test]
+    fn a_passed_value_keeps_its_bytes_but_is_not_expanded() {
+        let mut host = fake::host(0);
+        host.env_os.insert("LANG".into(), std::ffi::OsString::from_vec(b"a\xff".to_vec()));
+        let unit = |line: &str| {
+            let s = settings(&format!("PassEnvironment=LANG\n{line}"));
+            build(&s, &host, &Invocation::new(Vec::new(), "app")).map_err(|e| e.to_string())
+        };
+        let p = unit("ExecStart=/bin/true").unwrap();
+        assert!(p.exec.env.contains(&std::ffi::OsString::from_vec(b"LANG=a\xff".to_vec())));
+        let e = unit("ExecStart=/bin/echo $LANG").unwrap_err();
+        assert!(e.contains("ExecStart") && e.contains("$LANG is not UTF-8"), "{e}");
+        assert!(unit("ExecStart=:/bin/echo $LANG").is_ok(), "the : prefix expands nothing");
+    }
 }

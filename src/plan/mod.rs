@@ -244,11 +244,11 @@ pub mod tests {
         let host_env = "Environment=A=1 B=2\nUnsetEnvironment=B\nStateDirectory=app";
         let p = plan_as(0, host_env).unwrap();
         let env = &p.exec.env;
-        assert!(env.contains(&"A=1".to_string()));
-        assert!(!env.iter().any(|e| e.starts_with("B=")));
-        assert!(env.contains(&"STATE_DIRECTORY=/var/lib/app".to_string()));
-        assert!(env.contains(&format!("PATH={}", exec::DEFAULT_PATH)));
-        assert!(env.contains(&"HOME=/root".to_string()));
+        assert!(env.contains(&"A=1".into()));
+        assert!(!env.iter().any(|e| e.to_string_lossy().starts_with("B=")));
+        assert!(env.contains(&"STATE_DIRECTORY=/var/lib/app".into()));
+        assert!(env.contains(&format!("PATH={}", exec::DEFAULT_PATH).into()));
+        assert!(env.contains(&"HOME=/root".into()));
     }
 
     #[test]

@@ -218,15 +218,15 @@ mod tests {
     #[test]
     fn a_unit_starts_with_a_services_environment_in_the_root_directory() {
         let p = crate::plan::tests::plan_unit_as(0, "ExecStart=/bin/true").unwrap();
-        let has = |prefix: &str| p.exec.env.iter().any(|e| e.starts_with(prefix));
+        let has = |prefix: &str| p.exec.env.iter().any(|e| e.to_string_lossy().starts_with(prefix));
         assert!(has("LANG=C.UTF-8") && has("PATH=/usr/local/sbin:") && !has("HOME=") && !has("USER="));
         assert_eq!(p.exec.cwd, "/");
         let p =
             crate::plan::tests::plan_unit_as(0, "User=www-data\nWorkingDirectory=/srv\nExecStart=/bin/true").unwrap();
-        assert!(p.exec.env.contains(&"HOME=/var/www".to_string()) && p.exec.env.contains(&"USER=www-data".to_string()));
+        assert!(p.exec.env.contains(&"HOME=/var/www".into()) && p.exec.env.contains(&"USER=www-data".into()));
         assert_eq!(p.exec.cwd, "/srv");
         let command = plan_as(0, "").unwrap();
-        assert!(command.exec.env.contains(&"HOME=/root".to_string()), "a command line keeps the user's variables");
+        assert!(command.exec.env.contains(&"HOME=/root".into()), "a command line keeps the user's variables");
     }
 
     #[test]
