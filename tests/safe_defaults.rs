@@ -278,3 +278,26 @@ sbx_test!(a_variable_that_is_not_utf8_passes_as_bytes, |ctx| {
     c.assert_code(0);
     assert_eq!(c.ok(0), "C.UTF-8", "{c}");
 });
+
+sbx_test!(the_working_directory_refusal_offers_only_fixes_that_work, |ctx| {
+    let cwd = ctx.cwd();
+    let dir = cwd.to_str().unwrap();
+    // The scratch directory read-only, the working directory inside it.
+    let ro = format!("ReadOnlyPaths={}", ctx.dir().to_str().unwrap());
+    let file = cwd.join("named-writable");
+    ctx.remove_later(&file);
+    let ops = ["write", file.to_str().unwrap()];
+    let out = ctx.run_probe(&["--profile", "default", "-p", &ro], &ops);
+    out.assert_code(125);
+    let fix = format!("-p WritableWorkingDirectory=no -p ReadWritePaths={dir}");
+    assert!(out.stderr.contains(&fix), "a read-only directory can be named writable\n{out}");
+    // The fix as printed works.
+    let rw = format!("ReadWritePaths={dir}");
+    let t = ctx.run_probe(&["--profile", "default", "-p", &ro, "-p", "WritableWorkingDirectory=no", "-p", &rw], &ops);
+    t.assert_code(0);
+    t.ok(0);
+    // Where the directory is the sandbox's own (/tmp), naming it would not help: not offered.
+    let out = ctx.cmd(&probe_args(&["--profile", "default"], &ops)).cwd("/tmp").run();
+    out.assert_code(125);
+    assert!(!out.stderr.contains("ReadWritePaths="), "{out}");
+});

@@ -115,6 +115,14 @@ fn defaults(plan: &Plan) -> BTreeMap<&'static str, &'static str> {
     if plan.seccomp.filter.other_arch != Action::Allow {
         out.insert("SystemCallArchitectures=", "seccomp");
     }
+    if plan.seccomp.keyring == Some(crate::profile::syscall_lists::KeyringMode::Private) {
+        out.insert("KeyringMode=", "process setup");
+    }
+    // Without User=, a rootless payload is the caller, and under HostRoot=no root's payload a
+    // transient uid: neither is the host's root.
+    if plan.mode == crate::plan::Mode::Rootless || plan.identity.host_id.is_some() {
+        out.insert("User=/DynamicUser=", "user namespace");
+    }
     out
 }
 

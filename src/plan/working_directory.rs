@@ -63,9 +63,17 @@ pub fn writable(s: &Settings, host: &HostFacts) -> Result<Option<Writable>, Plan
             refuse(format!("cannot resolve the working directory {cwd}: {e}; add -p WritableWorkingDirectory=no"))
         })?
         .path;
-    let fixes = "run sbx from a project directory, add -p WritableWorkingDirectory=no, or name the directory with -p ReadWritePaths=... if it really must be writable";
-    if let Some(undone) = undone_protection(s, host, &path) {
-        return Err(refuse(format!("the working directory {path} cannot be made writable: {undone}; {fixes}")));
+    let fixes = "run sbx from a project directory, or add -p WritableWorkingDirectory=no";
+    if let Some(Undone { why, read_only }) = undone_protection(s, host, &path) {
+        // Where the directory is only read-only, naming it writable on purpose works; where it
+        // is hidden or shared, ReadWritePaths= would show the sandbox's own, not the host's.
+        let by_name = match read_only {
+            true => {
+                format!(", or, if it must be writable, add -p WritableWorkingDirectory=no -p ReadWritePaths={path}")
+            }
+            false => String::new(),
+        };
+        return Err(refuse(format!("the working directory {path} cannot be made writable: {why}; {fixes}{by_name}")));
     }
     // The same directory under another name (a bind mount), or a mount below it that shows a
     // directory from elsewhere, is judged by that name too.
@@ -73,7 +81,7 @@ pub fn writable(s: &Settings, host: &HostFacts) -> Result<Option<Writable>, Plan
     let below = mounts.iter().filter(|m| is_below(&m.point, &path)).map(|m| (Some(m.point.as_str()), m.point.as_str()));
     for (mount, at) in std::iter::once((None, path.as_str())).chain(below) {
         for name in other_names(&mounts, at).into_iter().filter(|n| n != &path && !is_below(n, &path)) {
-            if let Some(undone) = undone_protection(s, host, &name) {
+            if let Some(Undone { why: undone, .. }) = undone_protection(s, host, &name) {
                 let what = match mount {
                     None => String::new(),
                     Some(m) => format!(": {m}, mounted below it,"),
@@ -112,30 +120,43 @@ fn join(base: &str, rest: &str) -> String {
     }
 }
 
-/// How making `cwd` writable would undo the profile, in words, or `None` when it would not.
-fn undone_protection(s: &Settings, host: &HostFacts, cwd: &str) -> Option<String> {
+/// How making a directory writable would undo the profile.
+struct Undone {
+    why: String,
+    /// What it undoes only makes the directory read-only (ReadWritePaths= could lift it).
+    read_only: bool,
+}
+
+/// How making `cwd` writable would undo the profile, or `None` when it would not.
+fn undone_protection(s: &Settings, host: &HostFacts, cwd: &str) -> Option<Undone> {
+    let hidden = |why: String| Some(Undone { why, read_only: false });
     if cwd == "/" {
-        return Some("it is the host's root, and a writable bind of it would replace the whole sandbox".into());
+        return hidden("it is the host's root, and a writable bind of it would replace the whole sandbox".into());
     }
     let real = |p: &str| host::resolve(&*host.fs, p).map(|r| r.path).unwrap_or_else(|_| p.to_string());
     for api in API {
         if overlaps(cwd, &real(api)) {
-            return Some(format!("it overlaps {api}, which the sandbox mounts itself"));
+            return hidden(format!("it overlaps {api}, which the sandbox mounts itself"));
         }
     }
     for shared in SHARED {
         let shared = real(shared);
         if cwd == shared || is_below(&shared, cwd) || (shared == "/run/user" && parent(cwd) == shared) {
-            return Some(format!(
+            return hidden(format!(
                 "{shared} is shared with other users and processes, whose sockets would be reachable"
             ));
         }
     }
+    let home_read_only = s.protect_home.as_ref().is_some_and(|v| v.value == ProtectHome::ReadOnly);
     let named = protected_paths(s, &real).into_iter().find_map(|(p, directive)| {
         let home_project = HOMES[..2].contains(&p.as_str()) && directive == "ProtectHome" && inside_a_home(cwd, &p);
-        (overlaps(cwd, &p) && !home_project).then(|| format!("it would undo {directive}= on {p}"))
+        // ReadWritePaths= wins over a shorter read-only path, not over the same one.
+        let read_only = (matches!(directive, "ReadOnlyPaths" | "BindReadOnlyPaths") && cwd != p)
+            || (directive == "ProtectHome" && home_read_only && p != "/run/user");
+        (overlaps(cwd, &p) && !home_project)
+            .then(|| Undone { why: format!("it would undo {directive}= on {p}"), read_only })
     });
-    named.or_else(|| system_cover(s, cwd, &real))
+    named.or_else(|| system_cover(s, cwd, &real).map(|why| Undone { why, read_only: true }))
 }
 
 /// `ProtectSystem=`'s directories: `cwd` inside one of them, or (strict) a top-level directory.
