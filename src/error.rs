@@ -1,13 +1,15 @@
-//! Error types per stage and sbx's exit-code scheme.
+//! Error types per stage, sbx's exit-code scheme, and how an errno reads in a message.
 //!
 //! Invariant: every error names what failed (file:line and directive for profiles, the step,
 //! path and errno for launch) and maps to one of sbx's reserved exit codes, which the man page
 //! lists. Messages are lowercase with no trailing period; `main` prints the chain once.
 
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use crate::profile::Origin;
+use serde::Serialize;
 
 /// sbx failed before the payload ran (usage, profile, plan or setup error).
 pub const EXIT_SBX_FAILURE: i32 = 125;
@@ -15,6 +17,27 @@ pub const EXIT_SBX_FAILURE: i32 = 125;
 pub const EXIT_CANNOT_EXECUTE: i32 = 126;
 /// The command was not found in the sandbox.
 pub const EXIT_NOT_FOUND: i32 = 127;
+
+/// Where an assignment was written: a file and a 1-based line, or a command-line override.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// Display name of the source: a path, `builtin:NAME.conf`, or `-p`.
+    pub source: Arc<str>,
+    /// 1-based line in `source` (for `-p`, the position of the argument among the `-p`s).
+    pub line: u32,
+}
+
+impl Origin {
+    pub fn new(source: &Arc<str>, line: u32) -> Self {
+        Origin { source: Arc::clone(source), line }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if &*self.source == "-p" { write!(f, "-p #{}", self.line) } else { write!(f, "{}:{}", self.source, self.line) }
+    }
+}
 
 /// A problem in profile text or a `-p` override. Nothing is started when one exists.
 #[derive(Debug, thiserror::Error)]
@@ -91,5 +114,50 @@ impl Error {
 
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
         Error::Io { context: context.into(), source }
+    }
+}
+
+/// `no such file or directory (ENOENT)`.
+pub fn describe_errno(e: rustix::io::Errno) -> String {
+    let text = std::io::Error::from_raw_os_error(e.raw_os_error()).to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text).to_lowercase();
+    match errno_name(e.raw_os_error()) {
+        Some(name) => format!("{text} ({name})"),
+        None => text,
+    }
+}
+
+fn errno_name(n: i32) -> Option<&'static str> {
+    use libc::*;
+    Some(match n {
+        EPERM => "EPERM",
+        ENOENT => "ENOENT",
+        EACCES => "EACCES",
+        EEXIST => "EEXIST",
+        ENOTDIR => "ENOTDIR",
+        EISDIR => "EISDIR",
+        EINVAL => "EINVAL",
+        EROFS => "EROFS",
+        ELOOP => "ELOOP",
+        EBUSY => "EBUSY",
+        ENOSPC => "ENOSPC",
+        ENOMEM => "ENOMEM",
+        ENOSYS => "ENOSYS",
+        ENOEXEC => "ENOEXEC",
+        EXDEV => "EXDEV",
+        EAGAIN => "EAGAIN",
+        EUSERS => "EUSERS",
+        ENODEV => "ENODEV",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errnos_read_well() {
+        assert_eq!(describe_errno(rustix::io::Errno::NOENT), "no such file or directory (ENOENT)");
     }
 }

@@ -70,7 +70,7 @@ pub enum ChildError {
 
 impl std::fmt::Display for ChildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::launch::messages::describe_errno;
+        use crate::error::describe_errno;
         match self {
             ChildError::Setup { op, errno } => write!(f, "{op}: {}", describe_errno(*errno)),
             ChildError::Killed(sig) if *sig == libc::SIGSYS => {

@@ -6,7 +6,7 @@
 //! kernel without Landlock (ENOSYS) from one that did not enable it at boot (EOPNOTSUPP).
 
 use super::{Finding, Fix, Impact, Status};
-use crate::launch::messages::describe_errno;
+use crate::error::describe_errno;
 use crate::sys::Errno;
 
 /// What each ABI version adds, and the first kernel with it.

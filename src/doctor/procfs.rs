@@ -13,8 +13,8 @@ use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, Mount
 use super::child::{self, ChildError, Record, Reporter};
 use super::userns::{self, Facts as UsernsFacts, Step as UsernsStep};
 use super::{Finding, Fix, Impact, Status, engines};
+use crate::error::describe_errno;
 use crate::host::mountinfo::Mount;
-use crate::launch::messages::describe_errno;
 use crate::sys::Errno;
 use crate::sys::ns::{CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, Forked, exit_now, fork_into};
 use crate::sys::probe::unshare_namespaces;

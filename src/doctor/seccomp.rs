@@ -123,10 +123,7 @@ pub fn filter_finding(state: &SeccompState, a: &Actions) -> Finding {
             ID,
             TITLE,
             Status::Unknown,
-            format!(
-                "cannot ask the kernel which seccomp actions exist: {}",
-                crate::launch::messages::describe_errno(e)
-            ),
+            format!("cannot ask the kernel which seccomp actions exist: {}", crate::error::describe_errno(e)),
         )
     } else {
         Finding::new(

@@ -8,7 +8,7 @@
 use crate::doctor::procfs::explain_refused_proc;
 use crate::doctor::userns::{BEST_EFFORT, explain_clone, explain_map};
 use crate::error::Error;
-use crate::launch::messages::describe_errno;
+use crate::error::describe_errno;
 use crate::plan::Plan;
 use crate::sys::Errno;
 

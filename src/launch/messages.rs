@@ -4,6 +4,7 @@
 //! Invariant: runs in the monitor only (it formats and allocates); the child sends the fixed
 //! records of `report`, and this module turns them into text with the Plan the monitor holds.
 
+use crate::error::describe_errno;
 use crate::launch::report::{Failure, Step, Sub};
 use crate::plan::Plan;
 use crate::sys::Errno;
@@ -118,50 +119,5 @@ pub fn describe_op(op: &crate::plan::mounts::MountOp) -> String {
         Mqueue { target } => format!("mqueue → {target}"),
         Inaccessible { target, .. } => format!("inaccessible → {target}"),
         RemountReadOnly { target } => format!("read-only {target}"),
-    }
-}
-
-/// `no such file or directory (ENOENT)`.
-pub fn describe_errno(e: Errno) -> String {
-    let text = std::io::Error::from_raw_os_error(e.raw_os_error()).to_string();
-    let text = text.split(" (os error").next().unwrap_or(&text).to_lowercase();
-    match errno_name(e.raw_os_error()) {
-        Some(name) => format!("{text} ({name})"),
-        None => text,
-    }
-}
-
-fn errno_name(n: i32) -> Option<&'static str> {
-    use libc::*;
-    Some(match n {
-        EPERM => "EPERM",
-        ENOENT => "ENOENT",
-        EACCES => "EACCES",
-        EEXIST => "EEXIST",
-        ENOTDIR => "ENOTDIR",
-        EISDIR => "EISDIR",
-        EINVAL => "EINVAL",
-        EROFS => "EROFS",
-        ELOOP => "ELOOP",
-        EBUSY => "EBUSY",
-        ENOSPC => "ENOSPC",
-        ENOMEM => "ENOMEM",
-        ENOSYS => "ENOSYS",
-        ENOEXEC => "ENOEXEC",
-        EXDEV => "EXDEV",
-        EAGAIN => "EAGAIN",
-        EUSERS => "EUSERS",
-        ENODEV => "ENODEV",
-        _ => return None,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn errnos_read_well() {
-        assert_eq!(describe_errno(Errno::NOENT), "no such file or directory (ENOENT)");
     }
 }

@@ -24,7 +24,6 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::pipe::{PipeFlags, pipe_with};
 
 use crate::error::{EXIT_SBX_FAILURE, Error};
-use crate::launch::messages;
 use crate::launch::prepare::{self, PayloadPrep, Prepared};
 use crate::launch::report::{CommandEnd, End, Failure, Step};
 use crate::launch::seccomp::{self, Handover};
@@ -377,7 +376,7 @@ pub fn report(plan: &Plan, e: &CommandEnd) {
         (Some(f), _) if f.step == Step::Exec && f.errno == Errno::NOENT && cmd.candidates.len() > 1 => {
             format!("not found in {DEFAULT_PATH}")
         }
-        (Some(f), _) if f.step == Step::Exec => format!("cannot execute: {}", messages::describe_errno(f.errno)),
+        (Some(f), _) if f.step == Step::Exec => format!("cannot execute: {}", crate::error::describe_errno(f.errno)),
         (Some(f), _) => f.render(plan),
         (None, _) if seq.main == Some(usize::from(e.index)) && !cmd.ignore_failure => return,
         (None, End::Exited(code)) => format!("exited with status {code}"),

@@ -14,31 +14,10 @@ pub mod syscall_lists;
 pub mod unit;
 pub mod values;
 
-use std::fmt;
-use std::sync::Arc;
-
 use serde::Serialize;
 
-/// Where an assignment was written: a file and a 1-based line, or a command-line override.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Origin {
-    /// Display name of the source: a path, `builtin:NAME.conf`, or `-p`.
-    pub source: Arc<str>,
-    /// 1-based line in `source` (for `-p`, the position of the argument among the `-p`s).
-    pub line: u32,
-}
-
-impl Origin {
-    pub fn new(source: &Arc<str>, line: u32) -> Self {
-        Origin { source: Arc::clone(source), line }
-    }
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if &*self.source == "-p" { write!(f, "-p #{}", self.line) } else { write!(f, "{}:{}", self.source, self.line) }
-    }
-}
+/// Where an assignment was written (defined beside the errors that cite it).
+pub use crate::error::Origin;
 
 /// The unit-file sections a profile may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
