@@ -229,6 +229,22 @@ mod tests {
     }
 
     #[test]
+    fn here_shows_what_sbx_does_without_the_directive() {
+        // An unset KeyringMode= is private; without User= the payload is the caller rootless.
+        let rootless = Enforcement::from_plan(&[], &plan_as(1000, ""));
+        let key = rootless.here("KeyringMode=", &["KeyringMode"], Some(0), 1).to_string();
+        assert_eq!(key, "enforced (process setup, sbx default)");
+        let user = rootless.here("User=/DynamicUser=", &["User", "DynamicUser"], Some(10), 10).to_string();
+        assert_eq!(user, "enforced (user namespace, sbx default)");
+        // As root without HostRoot=no the payload is the host's root: nothing to claim.
+        let root = Enforcement::from_plan(&[], &plan_as(0, ""));
+        assert_eq!(root.here("User=/DynamicUser=", &["User", "DynamicUser"], Some(10), 10), Here::NotAskedFor);
+        let transient = Enforcement::from_plan(&[], &plan_as(0, "[X-Sbx]\nHostRoot=no"));
+        let user = transient.here("User=/DynamicUser=", &["User", "DynamicUser"], Some(10), 10).to_string();
+        assert_eq!(user, "enforced (user namespace, sbx default)", "HostRoot=no: a transient uid");
+    }
+
+    #[test]
     fn here_rejected_unknown_and_refused() {
         let e = Enforcement::from_plan(&["PrivateMounts", "Delegate"], &plan_as(0, ""));
         assert!(matches!(e.here("PrivateMounts=", &["PrivateMounts"], Some(0), 1), Here::NotSupported(_)));
